@@ -1,0 +1,284 @@
+//! Launching one run with `mpirun` (Open MPI) and turning what happened into a record.
+//!
+//! `mpirun -np <executors> [--oversubscribe] --bind-to none <harness> exec <job.json>`:
+//! executors bind themselves (their cgroup's CPU set is the binding), so mpirun's own binding is
+//! off. `--oversubscribe` is passed only when executors × cores exceed the logical CPUs, and the
+//! record then says `oversubscribed: true`. As root, Open MPI needs
+//! `OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use harness_core::record::{OomInfo, Times};
+use harness_core::{
+    ExecutorOutcome, JobSpec, Provenance, RunPlan, RunRecord, RunStatus, SCHEMA_VERSION,
+};
+use harness_runtime::limits;
+
+use crate::store::{write_synced, Store};
+
+/// Checks that `mpirun` is installed and is Open MPI.
+///
+/// # Errors
+/// Names the package to install when it is missing.
+pub fn check_mpirun() -> Result<String> {
+    match crate::provenance::mpi_version() {
+        Some(v) if v.contains("Open MPI") => Ok(v),
+        Some(v) => bail!("`mpirun` is not Open MPI ({v}): install Open MPI (Debian/Ubuntu: `apt-get install openmpi-bin libopenmpi-dev`)"),
+        None => bail!("`mpirun` not found: install Open MPI (Debian/Ubuntu: `apt-get install openmpi-bin libopenmpi-dev`; Nix: `nix develop`)"),
+    }
+}
+
+/// Settings shared by every run of a study.
+pub struct LaunchSettings {
+    pub study: String,
+    pub workload: String,
+    /// Absolute data location.
+    pub data: String,
+    pub timeout: Duration,
+    /// Apply cgroup limits (off only with `--no-limits`).
+    pub limits: bool,
+    pub logical_cpus: u32,
+    pub provenance: Provenance,
+}
+
+fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs one planned run to completion and returns its record (never an `Err` for a failed run:
+/// failures become records). `Err` only when the job file cannot be written.
+///
+/// # Errors
+/// The job file or log cannot be created.
+pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Result<RunRecord> {
+    let point = &plan.point;
+    let jobs = store.dir().join("jobs");
+    let job_path = jobs.join(format!("{}.json", plan.run_id));
+    let outcome_path = jobs.join(format!("{}.outcome.json", plan.run_id));
+    let error_prefix = jobs.join(&plan.run_id);
+    let log_rel = PathBuf::from("logs").join(format!("{}.log", plan.run_id));
+    let log_path = store.dir().join(&log_rel);
+    let _ = std::fs::remove_file(&outcome_path);
+    for r in 0..point.executors {
+        let _ = std::fs::remove_file(format!("{}.{r}.err", error_prefix.display()));
+    }
+    let cgroup = settings
+        .limits
+        .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
+    let oversubscribed = point.executors * point.cores > settings.logical_cpus;
+
+    let started_at: DateTime<Utc> = Utc::now();
+    let launch_unix = now_unix();
+    let job = JobSpec {
+        study: settings.study.clone(),
+        run_id: plan.run_id.clone(),
+        workload: settings.workload.clone(),
+        point: point.clone(),
+        repetition: plan.repetition,
+        data: settings.data.clone(),
+        launch_unix,
+        outcome_path: outcome_path.display().to_string(),
+        error_prefix: error_prefix.display().to_string(),
+        cgroup: cgroup.clone(),
+        burn_sec: 0.2,
+    };
+    write_synced(&job_path, &serde_json::to_vec_pretty(&job)?)?;
+
+    let exe = std::env::current_exe().context("cannot find the harness binary")?;
+    let mut cmd = Command::new("mpirun");
+    cmd.arg("-np").arg(point.executors.to_string());
+    if oversubscribed {
+        cmd.arg("--oversubscribe");
+    }
+    cmd.args(["--bind-to", "none"])
+        .arg(&exe)
+        .arg("exec")
+        .arg(&job_path)
+        // Shared-memory single copy needs ptrace rights that containers often lack.
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .env("OMP_NUM_THREADS", point.cores.to_string());
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    }
+    let log =
+        File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    cmd.stdout(log.try_clone()?)
+        .stderr(log)
+        .stdin(Stdio::null());
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+
+    let t0 = Instant::now();
+    let mut status = RunStatus::Ok;
+    let mut error = None;
+    match cmd.spawn() {
+        Err(e) => {
+            status = RunStatus::Failed;
+            error = Some(format!("cannot start mpirun: {e}"));
+        }
+        Ok(mut child) => {
+            crate::runner::set_current_group(child.id() as i32);
+            let exit = loop {
+                match child.try_wait() {
+                    Ok(Some(s)) => break Some(s),
+                    Ok(None) if t0.elapsed() > settings.timeout => {
+                        // Kill mpirun and every executor (its process group).
+                        // SAFETY: kill on our child's process group id.
+                        unsafe {
+                            libc::kill(-(child.id() as i32), libc::SIGKILL);
+                        }
+                        let _ = child.wait();
+                        break None;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                    Err(e) => {
+                        error = Some(format!("waiting for mpirun failed: {e}"));
+                        break None;
+                    }
+                }
+            };
+            match exit {
+                None if error.is_none() => {
+                    status = RunStatus::Timeout;
+                    error = Some(format!(
+                        "run exceeded the timeout of {} s and was killed",
+                        settings.timeout.as_secs()
+                    ));
+                }
+                None => status = RunStatus::Failed,
+                Some(s) if s.success() && outcome_path.exists() => {}
+                Some(s) => {
+                    status = RunStatus::Failed;
+                    let rank_errors: Vec<String> = (0..point.executors)
+                        .filter_map(|r| {
+                            std::fs::read_to_string(format!("{}.{r}.err", error_prefix.display()))
+                                .ok()
+                        })
+                        .map(|t| t.trim().to_string())
+                        .collect();
+                    error = Some(if rank_errors.is_empty() {
+                        format!(
+                            "mpirun exited with {s}; last output:\n{}",
+                            tail(&log_path, 12)
+                        )
+                    } else {
+                        rank_errors.join("\n")
+                    });
+                }
+            }
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+
+    // Memory accounting of the run's cgroups, then remove them.
+    let mut oom = None;
+    if let Some(cg) = &cgroup {
+        let mem = limits::inspect_and_remove(cg);
+        let killed: Vec<_> = mem.iter().filter(|m| m.oom_kills > 0).collect();
+        if !killed.is_empty() {
+            status = RunStatus::Oom;
+            oom = Some(OomInfo {
+                memory_limit_bytes: killed[0].limit_bytes.unwrap_or(point.memory_bytes),
+                peak_bytes: killed
+                    .iter()
+                    .filter_map(|m| m.peak_bytes)
+                    .max()
+                    .unwrap_or(0),
+                ranks: killed.iter().map(|m| m.rank).collect(),
+            });
+            error = Some(format!(
+                "executor(s) {:?} killed by the memory limit of {} ({} bytes)",
+                oom.as_ref().map(|o| o.ranks.clone()).unwrap_or_default(),
+                harness_core::format_bytes(point.memory_bytes),
+                point.memory_bytes
+            ));
+        }
+    }
+
+    let outcome: Option<ExecutorOutcome> = (status == RunStatus::Ok)
+        .then(|| std::fs::read(&outcome_path).ok())
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if status == RunStatus::Ok && outcome.is_none() {
+        status = RunStatus::Failed;
+        error = Some(format!(
+            "rank 0 wrote no readable outcome at {}",
+            outcome_path.display()
+        ));
+    }
+    let mut provenance = settings.provenance.clone();
+    let record = match outcome {
+        Some(o) => {
+            provenance.lightgbm_version = o.lightgbm_version.clone();
+            RunRecord {
+                schema_version: SCHEMA_VERSION,
+                study: settings.study.clone(),
+                run_id: plan.run_id.clone(),
+                workload: settings.workload.clone(),
+                point: point.clone(),
+                repetition: plan.repetition,
+                status,
+                error,
+                started_at,
+                finished_at: Utc::now(),
+                times: Times {
+                    total_time_sec: o.finished_unix - launch_unix,
+                    startup_sec: Some(o.startup_sec),
+                    load_sec: Some(o.load_sec),
+                    training_time_sec: Some(o.training_time_sec),
+                    eval_sec: Some(o.eval_sec),
+                    comm_sec: Some(o.comm_sec),
+                },
+                data: o.data,
+                metrics: o.metrics,
+                executor_reports: o.executor_reports,
+                oversubscribed,
+                oom,
+                log: Some(log_rel.display().to_string()),
+                provenance,
+            }
+        }
+        None => RunRecord {
+            schema_version: SCHEMA_VERSION,
+            study: settings.study.clone(),
+            run_id: plan.run_id.clone(),
+            workload: settings.workload.clone(),
+            point: point.clone(),
+            repetition: plan.repetition,
+            status,
+            error,
+            started_at,
+            finished_at: Utc::now(),
+            times: Times {
+                total_time_sec: wall,
+                ..Times::default()
+            },
+            data: Default::default(),
+            metrics: Default::default(),
+            executor_reports: Vec::new(),
+            oversubscribed,
+            oom,
+            log: Some(log_rel.display().to_string()),
+            provenance,
+        },
+    };
+    Ok(record)
+}

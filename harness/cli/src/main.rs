@@ -1,0 +1,417 @@
+//! `harness`: scaling studies of distributed ML training over Open MPI.
+//!
+//! The binary is both the driver (plans runs, launches `mpirun`, records results, renders
+//! reports) and the executor (`harness exec <job.json>`, started by `mpirun` on every rank).
+
+mod launcher;
+mod profile;
+mod provenance;
+mod registry;
+mod runner;
+mod store;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use harness_core::StudySpec;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use runner::{run_study, StudyOptions, StudySummary};
+
+/// Scaling studies of distributed ML training: run a workload over a grid of cluster shapes
+/// (executors × cores × memory × data fraction) on Open MPI, record every run as JSON with the
+/// limits each executor really had, and render HTML reports with scaling charts.
+#[derive(Parser)]
+#[command(name = "harness", version, about, long_about = None, after_help = "\
+Examples:
+  harness profile local                                  default FRACTAL study on this machine
+  harness profile local --executors 1,2 --cores 1 --fractions 0.05,0.1 --reps 2
+  harness data generate fractal --out data/fractal --train-files 300 --rows-per-file 70000
+  harness run fractal-rf --data data/fractal --executors 2 --cores 1 --memory 2g --fraction 0.05
+  harness study my-study.toml --data data/fractal
+  harness report results/fractal-rf-local                -> reports/fractal-rf-local/index.html")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a predefined study (`local`: this machine, executors as local MPI processes).
+    Profile(ProfileArgs),
+    /// Run one point of a workload (optionally repeated) as a small study.
+    Run(RunArgs),
+    /// Run the study described by a TOML file (see `harness study --help`).
+    Study(StudyArgs),
+    /// Render the HTML report of a study from its records (`results/<study>`).
+    Report(ReportArgs),
+    /// Generate or manage input data.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Print the JSON Schema of run records (schema v1).
+    Schema,
+    /// Executor entry point, started by mpirun on every rank: run one job file.
+    Exec {
+        /// Job file written by the driver.
+        job: PathBuf,
+    },
+}
+
+/// Where results and reports go, and how runs are made.
+#[derive(Args, Clone)]
+struct Common {
+    /// Data location (directory with train/ val/ test/ parquet). Default for `profile`: the
+    /// embedded FRACTAL data set, generated once into the cache.
+    #[arg(long)]
+    data: Option<String>,
+    /// Results root; records go to <RESULTS>/<study>/runs.jsonl.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Reports root; the report goes to <REPORTS>/<study>/index.html.
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+    /// Study name (directory under results/ and reports/).
+    #[arg(long)]
+    study: Option<String>,
+    /// Run only the (point, repetition) pairs that have no record yet.
+    #[arg(long)]
+    resume: bool,
+    /// Per-run timeout in seconds; a run over it is killed and recorded as `timeout`.
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Do not apply cgroup limits (records then say `enforced: false`).
+    #[arg(long)]
+    no_limits: bool,
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    /// Which predefined study: `local` (this machine).
+    #[arg(value_parser = ["local"])]
+    target: String,
+    /// Workload of the study.
+    #[arg(long, default_value = "fractal-rf")]
+    workload: String,
+    /// Only these executor counts (comma-separated), e.g. 1,2.
+    #[arg(long, value_delimiter = ',')]
+    executors: Option<Vec<u32>>,
+    /// Only these cores per executor, e.g. 1.
+    #[arg(long, value_delimiter = ',')]
+    cores: Option<Vec<u32>>,
+    /// Only these memory limits per executor, e.g. 7g,2g.
+    #[arg(long, value_delimiter = ',')]
+    memory: Option<Vec<String>>,
+    /// Only these fractions of the input files, e.g. 0.05,0.1.
+    #[arg(long, value_delimiter = ',')]
+    fractions: Option<Vec<f64>>,
+    /// Repetitions per point.
+    #[arg(long)]
+    reps: Option<u32>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Workload name (fractal-rf).
+    workload: String,
+    /// Executors (MPI ranks).
+    #[arg(long, default_value_t = 1)]
+    executors: u32,
+    /// Cores per executor.
+    #[arg(long, default_value_t = 1)]
+    cores: u32,
+    /// Memory limit per executor (7g, 512m, …).
+    #[arg(long, default_value = "7g")]
+    memory: String,
+    /// Fraction of the input files, in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    fraction: f64,
+    /// Repetitions.
+    #[arg(long, default_value_t = 1)]
+    reps: u32,
+    /// Workload parameter KEY=VALUE (JSON value), repeatable: --param trees=10.
+    #[arg(long = "param", value_parser = parse_param)]
+    params: Vec<(String, serde_json::Value)>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Run a study file. Format:
+///
+///   name = "fractal-local"   workload = "fractal-rf"
+///   executors = [1, 2]   cores = [1]   memory = ["7g"]   fractions = [0.05, 0.1]
+///   repetitions = 2   timeout_sec = 1800   data = "/data/fractal"   [params] trees = 40
+#[derive(Args)]
+struct StudyArgs {
+    /// The study's TOML file.
+    file: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Study results directory, e.g. results/fractal-rf-local.
+    dir: PathBuf,
+    /// Reports root.
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Generate a data set deterministically from a seed.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Data set kind: fractal.
+    #[arg(value_parser = ["fractal"])]
+    kind: String,
+    /// Output directory (train/ val/ test/ are created in it).
+    #[arg(long)]
+    out: PathBuf,
+    /// Files in train/.
+    #[arg(long, default_value_t = profile::DEFAULT_TRAIN_FILES)]
+    train_files: usize,
+    /// Files in val/ (default: train-files / 8, FRACTAL's 80/10/10 split).
+    #[arg(long)]
+    val_files: Option<usize>,
+    /// Files in test/ (default: train-files / 8).
+    #[arg(long)]
+    test_files: Option<usize>,
+    /// Points per file.
+    #[arg(long, default_value_t = profile::DEFAULT_ROWS_PER_FILE)]
+    rows_per_file: usize,
+    /// Seed; each file depends only on (seed, split, index).
+    #[arg(long, default_value_t = profile::DEFAULT_SEED)]
+    seed: u64,
+}
+
+fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE (e.g. trees=10)"))?;
+    let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
+    Ok((k.to_string(), value))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HARNESS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Exec { job } => {
+            harness_runtime::execute(&job, registry::lookup)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", harness_core::record::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data(DataCommand::Generate(a)) => {
+            generate(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(a) => {
+            let records = store::load_dir(&a.dir)?;
+            let study = records
+                .first()
+                .map(|r| r.study.clone())
+                .context("the study has no records yet")?;
+            let page = harness_report::render_study(&records, &a.reports.join(&study))?;
+            harness_report::render_index(&a.reports)?;
+            println!("{}", page.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Profile(a) => profile_local(a),
+        Command::Run(a) => {
+            if registry::lookup(&a.workload).is_none() {
+                return Err(registry::unknown(&a.workload));
+            }
+            let data = a
+                .common
+                .data
+                .clone()
+                .context("--data DIR is required for `harness run` (make one with `harness data generate fractal --out DIR`)")?;
+            let spec = StudySpec {
+                name: a
+                    .common
+                    .study
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-run", a.workload)),
+                workload: a.workload.clone(),
+                executors: vec![a.executors],
+                cores: vec![a.cores],
+                memory: vec![a.memory.clone()],
+                fractions: vec![a.fraction],
+                repetitions: a.reps,
+                timeout_sec: a.common.timeout.unwrap_or(3600),
+                data: None,
+                params: a.params.iter().cloned().collect(),
+            };
+            study(&spec, &data, &a.common)
+        }
+        Command::Study(a) => {
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("cannot read study file {}", a.file.display()))?;
+            let mut spec = StudySpec::from_toml(&text)
+                .with_context(|| format!("in study file {}", a.file.display()))?;
+            if let Some(n) = &a.common.study {
+                spec.name = n.clone();
+            }
+            if let Some(t) = a.common.timeout {
+                spec.timeout_sec = t;
+            }
+            let data = a
+                .common
+                .data
+                .clone()
+                .or_else(|| spec.data.clone())
+                .context(
+                    "no data location: set `data = \"DIR\"` in the study file or pass --data DIR",
+                )?;
+            study(&spec, &data, &a.common)
+        }
+    }
+}
+
+fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
+    runner::install_interrupt_handler();
+    let opts = StudyOptions {
+        results: common.results.clone(),
+        reports: common.reports.clone(),
+        resume: common.resume,
+        no_limits: common.no_limits,
+    };
+    let StudySummary {
+        ran,
+        skipped,
+        failed,
+        report,
+    } = run_study(spec, data, &opts)?;
+    eprintln!(
+        "done: {ran} runs made, {skipped} already recorded, {failed} not ok; records in {}",
+        opts.results.join(&spec.name).join("runs.jsonl").display()
+    );
+    if let Some(p) = report {
+        eprintln!("report: {}", p.display());
+    }
+    Ok(if failed > 0 {
+        eprintln!("{failed} run(s) did not finish ok: see their `error` in the records");
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn profile_local(a: ProfileArgs) -> Result<ExitCode> {
+    if registry::lookup(&a.workload).is_none() {
+        return Err(registry::unknown(&a.workload));
+    }
+    if a.workload != workload_fractal_rf::NAME {
+        bail!("`profile local` has a default study for fractal-rf only; use `harness study FILE` for {}", a.workload);
+    }
+    let mut spec = profile::default_local(provenance::logical_cpus(), provenance::memory_bytes());
+    if let Some(v) = a.executors {
+        spec.executors = v;
+    }
+    if let Some(v) = a.cores {
+        spec.cores = v;
+    }
+    if let Some(v) = a.memory {
+        spec.memory = v;
+    }
+    if let Some(v) = a.fractions {
+        spec.fractions = v;
+    }
+    if let Some(v) = a.reps {
+        spec.repetitions = v;
+    }
+    if let Some(n) = &a.common.study {
+        spec.name = n.clone();
+    }
+    if let Some(t) = a.common.timeout {
+        spec.timeout_sec = t;
+    }
+    spec.validate()?;
+    let data = match &a.common.data {
+        Some(d) => d.clone(),
+        None => ensure_default_data()?,
+    };
+    study(&spec, &data, &a.common)
+}
+
+/// Generates the embedded default data set into the cache once; later calls reuse it.
+fn ensure_default_data() -> Result<String> {
+    let dir = profile::default_data_dir();
+    let marker = dir.join(".complete");
+    if !marker.exists() {
+        eprintln!(
+            "generating the default FRACTAL data set ({} train files × {} points, seed {}) into {} (once)",
+            profile::DEFAULT_TRAIN_FILES,
+            profile::DEFAULT_ROWS_PER_FILE,
+            profile::DEFAULT_SEED,
+            dir.display()
+        );
+        generate(&GenerateArgs {
+            kind: "fractal".into(),
+            out: dir.clone(),
+            train_files: profile::DEFAULT_TRAIN_FILES,
+            val_files: None,
+            test_files: None,
+            rows_per_file: profile::DEFAULT_ROWS_PER_FILE,
+            seed: profile::DEFAULT_SEED,
+        })?;
+        std::fs::write(&marker, "complete\n")
+            .with_context(|| format!("cannot write {}", marker.display()))?;
+    }
+    Ok(dir.display().to_string())
+}
+
+fn generate(a: &GenerateArgs) -> Result<()> {
+    use workload_fractal_rf::generate::{generate, GenerateOptions};
+    let mut opts = GenerateOptions::new(a.out.clone(), a.train_files, a.rows_per_file, a.seed);
+    if let Some(v) = a.val_files {
+        opts.val_files = v;
+    }
+    if let Some(t) = a.test_files {
+        opts.test_files = t;
+    }
+    let total = opts.train_files + opts.val_files + opts.test_files;
+    let pb = ProgressBar::new(total as u64);
+    pb.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] [{bar:30}] {pos}/{len} files, ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let summary = generate(&opts, &|_, _| pb.inc(1))?;
+    pb.finish_and_clear();
+    eprintln!(
+        "wrote {} files, {} points, {:.1} MB into {}",
+        summary.files,
+        summary.rows,
+        summary.bytes as f64 / 1e6,
+        a.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Running a study: checks, the run loop with progress and ETA, and the final report.
+//!
+//! Every check that can fail on bad input happens before the first run. Each run's record is
+//! appended (and synced) as soon as the run ends; a failed run is recorded and the study goes
+//! on. `--resume` runs only the (point, repetition) pairs that have no record yet.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use harness_core::{RunRecord, RunStatus, StudySpec};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::launcher::{check_mpirun, run_one, LaunchSettings};
+use crate::store::Store;
+use crate::{provenance, registry};
+
+/// Options of a study run that are not part of the grid.
+#[derive(Debug, Clone)]
+pub struct StudyOptions {
+    pub results: PathBuf,
+    pub reports: PathBuf,
+    pub resume: bool,
+    pub no_limits: bool,
+}
+
+/// How a study ended.
+#[derive(Debug, Clone, Default)]
+pub struct StudySummary {
+    pub ran: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub report: Option<PathBuf>,
+}
+
+/// Process group of the run in flight, so Ctrl-C can stop its executors too.
+static CURRENT_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Installs a Ctrl-C / SIGTERM handler that kills the run in flight and exits. Records already
+/// written stay; `--resume` completes the study later.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let pg = CURRENT_GROUP.load(Ordering::SeqCst);
+        if pg > 0 {
+            // SAFETY: signals the process group of our own mpirun child.
+            unsafe {
+                libc::kill(-pg, libc::SIGKILL);
+            }
+        }
+        eprintln!("\ninterrupted: records written so far are kept; re-run with --resume to finish the study");
+        std::process::exit(130);
+    });
+}
+
+/// Marks the process group of the run in flight (0 when none).
+pub fn set_current_group(pgid: i32) {
+    CURRENT_GROUP.store(pgid, Ordering::SeqCst);
+}
+
+/// Checks that `data` holds every split with the workload's columns (first file of each split).
+///
+/// # Errors
+/// Names the directory, split, file or column that is wrong.
+pub fn check_data(workload: &str, data: &str) -> Result<()> {
+    let columns = registry::required_columns(workload);
+    for split in ["train", "val", "test"] {
+        let files = harness_runtime::data::list_split(data, split)?;
+        let first = Path::new(data).join(&files[0].path);
+        harness_runtime::data::open_columns(&first, columns, 1024)?;
+    }
+    Ok(())
+}
+
+fn line(pb: &ProgressBar, text: String) {
+    if pb.is_hidden() {
+        eprintln!("{text}");
+    } else {
+        pb.println(text);
+    }
+}
+
+fn describe(r: &RunRecord) -> String {
+    let mut s = format!(
+        "{:<22} {:<7}",
+        r.run_id,
+        format!("{:?}", r.status).to_lowercase()
+    );
+    if r.status == RunStatus::Ok {
+        let t = &r.times;
+        s.push_str(&format!(
+            " train {:>7.2}s  total {:>7.2}s",
+            t.training_time_sec.unwrap_or(f64::NAN),
+            t.total_time_sec
+        ));
+        if let Some(v) = r.metrics.val_accuracy {
+            s.push_str(&format!("  val_acc {v:.4}"));
+        }
+        if let Some(v) = r.metrics.test_accuracy {
+            s.push_str(&format!("  test_acc {v:.4}"));
+        }
+        s.push_str(if r.all_enforced() {
+            "  limits enforced"
+        } else {
+            "  LIMITS NOT ENFORCED"
+        });
+        if r.oversubscribed {
+            s.push_str("  oversubscribed");
+        }
+    } else if let Some(e) = &r.error {
+        s.push_str(&format!(" {}", e.lines().next().unwrap_or_default()));
+    }
+    s
+}
+
+/// Runs `spec` on the local machine with data at `data`, then renders its report.
+///
+/// # Errors
+/// Bad input (unknown workload, invalid grid, missing data or columns, no `mpirun`, existing
+/// records without `--resume`) before any run; I/O errors of the results store.
+pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<StudySummary> {
+    spec.validate()?;
+    if registry::lookup(&spec.workload).is_none() {
+        return Err(registry::unknown(&spec.workload));
+    }
+    let mpi = check_mpirun()?;
+    let data = std::fs::canonicalize(data)
+        .map(|p| p.display().to_string())
+        .map_err(|_| harness_runtime::data::DataError::MissingDir(PathBuf::from(data)))?;
+    check_data(&spec.workload, &data)?;
+
+    let store = Store::open(&opts.results, &spec.name)?;
+    let existing = store.load()?;
+    if !existing.is_empty() && !opts.resume {
+        bail!(
+            "study `{}` already has {} records in {}: pass --resume to run only the missing runs, \
+             or --study NAME to start a new study (existing records are never overwritten)",
+            spec.name,
+            existing.len(),
+            store.runs_path().display()
+        );
+    }
+    store.save_spec(spec)?;
+    let plan = spec.runs()?;
+    let todo: Vec<_> = plan
+        .iter()
+        .filter(|p| {
+            !existing
+                .iter()
+                .any(|r| r.repetition == p.repetition && r.point.same_as(&p.point))
+        })
+        .collect();
+    let mut summary = StudySummary {
+        skipped: plan.len() - todo.len(),
+        ..StudySummary::default()
+    };
+    let settings = LaunchSettings {
+        study: spec.name.clone(),
+        workload: spec.workload.clone(),
+        data,
+        timeout: Duration::from_secs(spec.timeout_sec),
+        limits: !opts.no_limits,
+        logical_cpus: provenance::logical_cpus(),
+        provenance: provenance::collect(),
+    };
+    eprintln!(
+        "study `{}`: {} runs ({} points × {} repetitions), {} to do, {} already recorded; {}; results in {}",
+        spec.name,
+        plan.len(),
+        spec.points()?.len(),
+        spec.repetitions,
+        todo.len(),
+        summary.skipped,
+        mpi,
+        store.runs_path().display()
+    );
+
+    let pb = ProgressBar::new(todo.len() as u64);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} runs, ETA {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    for (i, p) in todo.iter().enumerate() {
+        pb.set_message(p.run_id.clone());
+        let record = run_one(&settings, &store, p)?;
+        set_current_group(0);
+        store.append(&record)?;
+        if record.status != RunStatus::Ok {
+            summary.failed += 1;
+        }
+        summary.ran += 1;
+        let done = i + 1;
+        let eta = started.elapsed().as_secs_f64() / done as f64 * (todo.len() - done) as f64;
+        line(
+            &pb,
+            format!(
+                "[{done}/{}] {}  (ETA {:.0}s)",
+                todo.len(),
+                describe(&record),
+                eta
+            ),
+        );
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+
+    let all = store.load()?;
+    let report_dir = opts.reports.join(&spec.name);
+    let page = harness_report::render_study(&all, &report_dir)
+        .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
+    harness_report::render_index(&opts.reports)?;
+    summary.report = Some(page);
+    Ok(summary)
+}

@@ -1,0 +1,59 @@
+//! The job file the driver writes for one run, and the outcome rank 0 writes back.
+//!
+//! Flow (DESIGN.md): driver writes `jobs/<run_id>.json` → `mpirun … harness exec <job>` →
+//! executors run the workload → rank 0 gathers the executor reports and writes an
+//! [`ExecutorOutcome`] to `outcome_path` → the driver turns it into a [`crate::RunRecord`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{DataStats, ExecutorReport, Metrics, Point};
+
+/// Everything an executor needs to make one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub study: String,
+    pub run_id: String,
+    pub workload: String,
+    pub point: Point,
+    pub repetition: u32,
+    /// Data location: a directory (absolute path) or `s3://bucket/prefix`.
+    pub data: String,
+    /// Driver's wall-clock time at launch, seconds since the Unix epoch.
+    pub launch_unix: f64,
+    /// Where rank 0 writes the [`ExecutorOutcome`] (absolute path).
+    pub outcome_path: String,
+    /// Where a failing rank writes its error text: `<error_prefix>.<rank>.err`.
+    pub error_prefix: String,
+    /// Name of the per-run cgroup (`harness/<study>/<run_id>`), created under the launcher's own
+    /// cgroup; `None` disables cgroup limits.
+    pub cgroup: Option<String>,
+    /// Seconds of calibrated CPU burn used to measure effective parallelism (0 disables it).
+    #[serde(default = "default_burn")]
+    pub burn_sec: f64,
+}
+
+fn default_burn() -> f64 {
+    0.2
+}
+
+/// What rank 0 reports for a run: executor reports and run-level phase times (seconds).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorOutcome {
+    /// Launch → all executors initialised (barrier), seconds.
+    pub startup_sec: f64,
+    /// Maximum over executors of their load time, seconds.
+    pub load_sec: f64,
+    /// Barrier-aligned training time, seconds.
+    pub training_time_sec: f64,
+    /// Barrier-aligned evaluation time, seconds.
+    pub eval_sec: f64,
+    /// Maximum over executors of their time inside collectives, seconds.
+    pub comm_sec: f64,
+    /// Rank 0's wall-clock time when the outcome was complete, seconds since the Unix epoch.
+    pub finished_unix: f64,
+    pub data: DataStats,
+    pub metrics: Metrics,
+    pub executor_reports: Vec<ExecutorReport>,
+    /// LightGBM version the executors were built with.
+    pub lightgbm_version: String,
+}

@@ -1,0 +1,310 @@
+//! Result schema v1: one [`RunRecord`] per run, one JSON object per line in
+//! `results/<study>/runs.jsonl`.
+//!
+//! The schema is public and versioned. `harness schema` prints the JSON Schema generated from
+//! these types (committed as `schema/run-record.v1.json`); reports read only these records.
+//! Adding an optional field keeps the version; renaming or removing one bumps
+//! [`SCHEMA_VERSION`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of the record layout written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One point of a study grid: the cluster shape and workload parameters of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Point {
+    /// Number of executors (MPI ranks), ≥ 1.
+    pub executors: u32,
+    /// CPU cores per executor, ≥ 1.
+    pub cores: u32,
+    /// Memory limit per executor, in bytes.
+    pub memory_bytes: u64,
+    /// Share of the input files read, in (0, 1].
+    pub fraction: f64,
+    /// Workload parameters that override the workload's reference parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+impl Point {
+    /// A short, stable, human-readable key: `e2-c1-m7g-f0.05`, plus a hash of the parameters
+    /// when there are any. Used in run ids and file names.
+    pub fn key(&self) -> String {
+        let mut key = format!(
+            "e{}-c{}-m{}-f{}",
+            self.executors,
+            self.cores,
+            crate::units::format_bytes(self.memory_bytes),
+            self.fraction
+        );
+        if !self.params.is_empty() {
+            let text = serde_json::to_string(&self.params).unwrap_or_default();
+            key.push_str(&format!("-p{:08x}", fnv1a(text.as_bytes()) as u32));
+        }
+        key
+    }
+
+    /// Whether `other` is the same point (same shape, fraction and parameters).
+    pub fn same_as(&self, other: &Point) -> bool {
+        self.executors == other.executors
+            && self.cores == other.cores
+            && self.memory_bytes == other.memory_bytes
+            && (self.fraction - other.fraction).abs() < 1e-12
+            && self.params == other.params
+    }
+}
+
+/// FNV-1a, 64 bit: a tiny stable hash for keys (not for security).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Completed and produced metrics.
+    Ok,
+    /// An executor or the launcher failed; `error` says why.
+    Failed,
+    /// Killed after exceeding the per-run timeout.
+    Timeout,
+    /// An executor was killed by its memory limit; `oom` holds the limit and the peak usage.
+    Oom,
+}
+
+/// Phase times of a run, in seconds. The meaning is identical for every workload (DESIGN.md,
+/// Timing). A phase a failed run never reached is absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Times {
+    /// Driver launch of the run → rank 0's record (includes `mpirun` start-up).
+    pub total_time_sec: f64,
+    /// Launch → all executors initialised with limits applied and measured (barrier).
+    pub startup_sec: Option<f64>,
+    /// Reading and decoding input: the maximum over executors.
+    pub load_sec: Option<f64>,
+    /// First training step → model complete, barrier-aligned across executors.
+    pub training_time_sec: Option<f64>,
+    /// Prediction and metrics, barrier-aligned.
+    pub eval_sec: Option<f64>,
+    /// Time inside collectives: the maximum over executors.
+    pub comm_sec: Option<f64>,
+}
+
+/// Rows per split.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rows {
+    pub train: u64,
+    pub val: u64,
+    pub test: u64,
+}
+
+/// What a run read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DataStats {
+    /// Number of input files read, all splits together.
+    pub files: u64,
+    /// Rows read per split.
+    pub rows: Rows,
+    /// Bytes of the input files read (on-disk, compressed size).
+    pub bytes: u64,
+    /// Number of partitions the input was split into (one per executor that received files).
+    pub num_partitions: u32,
+}
+
+/// Quality metrics of a run. Classification workloads fill the accuracy-type fields, regression
+/// workloads `rmse`/`mae`; `extra` holds workload-specific metrics (e.g. `trials_per_sec`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Metrics {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rmse: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mae: Option<f64>,
+    /// Workload-specific metrics by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, f64>,
+}
+
+/// What one executor was given and what it measured, with its phase times.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutorReport {
+    /// MPI rank.
+    pub rank: u32,
+    /// Host name the executor ran on.
+    pub host: String,
+    /// Cores requested for this executor.
+    pub cores_requested: u32,
+    /// CPUs in the executor's affinity mask after limits were applied.
+    pub cores_measured: u32,
+    /// The CPU list of the affinity mask, e.g. `0-1` or `3`.
+    pub cpuset: String,
+    /// CFS quota in CPUs (quota / period) of the executor's cgroup; absent when unlimited.
+    pub cpu_quota: Option<f64>,
+    /// Memory limit of the executor's cgroup in bytes; absent when unlimited.
+    pub memory_limit_bytes: Option<u64>,
+    /// Effective parallelism from a calibrated CPU burn on `cores_requested` threads:
+    /// (single-thread time × threads) / wall time. Close to `cores_requested` when the cores are
+    /// really there.
+    pub effective_parallelism: f64,
+    /// Whether the requested limits were applied and measured as requested.
+    pub enforced: bool,
+    /// Why `enforced` is false (or what was only partly applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforcement_note: Option<String>,
+    /// Which cgroup version applied the limits: `v1`, `v2` or `none`.
+    pub cgroup: String,
+    /// Peak resident set size of the executor process, bytes.
+    pub peak_rss_bytes: u64,
+    /// Seconds this executor spent loading its input.
+    pub load_sec: f64,
+    /// Seconds of the barrier-aligned training phase as seen by this executor.
+    pub train_sec: f64,
+    /// Seconds of the evaluation phase as seen by this executor.
+    pub eval_sec: f64,
+    /// Seconds this executor spent inside collectives.
+    pub comm_sec: f64,
+    /// Input files this executor read (paths relative to the data location).
+    pub files: Vec<String>,
+    /// Rows this executor read, all splits together.
+    pub rows: u64,
+    /// Bytes of the files this executor read.
+    pub bytes: u64,
+}
+
+/// A run killed by its memory limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OomInfo {
+    /// The limit that was hit, bytes.
+    pub memory_limit_bytes: u64,
+    /// Peak memory usage of the killed executor's cgroup, bytes.
+    pub peak_bytes: u64,
+    /// Ranks whose cgroup recorded an OOM kill.
+    pub ranks: Vec<u32>,
+}
+
+/// Where and with what a run was made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Provenance {
+    pub harness_version: String,
+    pub git_rev: Option<String>,
+    pub nix_store_path: Option<String>,
+    pub host: String,
+    pub cpu_model: String,
+    pub logical_cpus: u32,
+    pub memory_bytes: u64,
+    pub kernel: String,
+    pub mpi_version: String,
+    pub lightgbm_version: String,
+}
+
+/// One run: one execution of a point. Schema v1 of DESIGN.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub study: String,
+    /// Stable id: `<point key>-r<repetition>`.
+    pub run_id: String,
+    pub workload: String,
+    pub point: Point,
+    pub repetition: u32,
+    pub status: RunStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub times: Times,
+    pub data: DataStats,
+    pub metrics: Metrics,
+    pub executor_reports: Vec<ExecutorReport>,
+    /// True when executors × cores exceeded the logical CPUs and `mpirun --oversubscribe` was used.
+    pub oversubscribed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom: Option<OomInfo>,
+    /// Where the run's full launcher output is kept, relative to the study directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    pub provenance: Provenance,
+}
+
+impl RunRecord {
+    /// Whether every executor report says its limits were enforced (false if there are none).
+    pub fn all_enforced(&self) -> bool {
+        !self.executor_reports.is_empty() && self.executor_reports.iter().all(|r| r.enforced)
+    }
+}
+
+/// The JSON Schema of [`RunRecord`], pretty-printed. Committed as `schema/run-record.v1.json`;
+/// a test keeps the committed file equal to this output.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RunRecord);
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point() -> Point {
+        Point {
+            executors: 2,
+            cores: 1,
+            memory_bytes: 7 << 30,
+            fraction: 0.05,
+            params: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn key_is_readable_and_param_sensitive() {
+        let p = point();
+        assert_eq!(p.key(), "e2-c1-m7g-f0.05");
+        let mut q = p.clone();
+        q.params.insert("trees".into(), serde_json::json!(10));
+        assert!(q.key().starts_with("e2-c1-m7g-f0.05-p"));
+        assert_ne!(q.key(), p.key());
+        assert!(!p.same_as(&q));
+        assert!(p.same_as(&p.clone()));
+    }
+
+    #[test]
+    fn status_serialises_lowercase() {
+        assert_eq!(serde_json::to_string(&RunStatus::Oom).unwrap(), "\"oom\"");
+        assert_eq!(
+            serde_json::from_str::<RunStatus>("\"timeout\"").unwrap(),
+            RunStatus::Timeout
+        );
+    }
+
+    #[test]
+    fn committed_schema_is_current() {
+        let committed = include_str!("../../../schema/run-record.v1.json");
+        assert_eq!(
+            committed,
+            json_schema(),
+            "schema/run-record.v1.json is stale: regenerate with `harness schema > schema/run-record.v1.json`"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! Study specifications (TOML) and their expansion into points and runs.
+//!
+//! A study file looks like this (every list is one axis of the grid):
+//!
+//! ```toml
+//! name = "fractal-local"
+//! workload = "fractal-rf"
+//! executors = [1, 2]
+//! cores = [1]
+//! memory = ["7g"]
+//! fractions = [0.05, 0.1]
+//! repetitions = 2
+//! timeout_sec = 1800
+//! data = "/data/fractal"      # optional; the CLI's --data wins
+//!
+//! [params]                    # optional workload parameters
+//! trees = 40
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::record::Point;
+use crate::units::{parse_memory, MemoryParseError};
+
+/// A study specification that is wrong, with what to change.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error(
+        "study name {0:?} is not usable as a directory name: use letters, digits, '.', '_' or '-'"
+    )]
+    BadName(String),
+    #[error("`{axis}` is empty: give at least one value")]
+    EmptyAxis { axis: &'static str },
+    #[error("executors must be at least 1 (got 0)")]
+    ZeroExecutors,
+    #[error("cores must be at least 1 (got 0)")]
+    ZeroCores,
+    #[error(
+        "fraction {0} is outside (0, 1]: a fraction is the share of input files to read, e.g. 0.05"
+    )]
+    BadFraction(f64),
+    #[error("repetitions must be at least 1")]
+    ZeroRepetitions,
+    #[error(transparent)]
+    Memory(#[from] MemoryParseError),
+    #[error("study file is not valid TOML for a study: {0}")]
+    Toml(String),
+}
+
+/// A named grid of points plus repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudySpec {
+    /// Study name: the directory under `results/` and `reports/`.
+    pub name: String,
+    /// Workload name, e.g. `fractal-rf`.
+    pub workload: String,
+    /// Executor counts.
+    pub executors: Vec<u32>,
+    /// Cores per executor.
+    pub cores: Vec<u32>,
+    /// Memory limits per executor, as text (`7g`, `512m`).
+    pub memory: Vec<String>,
+    /// Fractions of the input files.
+    pub fractions: Vec<f64>,
+    /// Runs per point.
+    #[serde(default = "default_reps")]
+    pub repetitions: u32,
+    /// Per-run timeout in seconds; a run over it is killed and recorded as `timeout`.
+    #[serde(default = "default_timeout")]
+    pub timeout_sec: u64,
+    /// Data location (directory or `s3://…`); optional, the CLI's `--data` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Workload parameters applied to every point.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_reps() -> u32 {
+    1
+}
+
+fn default_timeout() -> u64 {
+    3600
+}
+
+/// One run to make: a point and a repetition index, with its stable id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    /// Index of the point in [`StudySpec::points`].
+    pub point_index: usize,
+    pub point: Point,
+    pub repetition: u32,
+    /// `<point key>-r<repetition>`.
+    pub run_id: String,
+}
+
+impl StudySpec {
+    /// Parses a study file.
+    ///
+    /// # Errors
+    /// [`SpecError::Toml`] naming the offending key or line, or any validation error.
+    pub fn from_toml(text: &str) -> Result<Self, SpecError> {
+        let spec: StudySpec = toml::from_str(text).map_err(|e| SpecError::Toml(e.to_string()))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Serialises to TOML (how a study is kept next to its results as `study.toml`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a study spec serialises to TOML")
+    }
+
+    /// Checks every axis.
+    ///
+    /// # Errors
+    /// The first problem found, with what to change.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && !self.name.starts_with('.');
+        if !name_ok {
+            return Err(SpecError::BadName(self.name.clone()));
+        }
+        for (axis, empty) in [
+            ("executors", self.executors.is_empty()),
+            ("cores", self.cores.is_empty()),
+            ("memory", self.memory.is_empty()),
+            ("fractions", self.fractions.is_empty()),
+        ] {
+            if empty {
+                return Err(SpecError::EmptyAxis { axis });
+            }
+        }
+        if self.executors.contains(&0) {
+            return Err(SpecError::ZeroExecutors);
+        }
+        if self.cores.contains(&0) {
+            return Err(SpecError::ZeroCores);
+        }
+        if let Some(f) = self
+            .fractions
+            .iter()
+            .find(|f| !(f.is_finite() && **f > 0.0 && **f <= 1.0))
+        {
+            return Err(SpecError::BadFraction(*f));
+        }
+        if self.repetitions == 0 {
+            return Err(SpecError::ZeroRepetitions);
+        }
+        for m in &self.memory {
+            parse_memory(m)?;
+        }
+        Ok(())
+    }
+
+    /// The grid's points, ordered so that points sharing (memory, cores) are adjacent (a cluster
+    /// is reshaped as rarely as possible), then by fraction, then by executors.
+    ///
+    /// # Errors
+    /// A memory value that does not parse.
+    pub fn points(&self) -> Result<Vec<Point>, SpecError> {
+        let mut points = Vec::new();
+        for m in &self.memory {
+            let memory_bytes = parse_memory(m)?;
+            for &cores in &self.cores {
+                for &fraction in &self.fractions {
+                    for &executors in &self.executors {
+                        points.push(Point {
+                            executors,
+                            cores,
+                            memory_bytes,
+                            fraction,
+                            params: self.params.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(points)
+    }
+
+    /// Every run of the study: repetition-major (all points once, then all points again), so
+    /// slow drift of the machine spreads over all points instead of biasing one.
+    ///
+    /// # Errors
+    /// A memory value that does not parse.
+    pub fn runs(&self) -> Result<Vec<RunPlan>, SpecError> {
+        let points = self.points()?;
+        let mut runs = Vec::with_capacity(points.len() * self.repetitions as usize);
+        for repetition in 0..self.repetitions {
+            for (point_index, point) in points.iter().enumerate() {
+                runs.push(RunPlan {
+                    point_index,
+                    run_id: format!("{}-r{}", point.key(), repetition),
+                    point: point.clone(),
+                    repetition,
+                });
+            }
+        }
+        Ok(runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+name = "fractal-local"
+workload = "fractal-rf"
+executors = [1, 2]
+cores = [1]
+memory = ["7g"]
+fractions = [0.05, 0.1]
+repetitions = 2
+"#;
+
+    #[test]
+    fn expands_grid_repetition_major() {
+        let spec = StudySpec::from_toml(EXAMPLE).unwrap();
+        let runs = spec.runs().unwrap();
+        assert_eq!(runs.len(), 8);
+        let ids: Vec<_> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "e1-c1-m7g-f0.05-r0",
+                "e2-c1-m7g-f0.05-r0",
+                "e1-c1-m7g-f0.1-r0",
+                "e2-c1-m7g-f0.1-r0",
+                "e1-c1-m7g-f0.05-r1",
+                "e2-c1-m7g-f0.05-r1",
+                "e1-c1-m7g-f0.1-r1",
+                "e2-c1-m7g-f0.1-r1",
+            ]
+        );
+        assert_eq!(runs[5].point.memory_bytes, 7 << 30);
+        assert_eq!(spec.timeout_sec, 3600);
+    }
+
+    #[test]
+    fn toml_round_trips() {
+        let spec = StudySpec::from_toml(EXAMPLE).unwrap();
+        assert_eq!(StudySpec::from_toml(&spec.to_toml()).unwrap(), spec);
+    }
+
+    #[test]
+    fn rejects_bad_axes() {
+        let bad = |from: &str, to: &str| StudySpec::from_toml(&EXAMPLE.replace(from, to));
+        assert!(matches!(
+            bad("fractions = [0.05, 0.1]", "fractions = [0.0]"),
+            Err(SpecError::BadFraction(_))
+        ));
+        assert!(matches!(
+            bad("fractions = [0.05, 0.1]", "fractions = [1.5]"),
+            Err(SpecError::BadFraction(_))
+        ));
+        assert!(matches!(
+            bad("executors = [1, 2]", "executors = [0, 2]"),
+            Err(SpecError::ZeroExecutors)
+        ));
+        assert!(matches!(
+            bad("memory = [\"7g\"]", "memory = [\"7q\"]"),
+            Err(SpecError::Memory(_))
+        ));
+        assert!(matches!(
+            bad("name = \"fractal-local\"", "name = \"../x\""),
+            Err(SpecError::BadName(_))
+        ));
+        assert!(matches!(
+            bad("executors = [1, 2]", "executors = []"),
+            Err(SpecError::EmptyAxis { axis: "executors" })
+        ));
+        let e = bad("repetitions = 2", "repetitons = 2").unwrap_err();
+        assert!(e.to_string().contains("repetitons"), "{e}");
+    }
+}

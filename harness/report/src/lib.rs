@@ -1,0 +1,96 @@
+//! Result records → static HTML reports with SVG charts.
+//!
+//! Reads only [`RunRecord`]s (never the original data), so a report can be made on another
+//! machine from `runs.jsonl`. A study's page is self-contained: charts are inline SVG (also
+//! written as `.svg` files next to it), no script, no network request.
+//!
+//! - [`summary`]: per-point aggregation over repetitions (median, min–max, speedup).
+//! - [`charts`]: SVG charts with plotters.
+//! - [`html`]: the study page and the index of studies.
+
+pub mod charts;
+pub mod html;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+use harness_core::RunRecord;
+use thiserror::Error;
+
+/// Report failures.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("no records to report")]
+    Empty,
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("chart {name}: {message}")]
+    Chart { name: String, message: String },
+}
+
+fn write(path: &Path, text: &str) -> Result<(), ReportError> {
+    std::fs::write(path, text).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Renders one study's records into `out_dir` (`index.html`, `*.svg`, `meta.json`) and returns
+/// the page's path.
+///
+/// # Errors
+/// [`ReportError::Empty`] without records; I/O or chart errors naming the file.
+pub fn render_study(records: &[RunRecord], out_dir: &Path) -> Result<PathBuf, ReportError> {
+    if records.is_empty() {
+        return Err(ReportError::Empty);
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let points = summary::summarise(records);
+    let charts = vec![
+        ("training_time.svg", charts::time_vs_executors(&points)?),
+        ("speedup.svg", charts::speedup_vs_executors(&points)?),
+    ];
+    for (name, svg) in &charts {
+        write(&out_dir.join(name), svg)?;
+    }
+    let page = html::study_page(records, &points, &charts);
+    let path = out_dir.join("index.html");
+    write(&path, &page)?;
+    write(
+        &out_dir.join("meta.json"),
+        &serde_json::to_string_pretty(&html::meta(records, &points)).expect("meta serialises"),
+    )?;
+    Ok(path)
+}
+
+/// Renders `<root>/index.html` listing every study directory under `root` that has a
+/// `meta.json`.
+///
+/// # Errors
+/// The index cannot be written.
+pub fn render_index(root: &Path) -> Result<PathBuf, ReportError> {
+    std::fs::create_dir_all(root).map_err(|source| ReportError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut metas = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            if let Ok(text) = std::fs::read_to_string(e.path().join("meta.json")) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+                    metas.push(v);
+                }
+            }
+        }
+    }
+    metas.sort_by(|a, b| a["study"].as_str().cmp(&b["study"].as_str()));
+    let path = root.join("index.html");
+    write(&path, &html::index_page(&metas))?;
+    Ok(path)
+}

@@ -1,0 +1,677 @@
+//! Resource limits of an executor: applied through cgroups, then measured.
+//!
+//! Published scaling studies have been wrong because clusters silently did not enforce their
+//! limits, so an executor here (1) moves itself into its own cgroup — v1 or v2, whichever the
+//! host has — with a CPU set of `cores` CPUs, a CFS quota of `cores` CPUs and a memory limit,
+//! and then (2) measures what it really got: the affinity mask, the effective quota and memory
+//! limit over its cgroup ancestry, and a calibrated CPU burn on `cores` threads. Where a limit
+//! cannot be applied the run still happens and the report says `enforced: false` with a note.
+//!
+//! Layout: `<launcher's cgroup>/harness/<study>/<run_id>/rank<r>` in every controller. The
+//! driver, which shares the launcher's cgroup, reads each rank's OOM counters and peak memory
+//! after the run and removes the directories ([`inspect_and_remove`]).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Which cgroup hierarchy the host offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupVersion {
+    /// Legacy per-controller hierarchies (`/sys/fs/cgroup/<controller>`).
+    V1,
+    /// The unified hierarchy with `cgroup.controllers` at its root.
+    V2,
+    /// Neither is usable.
+    None,
+}
+
+impl CgroupVersion {
+    /// `v1`, `v2` or `none`, as written in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgroupVersion::V1 => "v1",
+            CgroupVersion::V2 => "v2",
+            CgroupVersion::None => "none",
+        }
+    }
+}
+
+const CONTROLLERS: [&str; 3] = ["cpuset", "cpu", "memory"];
+/// v1 reports "no limit" as a page-rounded i64::MAX.
+const V1_UNLIMITED: u64 = 0x7FFF_FFFF_FFFF_F000;
+const CFS_PERIOD_US: u64 = 100_000;
+
+/// Detects the cgroup version from the mounts: v2 when a `cgroup2` mount carries the cpu and
+/// memory controllers, else v1 when the `memory` controller is mounted as v1.
+pub fn detect() -> CgroupVersion {
+    let mounts = Mounts::read();
+    if let Some(root) = &mounts.v2 {
+        let controllers = fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        if controllers.split_whitespace().any(|c| c == "memory") {
+            return CgroupVersion::V2;
+        }
+    }
+    if mounts.v1_dir("memory").is_some() {
+        CgroupVersion::V1
+    } else {
+        CgroupVersion::None
+    }
+}
+
+/// Cgroup mounts of this process and its own cgroup paths.
+struct Mounts {
+    /// v1: (controller list of the hierarchy, mount point, hierarchy root of the mount).
+    v1: Vec<(Vec<String>, PathBuf, String)>,
+    v2: Option<PathBuf>,
+    v2_root: String,
+    /// /proc/self/cgroup: (controllers, path).
+    own: Vec<(Vec<String>, String)>,
+}
+
+impl Mounts {
+    fn read() -> Self {
+        let mut v1 = Vec::new();
+        let mut v2 = None;
+        let mut v2_root = "/".to_string();
+        for line in fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+        {
+            // id parent major:minor root mount-point options ... - fstype source super-options
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let Some(dash) = fields.iter().position(|f| *f == "-") else {
+                continue;
+            };
+            if fields.len() < dash + 4 || dash < 5 {
+                continue;
+            }
+            let (root, mount_point, fstype, sopts) =
+                (fields[3], fields[4], fields[dash + 1], fields[dash + 3]);
+            match fstype {
+                "cgroup" => {
+                    let ctrls = sopts
+                        .split(',')
+                        .filter(|o| CONTROLLERS.contains(o))
+                        .map(String::from)
+                        .collect::<Vec<_>>();
+                    if !ctrls.is_empty() {
+                        v1.push((ctrls, PathBuf::from(mount_point), root.to_string()));
+                    }
+                }
+                "cgroup2" if v2.is_none() || mount_point == "/sys/fs/cgroup" => {
+                    v2 = Some(PathBuf::from(mount_point));
+                    v2_root = root.to_string();
+                }
+                _ => {}
+            }
+        }
+        let own = fs::read_to_string("/proc/self/cgroup")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.splitn(3, ':');
+                let _id = parts.next()?;
+                let ctrls = parts.next()?;
+                let path = parts.next()?;
+                Some((
+                    ctrls
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(String::from)
+                        .collect(),
+                    path.to_string(),
+                ))
+            })
+            .collect();
+        Mounts {
+            v1,
+            v2,
+            v2_root,
+            own,
+        }
+    }
+
+    /// This process's directory in the v1 hierarchy of `controller`.
+    fn v1_dir(&self, controller: &str) -> Option<PathBuf> {
+        let (_, mount, root) = self
+            .v1
+            .iter()
+            .find(|(c, _, _)| c.iter().any(|x| x == controller))?;
+        let (_, path) = self
+            .own
+            .iter()
+            .find(|(c, _)| c.iter().any(|x| x == controller))?;
+        Some(join_rel(mount, strip_root(path, root)))
+    }
+
+    /// This process's directory in the v2 hierarchy.
+    fn v2_dir(&self) -> Option<PathBuf> {
+        let mount = self.v2.as_ref()?;
+        let (_, path) = self.own.iter().find(|(c, _)| c.is_empty())?;
+        Some(join_rel(mount, strip_root(path, &self.v2_root)))
+    }
+}
+
+fn strip_root<'a>(path: &'a str, root: &str) -> &'a str {
+    if root != "/" {
+        path.strip_prefix(root).unwrap_or(path)
+    } else {
+        path
+    }
+}
+
+fn join_rel(base: &Path, rel: &str) -> PathBuf {
+    let rel = rel.trim_start_matches('/');
+    if rel.is_empty() {
+        base.to_path_buf()
+    } else {
+        base.join(rel)
+    }
+}
+
+fn write(path: &Path, value: &str) -> Result<(), String> {
+    fs::write(path, value).map_err(|e| format!("write {value:?} to {}: {e}", path.display()))
+}
+
+fn mkdir_all(path: &Path) -> Result<(), String> {
+    fs::create_dir_all(path).map_err(|e| format!("create {}: {e}", path.display()))
+}
+
+/// The CPUs this process may run on now (its affinity mask), sorted.
+pub fn affinity() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for pid 0 (this thread).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|c| libc::CPU_ISSET(*c, &set))
+            .collect()
+    }
+}
+
+/// Formats CPUs as a cpuset list: `[0,1,2,5]` → `0-2,5`.
+pub fn cpu_list(cpus: &[usize]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let start = cpus[i];
+        let mut end = start;
+        while i + 1 < cpus.len() && cpus[i + 1] == end + 1 {
+            i += 1;
+            end = cpus[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+/// The CPUs executor `local_rank` gets out of `available`: `cores` consecutive CPUs starting at
+/// `local_rank × cores`, wrapping around when executors × cores exceed the CPUs
+/// (oversubscription). Never more CPUs than are available.
+pub fn choose_cpus(available: &[usize], local_rank: u32, cores: u32) -> Vec<usize> {
+    if available.is_empty() {
+        return Vec::new();
+    }
+    let n = available.len();
+    let want = (cores as usize).min(n);
+    let first = local_rank as usize * cores as usize;
+    let mut cpus: Vec<usize> = (0..want).map(|i| available[(first + i) % n]).collect();
+    cpus.sort_unstable();
+    cpus.dedup();
+    cpus
+}
+
+/// What an executor asks for.
+#[derive(Debug, Clone)]
+pub struct LimitRequest {
+    /// Cgroup name below the launcher's cgroup, e.g. `harness/<study>/<run_id>`.
+    pub cgroup: String,
+    pub rank: u32,
+    /// Rank among the executors of this host (CPU choice).
+    pub local_rank: u32,
+    pub cores: u32,
+    pub memory_bytes: u64,
+}
+
+/// Applies the request: creates `<cgroup>/rank<r>` in each controller, writes the limits and
+/// moves this process (all its threads) into it.
+///
+/// # Errors
+/// A text naming the file that could not be written (no permission, no controller); the caller
+/// records it and goes on without limits.
+pub fn apply(req: &LimitRequest) -> Result<CgroupVersion, String> {
+    let available = affinity();
+    let cpus = choose_cpus(&available, req.local_rank, req.cores);
+    let cpus_text = cpu_list(&cpus);
+    let mounts = Mounts::read();
+    let leaf = format!("{}/rank{}", req.cgroup.trim_matches('/'), req.rank);
+    match detect() {
+        CgroupVersion::V1 => {
+            let pid = std::process::id().to_string();
+            let mut dirs = Vec::new();
+            for ctrl in CONTROLLERS {
+                let base = mounts
+                    .v1_dir(ctrl)
+                    .ok_or_else(|| format!("cgroup v1 controller {ctrl} is not mounted"))?;
+                let dir = base.join(&leaf);
+                if ctrl == "cpuset" {
+                    // New cpuset levels start empty: each inherits its parent's CPUs and mems.
+                    let mut level = base.clone();
+                    for part in Path::new(&leaf).components() {
+                        let parent = level.clone();
+                        level = level.join(part);
+                        mkdir_all(&level)?;
+                        for f in ["cpuset.cpus", "cpuset.mems"] {
+                            let cur = fs::read_to_string(level.join(f)).unwrap_or_default();
+                            if cur.trim().is_empty() {
+                                let p = fs::read_to_string(parent.join(f)).map_err(|e| {
+                                    format!("read {}: {e}", parent.join(f).display())
+                                })?;
+                                write(&level.join(f), p.trim())?;
+                            }
+                        }
+                    }
+                    write(&dir.join("cpuset.cpus"), &cpus_text)?;
+                } else {
+                    mkdir_all(&dir)?;
+                }
+                match ctrl {
+                    "cpu" => {
+                        write(&dir.join("cpu.cfs_period_us"), &CFS_PERIOD_US.to_string())?;
+                        write(
+                            &dir.join("cpu.cfs_quota_us"),
+                            &(CFS_PERIOD_US * u64::from(req.cores)).to_string(),
+                        )?;
+                    }
+                    "memory" => {
+                        write(
+                            &dir.join("memory.limit_in_bytes"),
+                            &req.memory_bytes.to_string(),
+                        )?;
+                        // Without swap accounting this file is absent: nothing to limit.
+                        let _ = fs::write(
+                            dir.join("memory.memsw.limit_in_bytes"),
+                            req.memory_bytes.to_string(),
+                        );
+                    }
+                    _ => {}
+                }
+                dirs.push(dir);
+            }
+            for dir in dirs {
+                write(&dir.join("cgroup.procs"), &pid)?;
+            }
+            Ok(CgroupVersion::V1)
+        }
+        CgroupVersion::V2 => {
+            let base = mounts
+                .v2_dir()
+                .ok_or("cgroup v2 path of this process not found")?;
+            let mut level = base.clone();
+            for part in Path::new(&leaf).components() {
+                // Controllers must be enabled in the parent before a child can use them.
+                let _ = fs::write(level.join("cgroup.subtree_control"), "+cpuset +cpu +memory");
+                level = level.join(part);
+                mkdir_all(&level)?;
+            }
+            write(&level.join("cpuset.cpus"), &cpus_text)?;
+            write(
+                &level.join("cpu.max"),
+                &format!("{} {CFS_PERIOD_US}", CFS_PERIOD_US * u64::from(req.cores)),
+            )?;
+            write(&level.join("memory.max"), &req.memory_bytes.to_string())?;
+            let _ = fs::write(level.join("memory.swap.max"), "0");
+            write(&level.join("cgroup.procs"), &std::process::id().to_string())?;
+            Ok(CgroupVersion::V2)
+        }
+        CgroupVersion::None => {
+            Err("no usable cgroup hierarchy (neither v1 nor v2 memory controller)".into())
+        }
+    }
+}
+
+/// Limits as measured from inside the executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub cores: u32,
+    pub cpuset: String,
+    /// Effective CFS quota in CPUs (smallest over the cgroup ancestry); `None` when unlimited.
+    pub cpu_quota: Option<f64>,
+    /// Effective memory limit in bytes (smallest over the ancestry); `None` when unlimited.
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// Reads a number from a cgroup file, `None` for "max" or unreadable.
+fn read_u64(path: &Path) -> Option<u64> {
+    let s = fs::read_to_string(path).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Walks from `dir` up to `mount` (inclusive) and returns the smallest value `f` yields.
+fn min_over_ancestry<T: PartialOrd + Copy>(
+    dir: &Path,
+    mount: &Path,
+    f: impl Fn(&Path) -> Option<T>,
+) -> Option<T> {
+    let mut best: Option<T> = None;
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if let Some(v) = f(d) {
+            best = Some(match best {
+                Some(b) if b < v => b,
+                _ => v,
+            });
+        }
+        if d == mount {
+            break;
+        }
+        cur = d.parent();
+    }
+    best
+}
+
+/// Measures the limits this process lives under now.
+pub fn measure() -> Measured {
+    let cpus = affinity();
+    let mounts = Mounts::read();
+    let (cpu_quota, memory_limit_bytes) = match detect() {
+        CgroupVersion::V1 => {
+            let mount_of = |ctrl: &str| {
+                mounts
+                    .v1
+                    .iter()
+                    .find(|(c, _, _)| c.iter().any(|x| x == ctrl))
+                    .map(|(_, m, _)| m.clone())
+            };
+            let quota = mounts
+                .v1_dir("cpu")
+                .zip(mount_of("cpu"))
+                .and_then(|(d, m)| {
+                    min_over_ancestry(&d, &m, |p| {
+                        let q: i64 = fs::read_to_string(p.join("cpu.cfs_quota_us"))
+                            .ok()?
+                            .trim()
+                            .parse()
+                            .ok()?;
+                        let period = read_u64(&p.join("cpu.cfs_period_us"))?;
+                        (q > 0).then(|| q as f64 / period as f64)
+                    })
+                });
+            let mem = mounts
+                .v1_dir("memory")
+                .zip(mount_of("memory"))
+                .and_then(|(d, m)| {
+                    min_over_ancestry(&d, &m, |p| {
+                        read_u64(&p.join("memory.limit_in_bytes")).filter(|v| *v < V1_UNLIMITED)
+                    })
+                });
+            (quota, mem)
+        }
+        CgroupVersion::V2 => match (mounts.v2_dir(), mounts.v2.clone()) {
+            (Some(d), Some(m)) => {
+                let quota = min_over_ancestry(&d, &m, |p| {
+                    let s = fs::read_to_string(p.join("cpu.max")).ok()?;
+                    let mut it = s.split_whitespace();
+                    let q: f64 = it.next()?.parse().ok()?;
+                    let period: f64 = it.next()?.parse().ok()?;
+                    Some(q / period)
+                });
+                let mem = min_over_ancestry(&d, &m, |p| read_u64(&p.join("memory.max")));
+                (quota, mem)
+            }
+            _ => (None, None),
+        },
+        CgroupVersion::None => (None, None),
+    };
+    Measured {
+        cores: cpus.len() as u32,
+        cpuset: cpu_list(&cpus),
+        cpu_quota,
+        memory_limit_bytes,
+    }
+}
+
+/// Whether measured limits match the request: exactly `cores` CPUs in the mask, a quota of
+/// `cores` CPUs, and a memory limit within one 4 KiB page of the request (the kernel rounds).
+/// Returns the mismatches as text (empty when everything matches).
+pub fn check(measured: &Measured, cores: u32, memory_bytes: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    if measured.cores != cores {
+        problems.push(format!(
+            "affinity has {} CPUs ({}), requested {cores}",
+            measured.cores, measured.cpuset
+        ));
+    }
+    match measured.cpu_quota {
+        Some(q) if (q - f64::from(cores)).abs() < 0.01 => {}
+        Some(q) => problems.push(format!("CPU quota is {q:.2} CPUs, requested {cores}")),
+        None => problems.push("no CPU quota".into()),
+    }
+    match measured.memory_limit_bytes {
+        Some(m) if m.abs_diff(memory_bytes) < 4096 => {}
+        Some(m) => problems.push(format!(
+            "memory limit is {m} bytes, requested {memory_bytes}"
+        )),
+        None => problems.push("no memory limit".into()),
+    }
+    problems
+}
+
+#[inline(never)]
+fn spin(iters: u64) -> u64 {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..iters {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+        x ^= x >> 29;
+    }
+    std::hint::black_box(x)
+}
+
+/// Effective parallelism from a calibrated CPU burn: the time of a fixed amount of work on one
+/// thread, then the same work on each of `threads` threads at once; returns
+/// `threads × t_single / t_parallel`. On `threads` free, unthrottled CPUs it is ≈ `threads`;
+/// a cgroup that gives fewer CPUs (or a quota) makes it smaller. Takes about `seconds`.
+pub fn effective_parallelism(threads: u32, seconds: f64) -> f64 {
+    if threads == 0 || seconds <= 0.0 {
+        return 0.0;
+    }
+    // Calibrate: iterations per second on one thread.
+    let mut iters = 1u64 << 16;
+    let rate = loop {
+        let t = Instant::now();
+        spin(iters);
+        let dt = t.elapsed().as_secs_f64();
+        if dt > 0.01 {
+            break iters as f64 / dt;
+        }
+        iters *= 2;
+    };
+    let work = (rate * seconds / 2.0).max(1.0) as u64;
+    let t = Instant::now();
+    spin(work);
+    let single = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| spin(work));
+        }
+    });
+    let parallel = t.elapsed().as_secs_f64();
+    f64::from(threads) * single / parallel
+}
+
+/// Peak resident set size of this process, bytes (`getrusage` `ru_maxrss`).
+pub fn peak_rss_bytes() -> u64 {
+    // SAFETY: getrusage fills a plain struct.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut ru) == 0 {
+            ru.ru_maxrss as u64 * 1024
+        } else {
+            0
+        }
+    }
+}
+
+/// Memory accounting of one rank's cgroup after a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankMemory {
+    pub rank: u32,
+    /// OOM kills the kernel recorded in this rank's cgroup.
+    pub oom_kills: u64,
+    /// Peak memory usage of the cgroup, bytes (when the kernel reports it).
+    pub peak_bytes: Option<u64>,
+    /// The cgroup's memory limit, bytes.
+    pub limit_bytes: Option<u64>,
+}
+
+fn oom_kills(text: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Driver side, after `mpirun` returned: reads every `rank<r>` cgroup under `cgroup` (OOM kills,
+/// peak usage, limit) and removes the run's directories in every controller. Missing
+/// directories (limits never applied) give an empty list.
+pub fn inspect_and_remove(cgroup: &str) -> Vec<RankMemory> {
+    let mounts = Mounts::read();
+    let rel = cgroup.trim_matches('/');
+    let mut out = Vec::new();
+    let (mem_dir, all_dirs): (Option<PathBuf>, Vec<PathBuf>) = match detect() {
+        CgroupVersion::V1 => (
+            mounts.v1_dir("memory").map(|d| d.join(rel)),
+            CONTROLLERS
+                .iter()
+                .filter_map(|c| mounts.v1_dir(c).map(|d| d.join(rel)))
+                .collect(),
+        ),
+        CgroupVersion::V2 => {
+            let d = mounts.v2_dir().map(|d| d.join(rel));
+            (d.clone(), d.into_iter().collect())
+        }
+        CgroupVersion::None => (None, Vec::new()),
+    };
+    let v2 = detect() == CgroupVersion::V2;
+    if let Some(dir) = mem_dir {
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(rank) = name.strip_prefix("rank").and_then(|r| r.parse().ok()) else {
+                    continue;
+                };
+                let p = e.path();
+                let (events, peak, limit) = if v2 {
+                    (
+                        fs::read_to_string(p.join("memory.events")).unwrap_or_default(),
+                        read_u64(&p.join("memory.peak")),
+                        read_u64(&p.join("memory.max")),
+                    )
+                } else {
+                    (
+                        fs::read_to_string(p.join("memory.oom_control")).unwrap_or_default(),
+                        read_u64(&p.join("memory.max_usage_in_bytes")),
+                        read_u64(&p.join("memory.limit_in_bytes")).filter(|v| *v < V1_UNLIMITED),
+                    )
+                };
+                out.push(RankMemory {
+                    rank,
+                    oom_kills: oom_kills(&events),
+                    peak_bytes: peak,
+                    limit_bytes: limit,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|r| r.rank);
+    for dir in all_dirs {
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    let _ = fs::remove_dir(e.path());
+                }
+            }
+        }
+        let _ = fs::remove_dir(&dir);
+        // Remove the study level too when it became empty; keep `harness/` itself.
+        if let Some(parent) = dir.parent() {
+            let _ = fs::remove_dir(parent);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_list_compresses_ranges() {
+        assert_eq!(cpu_list(&[0, 1, 2, 5]), "0-2,5");
+        assert_eq!(cpu_list(&[3]), "3");
+        assert_eq!(cpu_list(&[]), "");
+        assert_eq!(cpu_list(&[0, 2, 4, 5, 6]), "0,2,4-6");
+    }
+
+    #[test]
+    fn choose_cpus_gives_disjoint_sets_then_wraps() {
+        let avail = [0, 1, 2, 3];
+        assert_eq!(choose_cpus(&avail, 0, 2), vec![0, 1]);
+        assert_eq!(choose_cpus(&avail, 1, 2), vec![2, 3]);
+        assert_eq!(
+            choose_cpus(&avail, 2, 2),
+            vec![0, 1],
+            "oversubscribed wraps"
+        );
+        assert_eq!(
+            choose_cpus(&avail, 0, 8),
+            vec![0, 1, 2, 3],
+            "never more than exist"
+        );
+        assert_eq!(choose_cpus(&[4, 7], 1, 1), vec![7]);
+    }
+
+    #[test]
+    fn check_reports_each_mismatch() {
+        let m = Measured {
+            cores: 1,
+            cpuset: "0".into(),
+            cpu_quota: Some(1.0),
+            memory_limit_bytes: Some(1 << 30),
+        };
+        assert!(check(&m, 1, 1 << 30).is_empty());
+        let p = check(&m, 2, 2 << 30);
+        assert_eq!(p.len(), 3, "{p:?}");
+        let unlimited = Measured {
+            cpu_quota: None,
+            memory_limit_bytes: None,
+            ..m
+        };
+        assert_eq!(check(&unlimited, 1, 1 << 30).len(), 2);
+    }
+
+    #[test]
+    fn oom_kill_counter_is_parsed() {
+        assert_eq!(
+            oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"),
+            2
+        );
+        assert_eq!(oom_kills("low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n"), 1);
+        assert_eq!(oom_kills(""), 0);
+    }
+
+    #[test]
+    fn burn_measures_at_most_the_threads() {
+        let p = effective_parallelism(1, 0.05);
+        assert!(p > 0.5 && p < 1.5, "one thread is one CPU: {p}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The MPI world of one run, with collectives that account their time.
+//!
+//! Every collective goes through [`World`] so that the time an executor spends communicating is
+//! reported as `comm_sec` (DESIGN.md, Timing). Time spent in LightGBM's network callbacks is
+//! counted by [`crate::lgbm_net`] and added in [`World::comm_sec`].
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use mpi::collective::SystemOperation;
+use mpi::datatype::PartitionMut;
+use mpi::environment::Universe;
+use mpi::topology::{Communicator, SimpleCommunicator};
+use mpi::traits::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The MPI world: rank, size and timed collectives. Dropping it finalises MPI.
+pub struct World {
+    comm: SimpleCommunicator,
+    rank: u32,
+    size: u32,
+    comm_sec: Cell<f64>,
+    // Declared last so MPI is finalised after the communicator is gone.
+    _universe: Universe,
+}
+
+/// MPI could not be initialised (it was already, or the MPI library refused).
+#[derive(Debug, thiserror::Error)]
+#[error("MPI could not be initialised (already initialised in this process?)")]
+pub struct MpiInitError;
+
+impl World {
+    /// Initialises MPI. Run without `mpirun` this is a world of size 1 (MPI singleton).
+    ///
+    /// # Errors
+    /// [`MpiInitError`] if MPI was already initialised in this process.
+    pub fn init() -> Result<Self, MpiInitError> {
+        let universe = mpi::initialize().ok_or(MpiInitError)?;
+        let comm = universe.world();
+        let rank = comm.rank() as u32;
+        let size = comm.size() as u32;
+        Ok(World {
+            comm,
+            rank,
+            size,
+            comm_sec: Cell::new(0.0),
+            _universe: universe,
+        })
+    }
+
+    /// This executor's rank, 0-based.
+    pub fn rank(&self) -> u32 {
+        self.rank
+    }
+
+    /// Number of executors.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// Whether this is rank 0 (the rank that writes the outcome).
+    pub fn is_root(&self) -> bool {
+        self.rank == 0
+    }
+
+    /// Host name as MPI reports it.
+    pub fn host(&self) -> String {
+        mpi::environment::processor_name().unwrap_or_else(|_| "unknown".into())
+    }
+
+    /// Seconds spent in collectives so far: [`World`]'s own plus LightGBM's network callbacks.
+    pub fn comm_sec(&self) -> f64 {
+        self.comm_sec.get() + crate::lgbm_net::comm_sec()
+    }
+
+    fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.comm_sec
+            .set(self.comm_sec.get() + t.elapsed().as_secs_f64());
+        out
+    }
+
+    /// Blocks until every executor reached it.
+    pub fn barrier(&self) {
+        self.timed(|| self.comm.barrier());
+    }
+
+    /// Element-wise sum over executors; every executor gets the result.
+    pub fn sum_u64(&self, values: &[u64]) -> Vec<u64> {
+        let mut out = vec![0u64; values.len()];
+        self.timed(|| {
+            self.comm
+                .all_reduce_into(values, &mut out[..], SystemOperation::sum())
+        });
+        out
+    }
+
+    /// Element-wise sum over executors of `f64`s; every executor gets the result.
+    pub fn sum_f64(&self, values: &[f64]) -> Vec<f64> {
+        let mut out = vec![0f64; values.len()];
+        self.timed(|| {
+            self.comm
+                .all_reduce_into(values, &mut out[..], SystemOperation::sum())
+        });
+        out
+    }
+
+    /// Maximum over executors; every executor gets the result.
+    pub fn max_f64(&self, value: f64) -> f64 {
+        let mut out = 0f64;
+        self.timed(|| {
+            self.comm
+                .all_reduce_into(&value, &mut out, SystemOperation::max())
+        });
+        out
+    }
+
+    /// Gathers one serialisable value from every executor at rank 0 (as JSON bytes, so any
+    /// report type travels). Rank 0 gets `Some(values in rank order)`, others `None`.
+    ///
+    /// # Panics
+    /// If a gathered value does not deserialise (a bug: all ranks run the same binary).
+    pub fn gather_json<T: Serialize + DeserializeOwned>(&self, value: &T) -> Option<Vec<T>> {
+        let bytes = serde_json::to_vec(value).expect("value serialises");
+        let root = self.comm.process_at_rank(0);
+        let len = bytes.len() as i32;
+        if self.is_root() {
+            let mut lens = vec![0i32; self.size as usize];
+            self.timed(|| root.gather_into_root(&len, &mut lens[..]));
+            let displs: Vec<i32> = lens
+                .iter()
+                .scan(0, |acc, l| {
+                    let d = *acc;
+                    *acc += l;
+                    Some(d)
+                })
+                .collect();
+            let total: i32 = lens.iter().sum();
+            let mut buf = vec![0u8; total as usize];
+            {
+                let mut part = PartitionMut::new(&mut buf[..], &lens[..], &displs[..]);
+                self.timed(|| root.gather_varcount_into_root(&bytes[..], &mut part));
+            }
+            Some(
+                lens.iter()
+                    .zip(&displs)
+                    .map(|(l, d)| {
+                        serde_json::from_slice(&buf[*d as usize..(*d + *l) as usize])
+                            .expect("gathered value deserialises")
+                    })
+                    .collect(),
+            )
+        } else {
+            self.timed(|| root.gather_into(&len));
+            self.timed(|| root.gather_varcount_into(&bytes[..]));
+            None
+        }
+    }
+
+    /// Aborts every executor of the run (MPI_Abort) with `code`.
+    pub fn abort(&self, code: i32) -> ! {
+        self.comm.abort(code)
+    }
+}

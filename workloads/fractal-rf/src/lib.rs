@@ -1,0 +1,251 @@
+//! `fractal-rf`: FRACTAL aerial LiDAR point classification with a random forest.
+//!
+//! Reference parameters (DESIGN.md, from the reference implementation's
+//! `RandomForestClassifier(numTrees=40, maxDepth=6, seed=62)`): 40 trees, depth 6, seed 62.
+//! Here the forest is LightGBM's `boosting=rf`, trained data-parallel over all executors with
+//! LightGBM's own distributed tree learner (`tree_learner=data`) on MPI
+//! ([`harness_runtime::lgbm_net`]). LightGBM specifics:
+//! - `rf` needs bagging: `bagging_fraction` 0.632 (the expected unique share of a bootstrap
+//!   sample, 1 − 1/e) and `bagging_freq` 1;
+//! - per-node feature sampling `feature_fraction_bynode` = √p / p (p = 7 features) is what
+//!   makes it a random forest; per-tree `feature_fraction` would not;
+//! - multiclass grows one tree per class per iteration: 40 iterations × 7 classes = 280 trees;
+//! - labels are the fixed dense map of [`schema::label_of`], identical on every executor.
+//!
+//! Metrics: validation and test accuracy over all executors' shards.
+
+pub mod generate;
+pub mod load;
+pub mod schema;
+
+use std::path::Path;
+
+use harness_core::record::{Metrics, Rows};
+use harness_core::shard::FileEntry;
+use harness_runtime::data::shard_for;
+use harness_runtime::lgbm_net::LightGbmNetwork;
+use harness_runtime::metrics::{argmax_rows, global_accuracy, local_correct};
+use harness_runtime::{ExecutorContext, Workload, WorkloadError, WorkloadOutput};
+use lightgbm3::{Booster, Dataset};
+use serde_json::{json, Value};
+
+use load::Points;
+
+/// Name of the workload on the command line and in records.
+pub const NAME: &str = "fractal-rf";
+
+/// Model parameters, from the reference defaults overridden by the point's params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RfParams {
+    /// Forest size (LightGBM iterations; each grows one tree per class).
+    pub trees: u32,
+    pub max_depth: u32,
+    pub seed: u64,
+    pub bagging_fraction: f64,
+    pub feature_fraction_bynode: f64,
+}
+
+impl Default for RfParams {
+    fn default() -> Self {
+        let p = schema::FEATURES.len() as f64;
+        RfParams {
+            trees: 40,
+            max_depth: 6,
+            seed: 62,
+            bagging_fraction: 1.0 - (-1.0f64).exp(),
+            feature_fraction_bynode: p.sqrt() / p,
+        }
+    }
+}
+
+impl RfParams {
+    /// Reference defaults overridden by `trees`, `max_depth`, `seed`, `bagging_fraction`,
+    /// `feature_fraction_bynode` from `params`.
+    ///
+    /// # Errors
+    /// A parameter of the wrong type or an unknown name.
+    pub fn from_point(
+        params: &std::collections::BTreeMap<String, Value>,
+    ) -> Result<Self, WorkloadError> {
+        let mut p = RfParams::default();
+        for (k, v) in params {
+            let bad = || format!("fractal-rf parameter `{k}` has an invalid value {v}");
+            match k.as_str() {
+                "trees" => p.trees = v.as_u64().filter(|t| *t > 0).ok_or_else(bad)? as u32,
+                "max_depth" => p.max_depth = v.as_u64().filter(|t| *t > 0).ok_or_else(bad)? as u32,
+                "seed" => p.seed = v.as_u64().ok_or_else(bad)?,
+                "bagging_fraction" => {
+                    p.bagging_fraction = v.as_f64().filter(|f| *f > 0.0 && *f < 1.0).ok_or_else(bad)?
+                }
+                "feature_fraction_bynode" => {
+                    p.feature_fraction_bynode =
+                        v.as_f64().filter(|f| *f > 0.0 && *f <= 1.0).ok_or_else(bad)?
+                }
+                _ => return Err(format!("unknown fractal-rf parameter `{k}` (known: trees, max_depth, seed, bagging_fraction, feature_fraction_bynode)").into()),
+            }
+        }
+        Ok(p)
+    }
+
+    /// LightGBM parameters for `threads` threads and `machines` executors.
+    pub fn lightgbm(&self, threads: u32, machines: u32) -> Value {
+        let mut v = json!({
+            "boosting": "rf",
+            "objective": "multiclass",
+            "num_class": schema::CLASSES.len(),
+            "num_iterations": self.trees,
+            "max_depth": self.max_depth,
+            "num_leaves": (1u64 << self.max_depth.min(16)).min(131_072),
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "feature_fraction_bynode": self.feature_fraction_bynode,
+            "seed": self.seed,
+            "num_threads": threads,
+            "verbosity": -1,
+        });
+        if machines > 1 {
+            v["tree_learner"] = json!("data");
+            v["num_machines"] = json!(machines);
+        }
+        v
+    }
+}
+
+/// The `fractal-rf` workload.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FractalRf;
+
+fn read_shard(data: &str, files: &[FileEntry]) -> Result<Points, WorkloadError> {
+    let mut points = Points::default();
+    for f in files {
+        load::read_file(&Path::new(data).join(&f.path), &mut points)?;
+    }
+    Ok(points)
+}
+
+fn correct_on(booster: &Booster, points: &Points) -> Result<(u64, u64), WorkloadError> {
+    if points.rows() == 0 {
+        return Ok((0, 0));
+    }
+    let probs = booster.predict(&points.features, schema::FEATURES.len() as i32, true)?;
+    let predicted = argmax_rows(&probs, schema::CLASSES.len());
+    Ok(local_correct(&predicted, &points.labels))
+}
+
+impl Workload for FractalRf {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn run(&self, ctx: &mut ExecutorContext<'_>) -> Result<WorkloadOutput, WorkloadError> {
+        let params = RfParams::from_point(&ctx.job.point.params)?;
+        let (rank, size) = (ctx.world.rank(), ctx.world.size());
+        let data = ctx.job.data.clone();
+        let fraction = ctx.job.point.fraction;
+
+        let mut files = Vec::new();
+        let (train, val, test) = ctx.load(|| -> Result<_, WorkloadError> {
+            let mut shard = |split: &str| -> Result<Points, WorkloadError> {
+                let mine = shard_for(&data, split, fraction, rank, size)?;
+                let points = read_shard(&data, &mine)?;
+                files.extend(mine);
+                Ok(points)
+            };
+            Ok((shard("train")?, shard("val")?, shard("test")?))
+        })?;
+        if train.rows() == 0 {
+            return Err(format!(
+                "executor {rank} received no training files: fraction {fraction} selects fewer \
+                 train files than the {size} executors; raise the fraction or generate more files"
+            )
+            .into());
+        }
+
+        let labels: Vec<f32> = train.labels.iter().map(|l| *l as f32).collect();
+        let lgbm = params.lightgbm(ctx.cores(), size);
+        let booster = ctx.train(|| -> Result<Booster, WorkloadError> {
+            // Network, dataset and training on this one thread (LightGBM's network is
+            // thread-local); the network is freed when `net` drops after training.
+            let net = LightGbmNetwork::init(ctx.world)?;
+            let ds = Dataset::from_slice(
+                &train.features,
+                &labels,
+                schema::FEATURES.len() as i32,
+                true,
+            )?;
+            let booster = Booster::train(ds, &lgbm)?;
+            drop(net);
+            Ok(booster)
+        })?;
+
+        let (val_acc, test_acc) = ctx.eval(|| -> Result<_, WorkloadError> {
+            let (vc, vn) = correct_on(&booster, &val)?;
+            let (tc, tn) = correct_on(&booster, &test)?;
+            Ok((
+                global_accuracy(ctx.world, vc, vn),
+                global_accuracy(ctx.world, tc, tn),
+            ))
+        })?;
+
+        let train_rows = ctx.world.sum_u64(&[train.rows() as u64])[0];
+        let trees_built = u64::from(params.trees) * schema::CLASSES.len() as u64;
+        let mut metrics = Metrics {
+            val_accuracy: val_acc,
+            test_accuracy: test_acc,
+            accuracy: test_acc,
+            ..Metrics::default()
+        };
+        metrics
+            .extra
+            .insert("trees_built".into(), trees_built as f64);
+        metrics.extra.insert("train_rows".into(), train_rows as f64);
+        Ok(WorkloadOutput {
+            metrics,
+            files,
+            rows: Rows {
+                train: train.rows() as u64,
+                val: val.rows() as u64,
+                test: test.rows() as u64,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_parameters() {
+        let p = RfParams::default();
+        assert_eq!((p.trees, p.max_depth, p.seed), (40, 6, 62));
+        assert!((p.bagging_fraction - 0.632).abs() < 0.001);
+        assert!((p.feature_fraction_bynode - 0.378).abs() < 0.001);
+        let v = p.lightgbm(2, 1);
+        assert_eq!(v["boosting"], "rf");
+        assert_eq!(v["num_class"], 7);
+        assert!(
+            v.get("tree_learner").is_none(),
+            "one executor trains serially"
+        );
+        let v = p.lightgbm(1, 2);
+        assert_eq!(v["tree_learner"], "data");
+        assert_eq!(v["num_machines"], 2);
+    }
+
+    #[test]
+    fn params_override_and_reject() {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("trees".to_string(), json!(10));
+        assert_eq!(RfParams::from_point(&m).unwrap().trees, 10);
+        m.insert("tress".to_string(), json!(10));
+        let e = RfParams::from_point(&m).unwrap_err().to_string();
+        assert!(e.contains("tress"), "{e}");
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("bagging_fraction".to_string(), json!(1.0));
+        assert!(
+            RfParams::from_point(&m).is_err(),
+            "rf needs bagging_fraction < 1"
+        );
+    }
+}
