@@ -59,6 +59,29 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Stops a running `mpirun`: SIGTERM to its process group (mpirun forwards it to the executors,
+/// which Open MPI runs in process groups of their own, and reaps them), then SIGKILL after a
+/// grace period.
+pub fn stop(child: &mut std::process::Child) {
+    let pg = -(child.id() as i32);
+    // SAFETY: signals our own child's process group.
+    unsafe {
+        libc::kill(pg, libc::SIGTERM);
+    }
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pg, libc::SIGKILL);
+    }
+    let _ = child.wait();
+}
+
 /// Runs one planned run to completion and returns its record (never an `Err` for a failed run:
 /// failures become records). `Err` only when the job file cannot be written.
 ///
@@ -140,12 +163,7 @@ pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Resu
                 match child.try_wait() {
                     Ok(Some(s)) => break Some(s),
                     Ok(None) if t0.elapsed() > settings.timeout => {
-                        // Kill mpirun and every executor (its process group).
-                        // SAFETY: kill on our child's process group id.
-                        unsafe {
-                            libc::kill(-(child.id() as i32), libc::SIGKILL);
-                        }
-                        let _ = child.wait();
+                        stop(&mut child);
                         break None;
                     }
                     Ok(None) => std::thread::sleep(Duration::from_millis(20)),
@@ -188,9 +206,17 @@ pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Resu
     }
     let wall = t0.elapsed().as_secs_f64();
 
-    // Memory accounting of the run's cgroups, then remove them.
+    // Memory accounting of the run's cgroups, then remove them. Executors that outlived
+    // mpirun (it was killed, or crashed) are killed first: they are all in the run's cgroups.
     let mut oom = None;
     if let Some(cg) = &cgroup {
+        let stray = limits::kill_remaining(cg, Duration::from_secs(5));
+        if stray > 0 {
+            tracing::warn!(
+                "{}: killed {stray} executor(s) that outlived mpirun",
+                plan.run_id
+            );
+        }
         let mem = limits::inspect_and_remove(cg);
         let killed: Vec<_> = mem.iter().filter(|m| m.oom_kills > 0).collect();
         if !killed.is_empty() {

@@ -43,7 +43,13 @@ pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         let pg = CURRENT_GROUP.load(Ordering::SeqCst);
         if pg > 0 {
+            // SIGTERM lets mpirun stop its executors (they run in their own process groups).
             // SAFETY: signals the process group of our own mpirun child.
+            unsafe {
+                libc::kill(-pg, libc::SIGTERM);
+            }
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            // SAFETY: as above.
             unsafe {
                 libc::kill(-pg, libc::SIGKILL);
             }

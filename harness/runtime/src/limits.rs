@@ -540,6 +540,56 @@ fn oom_kills(text: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Directories of the run's rank cgroups in the memory hierarchy (v1) or the unified one (v2).
+fn rank_dirs(cgroup: &str) -> Vec<PathBuf> {
+    let mounts = Mounts::read();
+    let base = match detect() {
+        CgroupVersion::V1 => mounts.v1_dir("memory"),
+        CgroupVersion::V2 => mounts.v2_dir(),
+        CgroupVersion::None => None,
+    };
+    let Some(dir) = base.map(|b| b.join(cgroup.trim_matches('/'))) else {
+        return Vec::new();
+    };
+    fs::read_dir(dir)
+        .map(|es| {
+            es.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("rank"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Driver side: SIGKILLs every process still inside the run's cgroups (executors that outlived
+/// a killed `mpirun`) and waits up to `wait` for them to go. Returns how many were signalled.
+pub fn kill_remaining(cgroup: &str, wait: std::time::Duration) -> usize {
+    let pids = || -> Vec<i32> {
+        rank_dirs(cgroup)
+            .iter()
+            .flat_map(|d| {
+                fs::read_to_string(d.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect::<Vec<i32>>()
+            })
+            .collect()
+    };
+    let first = pids();
+    for pid in &first {
+        // SAFETY: signals a process of this run's cgroup.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+        }
+    }
+    let t = Instant::now();
+    while !pids().is_empty() && t.elapsed() < wait {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.len()
+}
+
 /// Driver side, after `mpirun` returned: reads every `rank<r>` cgroup under `cgroup` (OOM kills,
 /// peak usage, limit) and removes the run's directories in every controller. Missing
 /// directories (limits never applied) give an empty list.

@@ -1,0 +1,354 @@
+//! End-to-end tests of the `harness` binary with real `mpirun -np 2`, real cgroups (when the
+//! host lets us create them) and real parquet data made by the generator.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use harness_core::{RunRecord, RunStatus};
+
+fn harness(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("harness runs")
+}
+
+fn ok(out: &Output) -> &Output {
+    assert!(
+        out.status.success(),
+        "harness failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn generate(dir: &Path, train_files: &str, rows: &str) -> PathBuf {
+    let data = dir.join("data");
+    ok(&harness(
+        dir,
+        &[
+            "data",
+            "generate",
+            "fractal",
+            "--out",
+            data.to_str().unwrap(),
+            "--train-files",
+            train_files,
+            "--rows-per-file",
+            rows,
+            "--val-files",
+            "2",
+            "--test-files",
+            "2",
+        ],
+    ));
+    data
+}
+
+fn records(dir: &Path, study: &str) -> Vec<RunRecord> {
+    let text = std::fs::read_to_string(dir.join("results").join(study).join("runs.jsonl"))
+        .expect("runs.jsonl exists");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a schema v1 record"))
+        .collect()
+}
+
+/// Whether this host lets an executor create cgroups (root with a cgroup hierarchy).
+fn cgroups_writable() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    root && harness_runtime::limits::detect() != harness_runtime::limits::CgroupVersion::None
+}
+
+#[test]
+fn two_executors_train_data_parallel_and_agree_with_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate(dir, "8", "15000");
+    let d = data.to_str().unwrap();
+    for (e, study) in [("1", "one"), ("2", "two")] {
+        ok(&harness(
+            dir,
+            &[
+                "run",
+                "fractal-rf",
+                "--data",
+                d,
+                "--executors",
+                e,
+                "--cores",
+                "1",
+                "--memory",
+                "1g",
+                "--fraction",
+                "1",
+                "--study",
+                study,
+            ],
+        ));
+    }
+    let one = &records(dir, "one")[0];
+    let two = &records(dir, "two")[0];
+    for r in [one, two] {
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        assert_eq!(r.schema_version, 1);
+        assert!(!r.oversubscribed);
+        assert_eq!(
+            r.data.rows.train,
+            8 * 15000,
+            "every training point read once"
+        );
+        assert_eq!(r.data.rows.val, 2 * 15000);
+        let acc = r.metrics.test_accuracy.unwrap();
+        assert!(acc > 0.7 && acc < 0.99, "plausible, not trivial: {acc}");
+        assert!(r.metrics.val_accuracy.unwrap() > 0.7);
+        assert_eq!(
+            r.metrics.extra["trees_built"], 280.0,
+            "40 iterations × 7 classes"
+        );
+        let t = &r.times;
+        assert!(t.training_time_sec.unwrap() > 0.0);
+        assert!(t.total_time_sec > t.training_time_sec.unwrap());
+        assert!(t.startup_sec.unwrap() > 0.0 && t.startup_sec.unwrap() < t.total_time_sec);
+    }
+    // Data-parallel: two executors, each with its own byte-balanced half of the files.
+    assert_eq!(two.executor_reports.len(), 2);
+    assert_eq!(two.data.num_partitions, 2);
+    let (a, b) = (&two.executor_reports[0], &two.executor_reports[1]);
+    assert_eq!(
+        a.files.len() + b.files.len(),
+        12,
+        "8 train + 2 val + 2 test files"
+    );
+    assert!(
+        a.files.iter().all(|f| !b.files.contains(f)),
+        "no file read twice"
+    );
+    assert!(a.rows > 0 && b.rows > 0);
+    // Both executors communicated through LightGBM's network over MPI.
+    assert!(a.comm_sec > 0.0 && b.comm_sec > 0.0);
+    // Same model quality as one executor (random-forest bagging differs per rank).
+    let dv = (one.metrics.val_accuracy.unwrap() - two.metrics.val_accuracy.unwrap()).abs();
+    let dt = (one.metrics.test_accuracy.unwrap() - two.metrics.test_accuracy.unwrap()).abs();
+    assert!(dv < 0.02 && dt < 0.02, "val Δ {dv}, test Δ {dt}");
+
+    if cgroups_writable() {
+        for e in &two.executor_reports {
+            assert!(e.enforced, "rank {}: {:?}", e.rank, e.enforcement_note);
+            assert_eq!(e.cores_measured, 1);
+            assert_eq!(e.cpu_quota, Some(1.0));
+            assert_eq!(e.memory_limit_bytes, Some(1 << 30));
+            assert!(e.effective_parallelism > 0.5 && e.effective_parallelism < 1.3);
+        }
+        assert_ne!(a.cpuset, b.cpuset, "executors got disjoint CPUs");
+    } else {
+        assert!(two
+            .executor_reports
+            .iter()
+            .all(|e| !e.enforced && e.enforcement_note.is_some()));
+    }
+
+    // The report renders both charts and the runs.
+    let page = std::fs::read_to_string(dir.join("reports/two/index.html")).unwrap();
+    assert!(page.contains("id=\"chart-training_time\"") && page.contains("id=\"chart-speedup\""));
+    assert!(page.contains("e2-c1-m1g-f1-r0"));
+    assert_eq!(page.matches("<svg").count(), 2);
+    let index = std::fs::read_to_string(dir.join("reports/index.html")).unwrap();
+    assert!(index.contains("href=\"two/index.html\"") && index.contains("href=\"one/index.html\""));
+}
+
+#[test]
+fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate(dir, "4", "4000");
+    let d = data.to_str().unwrap();
+    let base = [
+        "profile",
+        "local",
+        "--data",
+        d,
+        "--executors",
+        "1,2",
+        "--cores",
+        "1",
+        "--memory",
+        "1g",
+        "--fractions",
+        "0.5",
+        "--study",
+        "res",
+        "--timeout",
+        "300",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |args: Vec<String>| {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        harness(dir, &a)
+    };
+    ok(&run(with(&["--reps", "1"])));
+    assert_eq!(records(dir, "res").len(), 2);
+    let before = std::fs::read(dir.join("results/res/runs.jsonl")).unwrap();
+
+    // Re-running without --resume refuses and keeps the records byte for byte.
+    let out = run(with(&["--reps", "2"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
+    // So does bad input.
+    let out = run(with(&["--reps", "2", "--resume", "--memory", "lots"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"lots\""));
+    assert_eq!(
+        std::fs::read(dir.join("results/res/runs.jsonl")).unwrap(),
+        before
+    );
+
+    // --resume with two repetitions makes exactly the two missing runs.
+    ok(&run(with(&["--reps", "2", "--resume"])));
+    let recs = records(dir, "res");
+    assert_eq!(recs.len(), 4);
+    let mut keys: Vec<(u32, u32)> = recs
+        .iter()
+        .map(|r| (r.point.executors, r.repetition))
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        vec![(1, 0), (1, 1), (2, 0), (2, 1)],
+        "each (point, repetition) once"
+    );
+    assert!(std::fs::read(dir.join("results/res/runs.jsonl"))
+        .unwrap()
+        .starts_with(&before));
+}
+
+#[test]
+fn memory_limit_kill_is_recorded_as_oom() {
+    if !cgroups_writable() {
+        eprintln!("skipped: cgroups cannot be created here (needs root and a cgroup hierarchy)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 2 × 60,000 points per executor need far more than 32 MiB.
+    let data = generate(dir, "4", "60000");
+    let out = harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            data.to_str().unwrap(),
+            "--executors",
+            "2",
+            "--cores",
+            "1",
+            "--memory",
+            "32m",
+            "--study",
+            "oom",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a study with a failed run exits 2"
+    );
+    let r = &records(dir, "oom")[0];
+    assert_eq!(r.status, RunStatus::Oom, "{:?}", r.error);
+    let oom = r.oom.as_ref().expect("oom details");
+    assert_eq!(oom.memory_limit_bytes, 32 << 20);
+    assert!(
+        oom.peak_bytes >= 30 << 20,
+        "peak at the limit: {}",
+        oom.peak_bytes
+    );
+    assert!(r.error.as_ref().unwrap().contains("32m"));
+}
+
+#[test]
+fn timeout_kills_the_run_and_records_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate(dir, "2", "50000");
+    let out = harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            data.to_str().unwrap(),
+            "--executors",
+            "2",
+            "--memory",
+            "1g",
+            "--param",
+            "trees=100000",
+            "--timeout",
+            "3",
+            "--study",
+            "slow",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let r = &records(dir, "slow")[0];
+    assert_eq!(r.status, RunStatus::Timeout);
+    assert!(r.times.total_time_sec >= 3.0 && r.times.total_time_sec < 30.0);
+    let ps = Command::new("pgrep")
+        .args(["-f", "exec .*slow/jobs"])
+        .output()
+        .unwrap();
+    assert!(ps.stdout.is_empty(), "no executor left running");
+}
+
+#[test]
+fn missing_column_is_named_with_its_file() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, UInt16Array};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate(dir, "2", "100");
+    // Replace the first train file by one without `Infrared`.
+    let bad = data.join("train/train-000000.parquet");
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "Intensity",
+        DataType::UInt16,
+        false,
+    )]));
+    let col: ArrayRef = Arc::new(UInt16Array::from(vec![1u16, 2, 3]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![col]).unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&bad).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            data.to_str().unwrap(),
+            "--study",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("train-000000.parquet") && err.contains("`xyz`"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("results/x/runs.jsonl").exists(),
+        "nothing recorded for bad input"
+    );
+}
