@@ -71,7 +71,7 @@ pub fn format_bytes(bytes: u64) -> String {
     for (size, suffix) in UNITS {
         if bytes >= size {
             let v = bytes as f64 / size as f64;
-            return if bytes % size == 0 {
+            return if bytes.is_multiple_of(size) {
                 format!("{}{suffix}", bytes / size)
             } else {
                 format!("{}{suffix}", (v * 100.0).round() / 100.0)

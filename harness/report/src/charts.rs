@@ -7,6 +7,24 @@ use crate::ReportError;
 
 const SIZE: (u32, u32) = (760, 460);
 
+/// Axis label for a time in seconds: as many decimals as its size needs (`30`, `2.5`, `0.125`).
+fn seconds_label(v: &f64) -> String {
+    match v.abs() {
+        a if a >= 10.0 => format!("{v:.0}"),
+        a if a >= 1.0 => format!("{v:.1}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
+/// Axis label for an executor count: integers only (no label on fractional ticks).
+fn executors_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
 fn chart_err(name: &str) -> impl Fn(String) -> ReportError + '_ {
     move |message| ReportError::Chart {
         name: name.to_string(),
@@ -85,8 +103,8 @@ pub fn time_vs_executors(points: &[PointSummary]) -> Result<String, ReportError>
             .configure_mesh()
             .x_desc("executors (log scale)")
             .y_desc("training time, s (log scale)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.3}"))
+            .x_label_formatter(&executors_label)
+            .y_label_formatter(&seconds_label)
             .draw()
             .map_err(|e| err(e.to_string()))?;
         for (i, (label, ps)) in all.iter().enumerate() {
@@ -162,13 +180,14 @@ pub fn speedup_vs_executors(points: &[PointSummary]) -> Result<String, ReportErr
             .margin(14)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d(0f64..xhi.max(2.0), 0f64..smax * 1.15)
+            .build_cartesian_2d(0f64..xhi.max(2.0).ceil(), 0f64..smax * 1.15)
             .map_err(|e| err(e.to_string()))?;
         chart
             .configure_mesh()
             .x_desc("executors")
             .y_desc("speedup T(base) / T(E)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_labels(xhi.max(2.0).ceil() as usize + 1)
+            .x_label_formatter(&executors_label)
             .draw()
             .map_err(|e| err(e.to_string()))?;
         let base = points.iter().map(|p| p.point.executors).min().unwrap_or(1) as f64;
@@ -209,4 +228,18 @@ pub fn speedup_vs_executors(points: &[PointSummary]) -> Result<String, ReportErr
         root.present().map_err(|e| err(e.to_string()))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_as_people_expect() {
+        assert_eq!(seconds_label(&30.0), "30");
+        assert_eq!(seconds_label(&2.5), "2.5");
+        assert_eq!(seconds_label(&0.125), "0.125");
+        assert_eq!(executors_label(&2.0), "2");
+        assert_eq!(executors_label(&2.5), "");
+    }
 }

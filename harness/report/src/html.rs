@@ -177,7 +177,7 @@ pub fn study_page(
          <tr><th class=\"l\">memory</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">kernel</th><td class=\"l\">{}</td></tr>\
          <tr><th class=\"l\">MPI</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">LightGBM</th><td class=\"l\">{}</td></tr>\
          <tr><th class=\"l\">nix store path</th><td class=\"l\">{}</td></tr></table>\
-         <footer>Rendered from {} records of <code>runs.jsonl</code> (schema v{}).</footer></body></html>\n",
+         <footer>Rendered from {} records of <code>runs.jsonl</code> (schema v{}).</footer></body></html>",
         esc(&pv.harness_version),
         esc(pv.git_rev.as_deref().unwrap_or("")),
         esc(&pv.host),
@@ -191,6 +191,7 @@ pub fn study_page(
         records.len(),
         first.schema_version,
     );
+    h.push('\n');
     h
 }
 

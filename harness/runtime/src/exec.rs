@@ -1,8 +1,8 @@
 //! `harness exec <job.json>`: what every executor does for one run.
 //!
-//! 1. read the job; 2. initialise MPI; 3. apply limits (cgroup) and measure them;
-//! 4. barrier → `startup_sec`; 5. run the workload; 6. gather executor reports at rank 0, which
-//! writes the [`ExecutorOutcome`] atomically (temp file + rename).
+//! Steps: read the job; initialise MPI; apply limits (cgroup) and measure them; barrier →
+//! `startup_sec`; run the workload; gather executor reports at rank 0, which writes the
+//! [`ExecutorOutcome`] atomically (temp file + rename).
 //!
 //! A failing executor writes `<error_prefix>.<rank>.err` and aborts the whole MPI job, so no
 //! rank waits forever in a collective; the driver records the error text.

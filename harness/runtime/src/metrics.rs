@@ -11,7 +11,7 @@ use crate::world::World;
 /// If `probs.len()` is not a multiple of `classes`.
 pub fn argmax_rows(probs: &[f64], classes: usize) -> Vec<usize> {
     assert!(
-        classes > 0 && probs.len() % classes == 0,
+        classes > 0 && probs.len().is_multiple_of(classes),
         "probs is rows × classes"
     );
     probs
