@@ -352,3 +352,60 @@ fn missing_column_is_named_with_its_file() {
         "nothing recorded for bad input"
     );
 }
+
+#[test]
+fn oversubscription_and_disabled_limits_are_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate(dir, "2", "3000");
+    let d = data.to_str().unwrap();
+    // Two executors that each ask for every CPU of the machine: executors × cores > CPUs.
+    let cpus = harness_runtime::limits::affinity().len().to_string();
+    ok(&harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            d,
+            "--executors",
+            "2",
+            "--cores",
+            &cpus,
+            "--memory",
+            "1g",
+            "--study",
+            "over",
+        ],
+    ));
+    let r = &records(dir, "over")[0];
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+    assert!(r.oversubscribed);
+    let page = std::fs::read_to_string(dir.join("reports/over/index.html")).unwrap();
+    assert!(page.contains("oversubscribed"));
+
+    ok(&harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            d,
+            "--no-limits",
+            "--study",
+            "free",
+        ],
+    ));
+    let r = &records(dir, "free")[0];
+    assert_eq!(r.status, RunStatus::Ok);
+    assert!(!r.oversubscribed);
+    let e = &r.executor_reports[0];
+    assert!(!e.enforced);
+    assert!(e
+        .enforcement_note
+        .as_deref()
+        .unwrap()
+        .contains("--no-limits"));
+    let page = std::fs::read_to_string(dir.join("reports/free/index.html")).unwrap();
+    assert!(page.contains("NOT enforced"), "the report shows it in red");
+}

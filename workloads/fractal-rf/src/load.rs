@@ -138,3 +138,107 @@ pub fn read_file(path: &Path, out: &mut Points) -> Result<(), DataError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int32Array, ListArray, UInt16Array, UInt8Array};
+    use arrow::buffer::OffsetBuffer;
+    use arrow::datatypes::{Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    use super::*;
+
+    /// Writes a file in another layout real FRACTAL exports use: `xyz` as a variable `List`
+    /// of `Float64`, `Intensity` as `Int32`.
+    fn write_list_layout(path: &Path) {
+        let item = Arc::new(Field::new("item", DataType::Float64, true));
+        let xyz = ListArray::new(
+            item.clone(),
+            OffsetBuffer::from_lengths([3, 3]),
+            Arc::new(Float64Array::from(vec![1.0, 2.0, 103.5, 4.0, 5.0, 99.0])),
+            None,
+        );
+        let u16s = |v: [u16; 2]| -> ArrayRef { Arc::new(UInt16Array::from(v.to_vec())) };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("xyz", DataType::List(item), true),
+            Field::new("Intensity", DataType::Int32, true),
+            Field::new("Red", DataType::UInt16, true),
+            Field::new("Green", DataType::UInt16, true),
+            Field::new("Blue", DataType::UInt16, true),
+            Field::new("Infrared", DataType::UInt16, true),
+            Field::new("Classification", DataType::UInt8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(xyz),
+                Arc::new(Int32Array::from(vec![500, 900])),
+                u16s([100, 300]),
+                u16s([200, 300]),
+                u16s([50, 300]),
+                u16s([300, 0]),
+                Arc::new(UInt8Array::from(vec![5u8, 4])),
+            ],
+        )
+        .unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(path).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn reads_list_layout_and_builds_features() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tile.parquet");
+        write_list_layout(&path);
+        let mut p = Points::default();
+        read_file(&path, &mut p).unwrap();
+        assert_eq!(p.rows(), 2);
+        // z, Intensity, R, G, B, NIR, NDVI = (300 − 100) / (300 + 100) = 0.5
+        assert_eq!(
+            &p.features[..7],
+            &[103.5, 500.0, 100.0, 200.0, 50.0, 300.0, 0.5]
+        );
+        // second point: NIR + R = 300 ≠ 0, NDVI = (0 − 300) / 300 = −1
+        assert_eq!(p.features[13], -1.0);
+        assert_eq!(p.labels, vec![2, 2], "codes 5 and 4 are both vegetation");
+    }
+
+    #[test]
+    fn wrong_xyz_type_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.parquet");
+        let schema = Arc::new(Schema::new(
+            crate::schema::COLUMNS
+                .iter()
+                .map(|c| Field::new(*c, DataType::UInt16, false))
+                .collect::<Vec<_>>(),
+        ));
+        let cols: Vec<ArrayRef> = (0..7)
+            .map(|_| Arc::new(UInt16Array::from(vec![1u16])) as ArrayRef)
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let e = read_file(&path, &mut Points::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.parquet") && e.contains("xyz") && e.contains("FixedSizeList"),
+            "{e}"
+        );
+    }
+}
