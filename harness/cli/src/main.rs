@@ -159,6 +159,10 @@ struct ReportArgs {
     /// Reports root.
     #[arg(long, default_value = "reports")]
     reports: PathBuf,
+    /// Compare with this study's records (e.g. results/before): per common point, the change of
+    /// median training time with its 95 % CI and a verdict (faster / slower / within noise).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -238,7 +242,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 .first()
                 .map(|r| r.study.clone())
                 .context("the study has no records yet")?;
-            let page = harness_report::render_study(&records, &a.reports.join(&study))?;
+            let baseline = a.baseline.as_deref().map(store::load_dir).transpose()?;
+            let page = harness_report::render_study(
+                &records,
+                &a.reports.join(&study),
+                baseline.as_deref(),
+            )?;
             harness_report::render_index(&a.reports)?;
             println!("{}", page.display());
             Ok(ExitCode::SUCCESS)

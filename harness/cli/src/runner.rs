@@ -216,7 +216,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
 
     let all = store.load()?;
     let report_dir = opts.reports.join(&spec.name);
-    let page = harness_report::render_study(&all, &report_dir)
+    let page = harness_report::render_study(&all, &report_dir, None)
         .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
     harness_report::render_index(&opts.reports)?;
     summary.report = Some(page);

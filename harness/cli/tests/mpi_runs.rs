@@ -150,11 +150,17 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
             .all(|e| !e.enforced && e.enforcement_note.is_some()));
     }
 
-    // The report renders both charts and the runs.
+    // The report renders every chart (training time and speedup among them) and the runs.
     let page = std::fs::read_to_string(dir.join("reports/two/index.html")).unwrap();
-    assert!(page.contains("id=\"chart-training_time\"") && page.contains("id=\"chart-speedup\""));
+    assert!(page.contains("id=\"chart-time\"") && page.contains("id=\"chart-speedup\""));
     assert!(page.contains("e2-c1-m1g-f1-r0"));
-    assert_eq!(page.matches("<svg").count(), 2);
+    assert_eq!(
+        page.matches("<svg").count(),
+        harness_report::figures::CHARTS.len()
+    );
+    assert!(
+        dir.join("reports/two/summary.csv").exists() && dir.join("reports/two/summary.md").exists()
+    );
     let index = std::fs::read_to_string(dir.join("reports/index.html")).unwrap();
     assert!(index.contains("href=\"two/index.html\"") && index.contains("href=\"one/index.html\""));
 }

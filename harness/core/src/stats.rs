@@ -1,7 +1,26 @@
-//! Summary statistics over repetitions and the basic scaling ratios.
+//! Statistics over repetitions and the scaling metrics.
 //!
-//! Speedup S(E) = T(E_base) / T(E) and parallel efficiency S(E) / (E / E_base), where E_base is
-//! the smallest executor count measured (Amdahl, 1967; the usual strong-scaling definitions).
+//! Kept apart from measurement (as in criterion.rs): everything here is a pure function of
+//! numbers. Definitions:
+//! - speedup S(E) = T(E_base) / T(E) and parallel efficiency S / (E / E_base), against the
+//!   smallest executor count measured (strong scaling);
+//! - Karp–Flatt experimentally determined serial fraction
+//!   e = (1/S − 1/p) / (1 − 1/p) for p > 1 (Karp & Flatt, CACM 33(5), 1990), with p the
+//!   ratio of resources to the base;
+//! - the median's confidence interval is a percentile bootstrap (Efron & Tibshirani, *An
+//!   Introduction to the Bootstrap*, 1993, ch. 13) with a seeded ChaCha generator, so a report
+//!   is reproducible;
+//! - outliers are classified with Tukey's fences (Tukey, *Exploratory Data Analysis*, 1977):
+//!   mild beyond 1.5 IQR, severe beyond 3 IQR from the quartiles, as criterion.rs does. They
+//!   are shown, never dropped.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Seed of every bootstrap in reports (reproducible pages).
+pub const BOOTSTRAP_SEED: u64 = 0x5CA1_AB1E;
+/// Resamples of every bootstrap in reports.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 
 /// Median of `xs` (mean of the two middle values for an even count); `None` when empty or when
 /// any value is NaN.
@@ -11,12 +30,7 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     }
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-    let n = v.len();
-    Some(if !n.is_multiple_of(2) {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+    Some(quantile_sorted(&v, 0.5))
 }
 
 /// Minimum and maximum of `xs`; `None` when empty.
@@ -24,6 +38,104 @@ pub fn min_max(xs: &[f64]) -> Option<(f64, f64)> {
     let mut it = xs.iter().copied();
     let first = it.next()?;
     Some(it.fold((first, first), |(lo, hi), x| (lo.min(x), hi.max(x))))
+}
+
+/// Quantile `q` ∈ [0, 1] of sorted, non-empty `v` by linear interpolation between order
+/// statistics (Hyndman & Fan type 7, the default of R and NumPy).
+///
+/// # Panics
+/// If `v` is empty.
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    assert!(!v.is_empty(), "quantile of an empty sample");
+    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+/// Percentile-bootstrap confidence interval of the median: `resamples` resamples with
+/// replacement, the `(1 − confidence)/2` and `(1 + confidence)/2` quantiles of their medians.
+/// A single value gives the degenerate interval `(x, x)`; empty input gives `None`.
+pub fn bootstrap_median_ci(
+    xs: &[f64],
+    confidence: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    bootstrap_ci(xs, confidence, resamples, seed, |s| {
+        median(s).expect("non-empty")
+    })
+}
+
+/// Percentile-bootstrap interval of any statistic of a sample.
+pub fn bootstrap_ci(
+    xs: &[f64],
+    confidence: f64,
+    resamples: usize,
+    seed: u64,
+    stat: impl Fn(&[f64]) -> f64,
+) -> Option<(f64, f64)> {
+    if xs.is_empty() || xs.iter().any(|x| x.is_nan()) {
+        return None;
+    }
+    if xs.len() == 1 {
+        return Some((xs[0], xs[0]));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut buf = vec![0.0; xs.len()];
+    let mut stats: Vec<f64> = (0..resamples.max(1))
+        .map(|_| {
+            for b in &mut buf {
+                *b = xs[rng.random_range(0..xs.len())];
+            }
+            stat(&buf)
+        })
+        .filter(|s| s.is_finite())
+        .collect();
+    if stats.is_empty() {
+        return None;
+    }
+    stats.sort_by(f64::total_cmp);
+    let alpha = (1.0 - confidence) / 2.0;
+    Some((
+        quantile_sorted(&stats, alpha),
+        quantile_sorted(&stats, 1.0 - alpha),
+    ))
+}
+
+/// Tukey-fence class of one measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outlier {
+    /// Inside the inner fences.
+    None,
+    /// Between the inner (1.5 IQR) and outer (3 IQR) fences.
+    Mild,
+    /// Beyond the outer fences.
+    Severe,
+}
+
+/// Classifies every value of `xs` against Tukey's fences of `xs` (same order as `xs`). Fewer
+/// than four values are never outliers (the quartiles mean nothing).
+pub fn tukey_outliers(xs: &[f64]) -> Vec<Outlier> {
+    if xs.len() < 4 || xs.iter().any(|x| x.is_nan()) {
+        return vec![Outlier::None; xs.len()];
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let (q1, q3) = (quantile_sorted(&v, 0.25), quantile_sorted(&v, 0.75));
+    let iqr = q3 - q1;
+    xs.iter()
+        .map(|x| {
+            if *x < q1 - 3.0 * iqr || *x > q3 + 3.0 * iqr {
+                Outlier::Severe
+            } else if *x < q1 - 1.5 * iqr || *x > q3 + 1.5 * iqr {
+                Outlier::Mild
+            } else {
+                Outlier::None
+            }
+        })
+        .collect()
 }
 
 /// Strong-scaling speedup of time `t` at `executors` against `t_base` at `base_executors`:
@@ -34,9 +146,16 @@ pub fn speedup(t_base: f64, base_executors: u32, t: f64, executors: u32) -> (f64
     (s, s / ratio)
 }
 
+/// Karp–Flatt experimentally determined serial fraction e = (1/S − 1/p) / (1 − 1/p) for a
+/// speedup `s` on `p` > 1 times the base resources; `None` for p ≤ 1.
+pub fn karp_flatt(s: f64, p: f64) -> Option<f64> {
+    (p > 1.0 && s > 0.0).then(|| (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_distr::{Distribution, Normal};
 
     #[test]
     fn median_odd_even() {
@@ -53,11 +172,72 @@ mod tests {
     }
 
     #[test]
+    fn quantiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
+        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
+        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
+        assert!((quantile_sorted(&v, 0.25) - 1.75).abs() < 1e-12);
+    }
+
+    #[test]
     fn speedup_and_efficiency() {
         let (s, e) = speedup(10.0, 1, 6.0, 2);
         assert!((s - 10.0 / 6.0).abs() < 1e-12);
         assert!((e - 10.0 / 12.0).abs() < 1e-12);
         let (s, e) = speedup(8.0, 2, 4.0, 4);
         assert_eq!((s, e), (2.0, 1.0));
+    }
+
+    #[test]
+    fn karp_flatt_recovers_amdahl_serial_fraction() {
+        // Pure Amdahl with serial fraction 0.2: S(p) = 1 / (0.2 + 0.8 / p), and e(p) = 0.2.
+        for p in [2.0, 4.0, 16.0] {
+            let s = 1.0 / (0.2 + 0.8 / p);
+            assert!((karp_flatt(s, p).unwrap() - 0.2).abs() < 1e-12);
+        }
+        assert_eq!(karp_flatt(1.0, 1.0), None);
+        // Perfect speedup has no serial part.
+        assert!(karp_flatt(4.0, 4.0).unwrap().abs() < 1e-12);
+    }
+
+    #[test]
+    fn tukey_fences_classify_without_dropping() {
+        let xs = [10.0, 10.1, 9.9, 10.2, 9.8, 10.0, 11.3, 20.0];
+        // Q1 = 9.975, Q3 = 10.475, IQR = 0.5: inner fence 11.225, outer 11.975.
+        let c = tukey_outliers(&xs);
+        assert_eq!(c.len(), xs.len());
+        assert_eq!(c[7], Outlier::Severe);
+        assert_eq!(c[6], Outlier::Mild);
+        assert!(c[..6].iter().all(|o| *o == Outlier::None));
+        assert_eq!(tukey_outliers(&[1.0, 100.0]), vec![Outlier::None; 2]);
+    }
+
+    #[test]
+    fn median_ci_covers_the_true_median_at_least_90_percent() {
+        // 200 samples of 15 times from N(10, 1): the true median is 10.
+        let dist = Normal::new(10.0, 1.0).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let covered = (0..200)
+            .filter(|i| {
+                let xs: Vec<f64> = (0..15).map(|_| dist.sample(&mut rng)).collect();
+                let (lo, hi) = bootstrap_median_ci(&xs, 0.95, 1000, *i).unwrap();
+                assert!(lo <= hi);
+                lo <= 10.0 && 10.0 <= hi
+            })
+            .count();
+        assert!(covered >= 180, "covered {covered} of 200");
+    }
+
+    #[test]
+    fn degenerate_ci() {
+        assert_eq!(bootstrap_median_ci(&[3.0], 0.95, 100, 1), Some((3.0, 3.0)));
+        assert_eq!(bootstrap_median_ci(&[], 0.95, 100, 1), None);
+        let a = bootstrap_median_ci(&[1.0, 2.0, 3.0, 4.0], 0.95, 500, 9);
+        assert_eq!(
+            a,
+            bootstrap_median_ci(&[1.0, 2.0, 3.0, 4.0], 0.95, 500, 9),
+            "seeded"
+        );
     }
 }

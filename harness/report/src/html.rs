@@ -1,12 +1,16 @@
-//! The study page and the index of studies: static HTML, inline SVG, no script, no network.
+//! The study page and the index of studies: static HTML, inline SVG, no script, no external
+//! resource. Readable at 1280 px.
 
 use std::fmt::Write;
 
+use harness_core::fit::{AmdahlFit, UslFit};
+use harness_core::stats::Outlier;
 use harness_core::units::format_bytes;
 use harness_core::{RunRecord, RunStatus};
 use serde_json::json;
 
-use crate::summary::PointSummary;
+use crate::analysis::{Analysis, Change, Dist, Verdict};
+use crate::export::verdict_text;
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -16,32 +20,74 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1220px;color:#222;padding:0 16px}\
-table{border-collapse:collapse;margin:8px 0 24px;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1240px;color:#222;padding:0 16px}\
+table{border-collapse:collapse;margin:8px 0 24px;font-size:12px}th,td{border:1px solid #ccc;padding:3px 5px;text-align:right}\
 th{background:#f2f2f2}td.l,th.l{text-align:left}tr.bad td{background:#fde8e8}span.bad{color:#b00020;font-weight:600}\
-span.ok{color:#1b7f3b}figure{margin:8px 0;display:inline-block}.charts svg{max-width:100%;height:auto}\
-code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}";
+span.ok{color:#1b7f3b}span.mild{color:#a15c00}span.severe{color:#b00020}figure{margin:0}.charts{display:grid;grid-template-columns:1fr 1fr;gap:14px}\
+.charts svg{width:100%;height:auto}figcaption{font-size:12px;color:#555}small{color:#666}\
+code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}p.note{color:#555;font-size:13px;max-width:1000px}";
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
 }
 
-/// Metadata of a study for the index: name, workload, grid, counts and headline numbers.
-pub fn meta(records: &[RunRecord], points: &[PointSummary]) -> serde_json::Value {
+fn ci(c: Option<(f64, f64)>, digits: usize) -> String {
+    c.map_or_else(
+        || "–".into(),
+        |(a, b)| format!("{a:.digits$} … {b:.digits$}"),
+    )
+}
+
+fn dist_cells(d: Option<&Dist>) -> String {
+    match d {
+        Some(d) => format!(
+            "<td>{:.3}<br><small>[{:.3} … {:.3}]<br>{:.3}–{:.3}</small></td>",
+            d.median, d.ci.0, d.ci.1, d.min, d.max
+        ),
+        None => "<td>–</td>".into(),
+    }
+}
+
+fn outlier_text(d: Option<&Dist>) -> String {
+    let Some(d) = d else { return "–".into() };
+    let mild = d.outliers.iter().filter(|o| o.1 == Outlier::Mild).count();
+    let severe = d.outliers.iter().filter(|o| o.1 == Outlier::Severe).count();
+    match (mild, severe) {
+        (0, 0) => "0".into(),
+        _ => format!(
+            "<span class=\"mild\">{mild} mild</span> <span class=\"severe\">{severe} severe</span>"
+        ),
+    }
+}
+
+/// Metadata of a study for the index: name, workload, grid, counts, date, headline numbers.
+pub fn meta(records: &[RunRecord], a: &Analysis) -> serde_json::Value {
     let first = &records[0];
-    let mut ex: Vec<u32> = points.iter().map(|p| p.point.executors).collect();
+    let uniq = |f: &dyn Fn(&RunRecord) -> String| {
+        let mut v: Vec<String> = records.iter().map(f).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut ex: Vec<u32> = a.points.iter().map(|p| p.point.executors).collect();
     ex.sort_unstable();
     ex.dedup();
-    let mut fr: Vec<f64> = points.iter().map(|p| p.point.fraction).collect();
+    let mut fr: Vec<f64> = a.points.iter().map(|p| p.point.fraction).collect();
     fr.sort_by(f64::total_cmp);
     fr.dedup();
-    let best = points
+    let best = a
+        .points
         .iter()
         .filter_map(|p| {
-            p.speedup
-                .map(|s| (s.0, p.point.executors, p.point.fraction))
+            p.scaling_train
+                .map(|s| (s.speedup, s.efficiency, p.point.executors, p.point.fraction))
         })
-        .max_by(|a, b| a.0.total_cmp(&b.0));
+        .max_by(|x, y| x.0.total_cmp(&y.0));
+    let amdahl = a.fits.iter().rev().find_map(|f| {
+        f.amdahl_train
+            .as_ref()
+            .map(|m| (f.label.clone(), m.serial_fraction))
+    });
     let last = records
         .iter()
         .map(|r| r.finished_at)
@@ -53,39 +99,77 @@ pub fn meta(records: &[RunRecord], points: &[PointSummary]) -> serde_json::Value
         "runs": records.len(),
         "ok": records.iter().filter(|r| r.status == RunStatus::Ok).count(),
         "executors": ex,
+        "cores": uniq(&|r| r.point.cores.to_string()),
+        "memory": uniq(&|r| format_bytes(r.point.memory_bytes)),
         "fractions": fr,
         "last_run": last.to_rfc3339(),
-        "best_speedup": best.map(|b| json!({"speedup": b.0, "executors": b.1, "fraction": b.2})),
+        "best_speedup": best.map(|b| json!({"speedup": b.0, "efficiency": b.1, "executors": b.2, "fraction": b.3})),
+        "amdahl": amdahl.map(|(l, s)| json!({"series": l, "serial_fraction": s})),
     })
+}
+
+fn amdahl_cells(m: Option<&AmdahlFit>) -> String {
+    match m {
+        Some(m) => format!(
+            "<td>{:.4}</td><td>{}</td><td>{:.2}</td><td>{:.1} %</td>",
+            m.serial_fraction,
+            ci(m.serial_fraction_ci, 4),
+            m.t1,
+            m.rms_relative_error * 100.0
+        ),
+        None => "<td colspan=\"4\" class=\"l\">needs ≥ 2 executor counts</td>".into(),
+    }
+}
+
+fn usl_cells(m: Option<&UslFit>) -> String {
+    match m {
+        Some(m) => format!(
+            "<td>{:.4}</td><td>{}</td><td>{:.5}</td><td>{}</td><td>{}</td><td>{:.1} %</td>",
+            m.sigma,
+            ci(m.sigma_ci, 4),
+            m.kappa,
+            ci(m.kappa_ci, 5),
+            opt(m.peak_executors, 1),
+            m.rms_relative_error * 100.0
+        ),
+        None => "<td colspan=\"6\" class=\"l\">needs ≥ 3 executor counts</td>".into(),
+    }
 }
 
 /// The HTML page of one study.
 pub fn study_page(
     records: &[RunRecord],
-    points: &[PointSummary],
-    charts: &[(&str, String)],
+    a: &Analysis,
+    charts: &[(&str, &str, String)],
+    changes: Option<&[Change]>,
 ) -> String {
     let first = &records[0];
     let ok = records.iter().filter(|r| r.status == RunStatus::Ok).count();
+    let not_enforced = records
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok && !r.all_enforced())
+        .count();
+    let over = records.iter().filter(|r| r.oversubscribed).count();
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{study} — scaling report</title>\
-         <style>{STYLE}</style></head><body><h1>Scaling study <code>{study}</code></h1>\
-         <p>Workload <b>{wl}</b> · {n} runs ({ok} ok, {bad} not ok) · {p} points</p>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{study} — scaling report</title><style>{STYLE}</style></head><body>\
+         <h1>Scaling study <code>{study}</code></h1>\
+         <p>Workload <b>{wl}</b> · {n} runs ({ok} ok, {bad} not ok) · {p} points · \
+         {ne} ok runs without enforced limits · {over} oversubscribed runs · \
+         exports: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a></p>",
         study = esc(&first.study),
         wl = esc(&first.workload),
         n = records.len(),
         bad = records.len() - ok,
-        p = points.len()
+        p = a.points.len(),
+        ne = not_enforced,
     );
 
-    h.push_str("<h2 id=\"summary\">Summary per point</h2><table id=\"summary-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>runs ok</th><th>training time median (s)</th><th>min–max (s)</th><th>total median (s)</th><th>speedup</th><th>efficiency</th><th>val acc</th><th>test acc</th><th class=\"l\">limits</th></tr>");
-    for p in points {
-        let (med, range) = match p.train {
-            Some((m, lo, hi)) => (format!("{m:.3}"), format!("{lo:.3}–{hi:.3}")),
-            None => ("–".into(), "–".into()),
-        };
+    h.push_str("<h2 id=\"summary\">Summary per point</h2><p class=\"note\">Times in seconds over the ok repetitions: median, 95 % bootstrap interval of the median, min–max. Speedup, efficiency and Karp–Flatt are of the median training time against the smallest executor count of the same series; “vs cores” against the smallest executors × cores at the same memory and fraction. Outliers are Tukey-fence classes of training time, shown, never dropped. Start-up is reported apart so a fixed launch cost is not mistaken for serial work.</p>\
+        <table id=\"summary-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th class=\"l\">limits</th></tr>");
+    for p in &a.points {
         let limits = match (p.all_enforced, p.oversubscribed) {
             (true, false) => "<span class=\"ok\">enforced</span>".to_string(),
             (true, true) => "<span class=\"bad\">enforced, oversubscribed</span>".to_string(),
@@ -96,38 +180,149 @@ pub fn study_page(
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{med}</td><td>{range}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
+            if p.all_enforced && !p.oversubscribed { "" } else { " class=\"bad\"" },
             p.point.executors,
             p.point.cores,
             format_bytes(p.point.memory_bytes),
             p.point.fraction,
             p.ok,
             p.runs,
-            opt(p.total, 3),
-            opt(p.speedup.map(|s| s.0), 2),
-            opt(p.speedup.map(|s| s.1), 2),
+            dist_cells(p.train.as_ref()),
+            outlier_text(p.train.as_ref()),
+            dist_cells(p.total.as_ref()),
+            opt(p.startup.as_ref().map(|d| d.median), 3),
+            opt(p.scaling_train.map(|s| s.speedup), 2),
+            opt(p.scaling_train.map(|s| s.efficiency), 2),
+            opt(p.scaling_train.and_then(|s| s.karp_flatt), 3),
+            opt(p.scaling_total.map(|s| s.speedup), 2),
+            opt(p.scaling_total.map(|s| s.efficiency), 2),
+            opt(p.scaling_cores.map(|s| s.speedup), 2),
             opt(p.val_accuracy, 4),
             opt(p.test_accuracy, 4),
         );
     }
     h.push_str("</table>");
 
+    h.push_str("<h2 id=\"fits\">Scaling-law fits</h2><p class=\"note\">Amdahl T(p) = T1·(s + (1 − s)/p) and USL T(p) = T1·(1 + σ(p − 1) + κp(p − 1))/p fitted to every ok run by Levenberg–Marquardt on relative residuals; intervals are 95 % bootstrap over runs. Peak executors √((1 − σ)/κ) when κ &gt; 0. Failed runs are excluded.</p>\
+        <table id=\"fits-table\"><tr><th class=\"l\">series</th><th class=\"l\">time</th><th>Amdahl s</th><th>s 95 % CI</th><th>T1 (s)</th><th>rms error</th><th>USL σ</th><th>σ 95 % CI</th><th>USL κ</th><th>κ 95 % CI</th><th>peak executors</th><th>rms error</th></tr>");
+    for f in &a.fits {
+        for (what, am, usl) in [
+            ("training", f.amdahl_train.as_ref(), f.usl_train.as_ref()),
+            ("total", f.amdahl_total.as_ref(), f.usl_total.as_ref()),
+        ] {
+            let _ = write!(
+                h,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{what}</td>{}{}</tr>",
+                esc(&f.label),
+                amdahl_cells(am),
+                usl_cells(usl)
+            );
+        }
+    }
+    h.push_str("</table>");
+
     h.push_str("<h2 id=\"charts\">Charts</h2><div class=\"charts\">");
-    for (name, svg) in charts {
-        let id = name.trim_end_matches(".svg");
-        let _ = write!(h, "<figure id=\"chart-{id}\">{svg}</figure>");
+    for (id, title, svg) in charts {
+        let _ = write!(
+            h,
+            "<figure id=\"chart-{id}\">{svg}<figcaption>{} — <a href=\"{id}.svg\">{id}.svg</a></figcaption></figure>",
+            esc(title)
+        );
     }
     h.push_str("</div>");
 
-    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th class=\"l\">executors: cores measured / memory limit / parallelism</th><th class=\"l\">error</th></tr>");
+    h.push_str("<h2 id=\"stragglers\">Stragglers</h2><p class=\"note\">Per executor of the median run of each multi-executor point: load, compute (training minus time in collectives), communication and evaluation. The straggler ratio is max / median of executor busy time (load + compute + eval); 1.00 is perfectly balanced.</p><table id=\"stragglers-table\"><tr><th class=\"l\">run</th><th>rank</th><th>load</th><th>compute</th><th>comm</th><th>eval</th><th>straggler ratio</th></tr>");
+    for s in &a.stragglers {
+        for (rank, l, c, m, e) in &s.phases {
+            let _ = write!(
+                h,
+                "<tr><td class=\"l\">{}</td><td>{rank}</td><td>{l:.3}</td><td>{c:.3}</td><td>{m:.3}</td><td>{e:.3}</td><td>{:.2}</td></tr>",
+                esc(&s.run_id),
+                s.ratio
+            );
+        }
+    }
+    h.push_str("</table>");
+
+    if let Some(changes) = changes {
+        h.push_str("<h2 id=\"comparison\">Comparison with the baseline</h2><p class=\"note\">Change of the median training time per common point with its 95 % bootstrap interval; faster or slower only when the interval excludes zero and the change exceeds 2 %.</p><table id=\"comparison-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>baseline median (s)</th><th>median (s)</th><th>change</th><th>95 % CI</th><th class=\"l\">verdict</th></tr>");
+        for c in changes {
+            let class = match c.verdict {
+                Verdict::Faster => "ok",
+                Verdict::Slower => "bad",
+                Verdict::WithinNoise => "",
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:+.1} %</td><td>{:+.1} % … {:+.1} %</td><td class=\"l\"><span class=\"{class}\">{}</span></td></tr>",
+                c.point.executors,
+                c.point.cores,
+                format_bytes(c.point.memory_bytes),
+                c.point.fraction,
+                c.baseline_median,
+                c.median,
+                c.change * 100.0,
+                c.ci.0 * 100.0,
+                c.ci.1 * 100.0,
+                verdict_text(c.verdict)
+            );
+        }
+        if changes.is_empty() {
+            h.push_str(
+                "<tr><td colspan=\"9\" class=\"l\">no point in common with the baseline</td></tr>",
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    let failed: Vec<&RunRecord> = records
+        .iter()
+        .filter(|r| r.status != RunStatus::Ok)
+        .collect();
+    let _ = write!(
+        h,
+        "<h2 id=\"failed\">Runs that did not finish ok ({})</h2>",
+        failed.len()
+    );
+    if failed.is_empty() {
+        h.push_str("<p class=\"note\">None.</p>");
+    } else {
+        h.push_str("<table id=\"failed-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th class=\"l\">error</th></tr>");
+        for r in &failed {
+            let _ = write!(
+                h,
+                "<tr class=\"bad\"><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
+                esc(&r.run_id),
+                format!("{:?}", r.status).to_lowercase(),
+                esc(r.error.as_deref().unwrap_or("")).replace('\n', "<br>")
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism</th></tr>");
     for r in records {
         let bad = r.status != RunStatus::Ok || !r.all_enforced() || r.oversubscribed;
+        let outlier = a
+            .points
+            .iter()
+            .find(|p| p.point.same_as(&r.point))
+            .and_then(|p| p.train.as_ref())
+            .and_then(|d| d.outliers.iter().find(|o| o.0 == r.run_id))
+            .map_or("", |o| {
+                if o.1 == Outlier::Severe {
+                    "<span class=\"severe\">severe</span>"
+                } else {
+                    "<span class=\"mild\">mild</span>"
+                }
+            });
         let execs: Vec<String> = r
             .executor_reports
             .iter()
             .map(|e| {
                 let text = format!(
-                    "r{}: {}/{} cpus [{}] · {} · ×{:.2}",
+                    "r{}: {}/{} [{}] · {} · ×{:.2}",
                     e.rank,
                     e.cores_measured,
                     e.cores_requested,
@@ -149,7 +344,7 @@ pub fn study_page(
         let t = &r.times;
         let _ = write!(
             h,
-            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
+            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
             if bad { " class=\"bad\"" } else { "" },
             esc(&r.run_id),
             format!("{:?}", r.status).to_lowercase(),
@@ -164,7 +359,6 @@ pub fn study_page(
             opt(r.metrics.val_accuracy, 4),
             opt(r.metrics.test_accuracy, 4),
             execs.join("<br>"),
-            esc(r.error.as_deref().unwrap_or("")),
         );
     }
     h.push_str("</table>");
@@ -172,12 +366,12 @@ pub fn study_page(
     let pv = &first.provenance;
     let _ = write!(
         h,
-        "<h2 id=\"provenance\">Provenance</h2><table><tr><th class=\"l\">harness</th><td class=\"l\">{} {}</td></tr>\
+        "<h2 id=\"provenance\">Provenance</h2><table id=\"provenance-table\"><tr><th class=\"l\">harness</th><td class=\"l\">{} {}</td></tr>\
          <tr><th class=\"l\">host</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">CPU</th><td class=\"l\">{} ({} logical CPUs)</td></tr>\
          <tr><th class=\"l\">memory</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">kernel</th><td class=\"l\">{}</td></tr>\
          <tr><th class=\"l\">MPI</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">LightGBM</th><td class=\"l\">{}</td></tr>\
-         <tr><th class=\"l\">nix store path</th><td class=\"l\">{}</td></tr></table>\
-         <footer>Rendered from {} records of <code>runs.jsonl</code> (schema v{}).</footer></body></html>",
+         <tr><th class=\"l\">nix store path</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">runs</th><td class=\"l\">{} … {}</td></tr></table>\
+         <footer>Rendered from {} records of <code>runs.jsonl</code> (schema v{}) by <code>harness report</code>.</footer></body></html>",
         esc(&pv.harness_version),
         esc(pv.git_rev.as_deref().unwrap_or("")),
         esc(&pv.host),
@@ -188,6 +382,8 @@ pub fn study_page(
         esc(&pv.mpi_version),
         esc(&pv.lightgbm_version),
         esc(pv.nix_store_path.as_deref().unwrap_or("–")),
+        records.iter().map(|r| r.started_at).min().map(|d| d.to_rfc3339()).unwrap_or_default(),
+        records.iter().map(|r| r.finished_at).max().map(|d| d.to_rfc3339()).unwrap_or_default(),
         records.len(),
         first.schema_version,
     );
@@ -199,7 +395,7 @@ pub fn study_page(
 pub fn index_page(metas: &[serde_json::Value]) -> String {
     let mut h = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Scaling studies</title><style>{STYLE}</style></head><body>\
-         <h1>Scaling studies</h1><table id=\"studies\"><tr><th class=\"l\">study</th><th class=\"l\">workload</th><th class=\"l\">last run</th><th class=\"l\">executors</th><th class=\"l\">fractions</th><th>runs ok</th><th class=\"l\">best speedup</th></tr>"
+         <h1>Scaling studies</h1><table id=\"studies\"><tr><th class=\"l\">study</th><th class=\"l\">workload</th><th class=\"l\">last run</th><th class=\"l\">grid: executors × cores × memory × fractions</th><th>runs ok</th><th class=\"l\">best speedup</th><th class=\"l\">Amdahl serial fraction</th></tr>"
     );
     for m in metas {
         let study = m["study"].as_str().unwrap_or("?");
@@ -207,20 +403,43 @@ pub fn index_page(metas: &[serde_json::Value]) -> String {
             .as_object()
             .map(|b| {
                 format!(
-                    "{:.2}× at {} executors, fraction {}",
+                    "{:.2}× (efficiency {:.2}) at {} executors, fraction {}",
                     b["speedup"].as_f64().unwrap_or(0.0),
+                    b["efficiency"].as_f64().unwrap_or(0.0),
                     b["executors"],
                     b["fraction"]
                 )
             })
             .unwrap_or_else(|| "–".into());
+        let amdahl = m["amdahl"]
+            .as_object()
+            .map(|a| {
+                format!(
+                    "{:.3} ({})",
+                    a["serial_fraction"].as_f64().unwrap_or(0.0),
+                    esc(a["series"].as_str().unwrap_or(""))
+                )
+            })
+            .unwrap_or_else(|| "–".into());
+        let list = |k: &str| {
+            m[k].as_array()
+                .map(|v| {
+                    v.iter()
+                        .map(|x| x.to_string().trim_matches('"').to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default()
+        };
         let _ = write!(
             h,
-            "<tr><td class=\"l\"><a href=\"{s}/index.html\">{s}</a></td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}/{}</td><td class=\"l\">{best}</td></tr>",
+            "<tr><td class=\"l\"><a href=\"{s}/index.html\">{s}</a></td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{{{}}} × {{{}}} × {{{}}} × {{{}}}</td><td>{}/{}</td><td class=\"l\">{best}</td><td class=\"l\">{amdahl}</td></tr>",
             esc(m["workload"].as_str().unwrap_or("?")),
             esc(m["last_run"].as_str().unwrap_or("")),
-            m["executors"],
-            m["fractions"],
+            list("executors"),
+            list("cores"),
+            esc(&list("memory")),
+            list("fractions"),
             m["ok"],
             m["runs"],
             s = esc(study),

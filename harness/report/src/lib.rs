@@ -1,16 +1,19 @@
-//! Result records → static HTML reports with SVG charts.
+//! Result records → static HTML reports with SVG charts, CSV and Markdown.
 //!
 //! Reads only [`RunRecord`]s (never the original data), so a report can be made on another
 //! machine from `runs.jsonl`. A study's page is self-contained: charts are inline SVG (also
-//! written as `.svg` files next to it), no script, no network request.
+//! written as `.svg` files next to it), no script, no external resource, no network request.
 //!
-//! - [`summary`]: per-point aggregation over repetitions (median, min–max, speedup).
-//! - [`charts`]: SVG charts with plotters.
-//! - [`html`]: the study page and the index of studies.
+//! - [`analysis`]: records → per-point distributions, scaling metrics, fits, stragglers,
+//!   comparison with a baseline (formulas in `harness_core::{stats, fit}`).
+//! - [`figures`]: the analysis → chart descriptions; [`charts`]: SVG drawing with plotters.
+//! - [`export`]: `summary.csv` and `summary.md`; [`html`]: the study page and the index.
 
+pub mod analysis;
 pub mod charts;
+pub mod export;
+pub mod figures;
 pub mod html;
-pub mod summary;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +32,8 @@ pub enum ReportError {
     },
     #[error("chart {name}: {message}")]
     Chart { name: String, message: String },
+    #[error("cannot write CSV: {0}")]
+    Csv(String),
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ReportError> {
@@ -38,12 +43,17 @@ fn write(path: &Path, text: &str) -> Result<(), ReportError> {
     })
 }
 
-/// Renders one study's records into `out_dir` (`index.html`, `*.svg`, `meta.json`) and returns
-/// the page's path.
+/// Renders one study's records into `out_dir` — `index.html`, one `.svg` per chart,
+/// `summary.csv`, `summary.md`, `meta.json` — comparing with `baseline` records when given.
+/// Returns the page's path.
 ///
 /// # Errors
 /// [`ReportError::Empty`] without records; I/O or chart errors naming the file.
-pub fn render_study(records: &[RunRecord], out_dir: &Path) -> Result<PathBuf, ReportError> {
+pub fn render_study(
+    records: &[RunRecord],
+    out_dir: &Path,
+    baseline: Option<&[RunRecord]>,
+) -> Result<PathBuf, ReportError> {
     if records.is_empty() {
         return Err(ReportError::Empty);
     }
@@ -51,20 +61,23 @@ pub fn render_study(records: &[RunRecord], out_dir: &Path) -> Result<PathBuf, Re
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let points = summary::summarise(records);
-    let charts = vec![
-        ("training_time.svg", charts::time_vs_executors(&points)?),
-        ("speedup.svg", charts::speedup_vs_executors(&points)?),
-    ];
-    for (name, svg) in &charts {
-        write(&out_dir.join(name), svg)?;
+    let analysis = analysis::analyse(records);
+    let changes = baseline.map(|b| analysis::compare(records, b));
+    let charts = figures::all(records, &analysis)?;
+    for (id, _, svg) in &charts {
+        write(&out_dir.join(format!("{id}.svg")), svg)?;
     }
-    let page = html::study_page(records, &points, &charts);
+    write(&out_dir.join("summary.csv"), &export::csv(&analysis)?)?;
+    write(
+        &out_dir.join("summary.md"),
+        &export::markdown(&analysis, changes.as_deref()),
+    )?;
+    let page = html::study_page(records, &analysis, &charts, changes.as_deref());
     let path = out_dir.join("index.html");
     write(&path, &page)?;
     write(
         &out_dir.join("meta.json"),
-        &serde_json::to_string_pretty(&html::meta(records, &points)).expect("meta serialises"),
+        &serde_json::to_string_pretty(&html::meta(records, &analysis)).expect("meta serialises"),
     )?;
     Ok(path)
 }

@@ -1,0 +1,474 @@
+//! Records → numbers a report shows: per-point distributions over repetitions, scaling metrics,
+//! Amdahl/USL fits per series, stragglers, and the comparison with a baseline study.
+//!
+//! Only `ok` runs enter statistics and fits; other runs are listed with their errors. Every
+//! formula lives in `harness_core::{stats, fit}`; this module only groups records.
+
+use harness_core::fit::{fit_amdahl, fit_usl, AmdahlFit, UslFit};
+use harness_core::record::Point;
+use harness_core::stats::{
+    bootstrap_median_ci, karp_flatt, median, min_max, speedup, tukey_outliers, Outlier,
+    BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
+};
+use harness_core::{RunRecord, RunStatus};
+use serde::Serialize;
+
+/// A quantity over the ok repetitions of a point.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dist {
+    pub n: usize,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// 95 % percentile-bootstrap interval of the median.
+    pub ci: (f64, f64),
+    /// Tukey class of each repetition, by run id (never dropped).
+    pub outliers: Vec<(String, Outlier)>,
+}
+
+impl Dist {
+    fn of(values: &[(String, f64)]) -> Option<Dist> {
+        let xs: Vec<f64> = values.iter().map(|v| v.1).collect();
+        let median = median(&xs)?;
+        let (min, max) = min_max(&xs)?;
+        let ci = bootstrap_median_ci(&xs, 0.95, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED)?;
+        let outliers = values
+            .iter()
+            .zip(tukey_outliers(&xs))
+            .filter(|(_, o)| *o != Outlier::None)
+            .map(|((id, _), o)| (id.clone(), o))
+            .collect();
+        Some(Dist {
+            n: xs.len(),
+            median,
+            min,
+            max,
+            ci,
+            outliers,
+        })
+    }
+}
+
+/// Speedup, efficiency and Karp–Flatt of a point against the series' base.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Scaling {
+    pub speedup: f64,
+    pub efficiency: f64,
+    /// Karp–Flatt serial fraction; absent at the base itself.
+    pub karp_flatt: Option<f64>,
+}
+
+/// One point with its repetitions summarised.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointSummary {
+    pub point: Point,
+    pub runs: usize,
+    pub ok: usize,
+    pub train: Option<Dist>,
+    pub total: Option<Dist>,
+    pub startup: Option<Dist>,
+    pub load: Option<Dist>,
+    pub eval: Option<Dist>,
+    pub comm: Option<Dist>,
+    pub val_accuracy: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    /// Median training rows.
+    pub train_rows: Option<f64>,
+    /// Against the smallest executor count of the series (training time).
+    pub scaling_train: Option<Scaling>,
+    /// Against the smallest executor count of the series (total time).
+    pub scaling_total: Option<Scaling>,
+    /// Training-time speedup against the smallest total core count (executors × cores) at the
+    /// same memory and fraction.
+    pub scaling_cores: Option<Scaling>,
+    pub all_enforced: bool,
+    pub oversubscribed: bool,
+}
+
+/// Fits of one series (same cores, memory, fraction, params; executors vary).
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesFit {
+    pub label: String,
+    pub cores: u32,
+    pub memory_bytes: u64,
+    pub fraction: f64,
+    pub amdahl_train: Option<AmdahlFit>,
+    pub usl_train: Option<UslFit>,
+    pub amdahl_total: Option<AmdahlFit>,
+    pub usl_total: Option<UslFit>,
+}
+
+/// Per-executor phase times of one representative run, with the straggler ratio.
+#[derive(Debug, Clone, Serialize)]
+pub struct Straggler {
+    pub run_id: String,
+    /// Per rank: (load, compute = train − comm, comm, eval) seconds.
+    pub phases: Vec<(u32, f64, f64, f64, f64)>,
+    /// max / median of per-executor busy time (load + compute + eval).
+    pub ratio: f64,
+}
+
+/// Everything a study page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub points: Vec<PointSummary>,
+    pub fits: Vec<SeriesFit>,
+    pub stragglers: Vec<Straggler>,
+}
+
+fn same_series(a: &Point, b: &Point) -> bool {
+    a.cores == b.cores
+        && a.memory_bytes == b.memory_bytes
+        && (a.fraction - b.fraction).abs() < 1e-12
+        && a.params == b.params
+}
+
+/// Label of a series in charts and tables.
+pub fn series_label(p: &Point) -> String {
+    format!(
+        "fraction {} ({}c, {})",
+        p.fraction,
+        p.cores,
+        harness_core::format_bytes(p.memory_bytes)
+    )
+}
+
+fn ok_runs<'a>(records: &'a [RunRecord], point: &Point) -> Vec<&'a RunRecord> {
+    records
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok && r.point.same_as(point))
+        .collect()
+}
+
+fn scaling(base_t: f64, base_e: u32, t: f64, e: u32) -> Scaling {
+    let (s, eff) = speedup(base_t, base_e, t, e);
+    Scaling {
+        speedup: s,
+        efficiency: eff,
+        karp_flatt: karp_flatt(s, f64::from(e) / f64::from(base_e)),
+    }
+}
+
+/// Analyses a study's records.
+pub fn analyse(records: &[RunRecord]) -> Analysis {
+    let mut keys: Vec<Point> = Vec::new();
+    for r in records {
+        if !keys.iter().any(|p| p.same_as(&r.point)) {
+            keys.push(r.point.clone());
+        }
+    }
+    keys.sort_by(|a, b| {
+        (a.cores, a.memory_bytes)
+            .cmp(&(b.cores, b.memory_bytes))
+            .then(a.fraction.total_cmp(&b.fraction))
+            .then(a.executors.cmp(&b.executors))
+    });
+    let mut points: Vec<PointSummary> = keys
+        .iter()
+        .map(|point| {
+            let ok = ok_runs(records, point);
+            let col = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<(String, f64)> {
+                ok.iter()
+                    .filter_map(|r| f(r).map(|v| (r.run_id.clone(), v)))
+                    .collect()
+            };
+            let vals = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<f64> {
+                col(f).into_iter().map(|v| v.1).collect()
+            };
+            PointSummary {
+                point: point.clone(),
+                runs: records.iter().filter(|r| r.point.same_as(point)).count(),
+                ok: ok.len(),
+                train: Dist::of(&col(&|r| r.times.training_time_sec)),
+                total: Dist::of(&col(&|r| Some(r.times.total_time_sec))),
+                startup: Dist::of(&col(&|r| r.times.startup_sec)),
+                load: Dist::of(&col(&|r| r.times.load_sec)),
+                eval: Dist::of(&col(&|r| r.times.eval_sec)),
+                comm: Dist::of(&col(&|r| r.times.comm_sec)),
+                val_accuracy: median(&vals(&|r| r.metrics.val_accuracy)),
+                test_accuracy: median(&vals(&|r| r.metrics.test_accuracy)),
+                train_rows: median(&vals(&|r| Some(r.data.rows.train as f64))),
+                scaling_train: None,
+                scaling_total: None,
+                scaling_cores: None,
+                all_enforced: !ok.is_empty() && ok.iter().all(|r| r.all_enforced()),
+                oversubscribed: records
+                    .iter()
+                    .any(|r| r.point.same_as(point) && r.oversubscribed),
+            }
+        })
+        .collect();
+
+    for i in 0..points.len() {
+        let p = points[i].point.clone();
+        let base = points
+            .iter()
+            .filter(|b| same_series(&b.point, &p) && b.train.is_some())
+            .min_by_key(|b| b.point.executors)
+            .map(|b| (b.point.executors, b.train.clone(), b.total.clone()));
+        if let Some((be, Some(bt), btot)) = base {
+            if let Some(t) = &points[i].train {
+                points[i].scaling_train = Some(scaling(bt.median, be, t.median, p.executors));
+            }
+            if let (Some(b), Some(t)) = (btot, &points[i].total) {
+                points[i].scaling_total = Some(scaling(b.median, be, t.median, p.executors));
+            }
+        }
+        let base_cores = points
+            .iter()
+            .filter(|b| {
+                b.point.memory_bytes == p.memory_bytes
+                    && (b.point.fraction - p.fraction).abs() < 1e-12
+                    && b.point.params == p.params
+                    && b.train.is_some()
+            })
+            .min_by_key(|b| b.point.executors * b.point.cores)
+            .map(|b| {
+                (
+                    b.point.executors * b.point.cores,
+                    b.train.as_ref().map(|d| d.median),
+                )
+            });
+        if let (Some((bc, Some(bt))), Some(t)) = (base_cores, &points[i].train) {
+            points[i].scaling_cores = Some(scaling(bt, bc, t.median, p.executors * p.cores));
+        }
+    }
+
+    let mut fits: Vec<SeriesFit> = Vec::new();
+    for p in &keys {
+        if fits.iter().any(|f| {
+            f.cores == p.cores && f.memory_bytes == p.memory_bytes && f.fraction == p.fraction
+        }) {
+            continue;
+        }
+        let obs = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+            records
+                .iter()
+                .filter(|r| r.status == RunStatus::Ok && same_series(&r.point, p))
+                .filter_map(|r| f(r).map(|t| (f64::from(r.point.executors), t)))
+                .collect()
+        };
+        let train = obs(&|r| r.times.training_time_sec);
+        let total = obs(&|r| Some(r.times.total_time_sec));
+        let n = 500;
+        fits.push(SeriesFit {
+            label: series_label(p),
+            cores: p.cores,
+            memory_bytes: p.memory_bytes,
+            fraction: p.fraction,
+            amdahl_train: fit_amdahl(&train, n, BOOTSTRAP_SEED),
+            usl_train: fit_usl(&train, n, BOOTSTRAP_SEED),
+            amdahl_total: fit_amdahl(&total, n, BOOTSTRAP_SEED),
+            usl_total: fit_usl(&total, n, BOOTSTRAP_SEED),
+        });
+    }
+
+    // Stragglers: the median-training-time run of every multi-executor point.
+    let stragglers = points
+        .iter()
+        .filter(|p| p.point.executors > 1)
+        .filter_map(|p| {
+            let t = p.train.as_ref()?.median;
+            let run = ok_runs(records, &p.point).into_iter().min_by(|a, b| {
+                let d = |r: &RunRecord| (r.times.training_time_sec.unwrap_or(f64::MAX) - t).abs();
+                d(a).total_cmp(&d(b))
+            })?;
+            let phases: Vec<(u32, f64, f64, f64, f64)> = run
+                .executor_reports
+                .iter()
+                .map(|e| {
+                    let comm = e.comm_sec.min(e.train_sec + e.load_sec + e.eval_sec);
+                    (
+                        e.rank,
+                        e.load_sec,
+                        (e.train_sec - comm).max(0.0),
+                        comm,
+                        e.eval_sec,
+                    )
+                })
+                .collect();
+            let busy: Vec<f64> = phases.iter().map(|p| p.1 + p.2 + p.4).collect();
+            let ratio = busy.iter().copied().fold(0.0, f64::max) / median(&busy)?;
+            Some(Straggler {
+                run_id: run.run_id.clone(),
+                phases,
+                ratio,
+            })
+        })
+        .collect();
+    Analysis {
+        points,
+        fits,
+        stragglers,
+    }
+}
+
+/// Verdict of a comparison, as criterion.rs reports changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Faster,
+    Slower,
+    WithinNoise,
+}
+
+/// Change of the median training time of one point against a baseline study.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub point: Point,
+    pub baseline_median: f64,
+    pub median: f64,
+    /// Relative change of the median, (new − base) / base.
+    pub change: f64,
+    /// 95 % bootstrap interval of the change.
+    pub ci: (f64, f64),
+    pub verdict: Verdict,
+}
+
+/// Noise threshold: a change whose interval lies within ±2 % is noise.
+pub const NOISE_THRESHOLD: f64 = 0.02;
+
+/// Compares every point the two studies share: the bootstrap interval of the relative change
+/// of median training time (both samples resampled independently). Faster/slower when the
+/// interval excludes zero and the change exceeds [`NOISE_THRESHOLD`]; else within noise.
+pub fn compare(records: &[RunRecord], baseline: &[RunRecord]) -> Vec<Change> {
+    let analysis = analyse(records);
+    let mut out = Vec::new();
+    for p in &analysis.points {
+        let new: Vec<f64> = ok_runs(records, &p.point)
+            .iter()
+            .filter_map(|r| r.times.training_time_sec)
+            .collect();
+        let old: Vec<f64> = ok_runs(baseline, &p.point)
+            .iter()
+            .filter_map(|r| r.times.training_time_sec)
+            .collect();
+        let (Some(m_new), Some(m_old)) = (median(&new), median(&old)) else {
+            continue;
+        };
+        let ci = two_sample_change_ci(&new, &old);
+        let change = m_new / m_old - 1.0;
+        let verdict = if ci.1 < 0.0 && change < -NOISE_THRESHOLD {
+            Verdict::Faster
+        } else if ci.0 > 0.0 && change > NOISE_THRESHOLD {
+            Verdict::Slower
+        } else {
+            Verdict::WithinNoise
+        };
+        out.push(Change {
+            point: p.point.clone(),
+            baseline_median: m_old,
+            median: m_new,
+            change,
+            ci,
+            verdict,
+        });
+    }
+    out
+}
+
+/// 95 % percentile-bootstrap interval of median(new) / median(old) − 1.
+fn two_sample_change_ci(new: &[f64], old: &[f64]) -> (f64, f64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
+    let mut a = vec![0.0; new.len()];
+    let mut b = vec![0.0; old.len()];
+    let mut changes: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| {
+            for x in &mut a {
+                *x = new[rng.random_range(0..new.len())];
+            }
+            for x in &mut b {
+                *x = old[rng.random_range(0..old.len())];
+            }
+            median(&a).expect("non-empty") / median(&b).expect("non-empty") - 1.0
+        })
+        .collect();
+    changes.sort_by(f64::total_cmp);
+    (
+        harness_core::stats::quantile_sorted(&changes, 0.025),
+        harness_core::stats::quantile_sorted(&changes, 0.975),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Vec<RunRecord> {
+        include_str!("../tests/fixtures/fractal-fixture.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn failed_runs_are_excluded_from_statistics_and_fits() {
+        let recs = fixture();
+        let a = analyse(&recs);
+        let timed_out = a
+            .points
+            .iter()
+            .find(|p| !p.point.params.is_empty())
+            .expect("the timed-out point");
+        assert_eq!((timed_out.runs, timed_out.ok), (1, 0));
+        assert!(timed_out.train.is_none() && timed_out.scaling_train.is_none());
+        let full = a
+            .fits
+            .iter()
+            .find(|f| f.fraction == 1.0 && f.usl_train.is_some())
+            .expect("fraction 1 has 4 executor counts");
+        assert!(full.amdahl_train.is_some());
+    }
+
+    #[test]
+    fn speedup_is_against_the_smallest_executor_count() {
+        let a = analyse(&fixture());
+        for p in a
+            .points
+            .iter()
+            .filter(|p| p.point.executors == 1 && p.train.is_some())
+        {
+            let s = p.scaling_train.unwrap();
+            assert!((s.speedup - 1.0).abs() < 1e-12 && s.karp_flatt.is_none());
+        }
+        let two = a
+            .points
+            .iter()
+            .find(|p| {
+                p.point.executors == 2 && p.point.fraction == 1.0 && p.point.params.is_empty()
+            })
+            .unwrap();
+        let one = a
+            .points
+            .iter()
+            .find(|p| p.point.executors == 1 && p.point.fraction == 1.0)
+            .unwrap();
+        let s = two.scaling_train.unwrap();
+        let expect = one.train.as_ref().unwrap().median / two.train.as_ref().unwrap().median;
+        assert!((s.speedup - expect).abs() < 1e-12);
+        assert!((s.efficiency - expect / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn comparison_detects_slower_and_noise() {
+        let base = fixture();
+        let mut slower = base.clone();
+        for r in &mut slower {
+            if let Some(t) = r.times.training_time_sec.as_mut() {
+                *t *= 1.5;
+            }
+        }
+        let changes = compare(&slower, &base);
+        assert!(!changes.is_empty());
+        for c in &changes {
+            assert_eq!(c.verdict, Verdict::Slower, "{c:?}");
+            assert!((c.change - 0.5).abs() < 1e-9);
+            assert!(c.ci.0 > 0.0);
+        }
+        for c in compare(&base, &base) {
+            assert_eq!(c.verdict, Verdict::WithinNoise);
+            assert!(c.change.abs() < 1e-12);
+        }
+    }
+}

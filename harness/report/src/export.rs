@@ -1,0 +1,137 @@
+//! `summary.csv` and `summary.md`: one row per point, for spreadsheets, issues and PRs.
+
+use harness_core::units::format_bytes;
+
+use crate::analysis::{Analysis, Change, Verdict};
+use crate::ReportError;
+
+const HEADER: [&str; 21] = [
+    "executors",
+    "cores",
+    "memory",
+    "fraction",
+    "runs_ok",
+    "runs",
+    "train_median_s",
+    "train_ci_low_s",
+    "train_ci_high_s",
+    "train_min_s",
+    "train_max_s",
+    "total_median_s",
+    "startup_median_s",
+    "speedup",
+    "efficiency",
+    "karp_flatt",
+    "speedup_total",
+    "speedup_vs_cores",
+    "val_accuracy",
+    "test_accuracy",
+    "limits",
+];
+
+fn f(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| format!("{x:.6}"))
+}
+
+fn rows(a: &Analysis) -> Vec<Vec<String>> {
+    a.points
+        .iter()
+        .map(|p| {
+            let t = p.train.as_ref();
+            vec![
+                p.point.executors.to_string(),
+                p.point.cores.to_string(),
+                format_bytes(p.point.memory_bytes),
+                p.point.fraction.to_string(),
+                p.ok.to_string(),
+                p.runs.to_string(),
+                f(t.map(|d| d.median)),
+                f(t.map(|d| d.ci.0)),
+                f(t.map(|d| d.ci.1)),
+                f(t.map(|d| d.min)),
+                f(t.map(|d| d.max)),
+                f(p.total.as_ref().map(|d| d.median)),
+                f(p.startup.as_ref().map(|d| d.median)),
+                f(p.scaling_train.map(|s| s.speedup)),
+                f(p.scaling_train.map(|s| s.efficiency)),
+                f(p.scaling_train.and_then(|s| s.karp_flatt)),
+                f(p.scaling_total.map(|s| s.speedup)),
+                f(p.scaling_cores.map(|s| s.speedup)),
+                f(p.val_accuracy),
+                f(p.test_accuracy),
+                match (p.all_enforced, p.oversubscribed) {
+                    (true, false) => "enforced",
+                    (true, true) => "enforced+oversubscribed",
+                    (false, false) => "not_enforced",
+                    (false, true) => "not_enforced+oversubscribed",
+                }
+                .to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// The per-point summary as CSV (header + one row per point; empty cells where undefined).
+///
+/// # Errors
+/// [`ReportError::Csv`] if the writer fails.
+pub fn csv(a: &Analysis) -> Result<String, ReportError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER)
+        .map_err(|e| ReportError::Csv(e.to_string()))?;
+    for r in rows(a) {
+        w.write_record(&r)
+            .map_err(|e| ReportError::Csv(e.to_string()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ReportError::Csv(e.to_string()))?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
+}
+
+/// The per-point summary (and the comparison, when given) as GitHub-flavoured Markdown.
+pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
+    let cols = [0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20];
+    let mut s = String::new();
+    s.push_str(&format!("| {} |\n", cols.map(|c| HEADER[c]).join(" | ")));
+    s.push_str(&format!("|{}\n", "---|".repeat(cols.len())));
+    for r in rows(a) {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|c| match r[*c].parse::<f64>() {
+                // Measured values to 4 decimals; the grid (first six columns) as given.
+                Ok(v) if *c > 5 && r[*c].contains('.') => format!("{v:.4}"),
+                _ => r[*c].clone(),
+            })
+            .collect();
+        s.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    if let Some(changes) = changes {
+        s.push_str("\n| executors | cores | memory | fraction | baseline median (s) | median (s) | change | 95 % CI | verdict |\n|---|---|---|---|---|---|---|---|---|\n");
+        for c in changes {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {:.4} | {:.4} | {:+.1} % | {:+.1} % … {:+.1} % | {} |\n",
+                c.point.executors,
+                c.point.cores,
+                format_bytes(c.point.memory_bytes),
+                c.point.fraction,
+                c.baseline_median,
+                c.median,
+                c.change * 100.0,
+                c.ci.0 * 100.0,
+                c.ci.1 * 100.0,
+                verdict_text(c.verdict)
+            ));
+        }
+    }
+    s
+}
+
+/// A verdict in words.
+pub fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Faster => "faster",
+        Verdict::Slower => "slower",
+        Verdict::WithinNoise => "within noise",
+    }
+}
