@@ -257,61 +257,42 @@ pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Resu
             outcome_path.display()
         ));
     }
-    let mut provenance = settings.provenance.clone();
-    let record = match outcome {
-        Some(o) => {
-            provenance.lightgbm_version = o.lightgbm_version.clone();
-            RunRecord {
-                schema_version: SCHEMA_VERSION,
-                study: settings.study.clone(),
-                run_id: plan.run_id.clone(),
-                workload: settings.workload.clone(),
-                point: point.clone(),
-                repetition: plan.repetition,
-                status,
-                error,
-                started_at,
-                finished_at: Utc::now(),
-                times: Times {
-                    total_time_sec: o.finished_unix - launch_unix,
-                    startup_sec: Some(o.startup_sec),
-                    load_sec: Some(o.load_sec),
-                    training_time_sec: Some(o.training_time_sec),
-                    eval_sec: Some(o.eval_sec),
-                    comm_sec: Some(o.comm_sec),
-                },
-                data: o.data,
-                metrics: o.metrics,
-                executor_reports: o.executor_reports,
-                oversubscribed,
-                oom,
-                log: Some(log_rel.display().to_string()),
-                provenance,
-            }
-        }
-        None => RunRecord {
-            schema_version: SCHEMA_VERSION,
-            study: settings.study.clone(),
-            run_id: plan.run_id.clone(),
-            workload: settings.workload.clone(),
-            point: point.clone(),
-            repetition: plan.repetition,
-            status,
-            error,
-            started_at,
-            finished_at: Utc::now(),
-            times: Times {
-                total_time_sec: wall,
-                ..Times::default()
-            },
-            data: Default::default(),
-            metrics: Default::default(),
-            executor_reports: Vec::new(),
-            oversubscribed,
-            oom,
-            log: Some(log_rel.display().to_string()),
-            provenance,
+    let mut record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        study: settings.study.clone(),
+        run_id: plan.run_id.clone(),
+        workload: settings.workload.clone(),
+        point: point.clone(),
+        repetition: plan.repetition,
+        status,
+        error,
+        started_at,
+        finished_at: Utc::now(),
+        times: Times {
+            total_time_sec: wall,
+            ..Times::default()
         },
+        data: Default::default(),
+        metrics: Default::default(),
+        executor_reports: Vec::new(),
+        oversubscribed,
+        oom,
+        log: Some(log_rel.display().to_string()),
+        provenance: settings.provenance.clone(),
     };
+    if let Some(o) = outcome {
+        record.provenance.lightgbm_version = o.lightgbm_version;
+        record.times = Times {
+            total_time_sec: o.finished_unix - launch_unix,
+            startup_sec: Some(o.startup_sec),
+            load_sec: Some(o.load_sec),
+            training_time_sec: Some(o.training_time_sec),
+            eval_sec: Some(o.eval_sec),
+            comm_sec: Some(o.comm_sec),
+        };
+        record.data = o.data;
+        record.metrics = o.metrics;
+        record.executor_reports = o.executor_reports;
+    }
     Ok(record)
 }
