@@ -105,6 +105,17 @@ pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Resu
         .limits
         .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
     let oversubscribed = point.executors * point.cores > settings.logical_cpus;
+    if let Some(cg) = &cgroup {
+        // Executors left over from an interrupted earlier attempt of this very run.
+        let stale = limits::kill_remaining(cg, Duration::from_secs(5));
+        if stale > 0 {
+            tracing::warn!(
+                "{}: killed {stale} executor(s) left by an earlier attempt",
+                plan.run_id
+            );
+        }
+        limits::inspect_and_remove(cg);
+    }
 
     let started_at: DateTime<Utc> = Utc::now();
     let launch_unix = now_unix();
@@ -154,6 +165,17 @@ pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Resu
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
+        // SAFETY: prctl in the forked child before exec; it only sets a signal to receive.
+        unsafe {
+            cmd.pre_exec(|| {
+                // If the driver dies (even by SIGKILL), mpirun gets SIGTERM and stops its
+                // executors instead of running on orphaned.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
 
     let t0 = Instant::now();

@@ -415,3 +415,86 @@ fn oversubscription_and_disabled_limits_are_recorded() {
     let page = std::fs::read_to_string(dir.join("reports/free/index.html")).unwrap();
     assert!(page.contains("NOT enforced"), "the report shows it in red");
 }
+
+#[test]
+fn killing_the_driver_then_resuming_completes_each_run_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Runs of a few seconds each, so one is in flight when the driver dies.
+    let data = generate(dir, "4", "90000");
+    let args = [
+        "profile",
+        "local",
+        "--data",
+        data.to_str().unwrap(),
+        "--executors",
+        "1,2",
+        "--cores",
+        "1",
+        "--memory",
+        "1g",
+        "--fractions",
+        "0.5,1",
+        "--reps",
+        "2",
+        "--study",
+        "crash",
+    ];
+    let runs = dir.join("results/crash/runs.jsonl");
+    let mut driver = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill the driver (SIGKILL: no handler runs) once some, but not all, runs are recorded.
+    let t = std::time::Instant::now();
+    loop {
+        let n = std::fs::read_to_string(&runs)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if n >= 2 {
+            break;
+        }
+        assert!(t.elapsed().as_secs() < 120, "no records appeared");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    driver.kill().unwrap();
+    driver.wait().unwrap();
+    let before = records(dir, "crash").len();
+    assert!((2..8).contains(&before), "killed mid-study: {before} of 8");
+    // Its mpirun and executors do not run on orphaned (the run in flight takes longer).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let ps = Command::new("pgrep")
+        .args(["-f", "exec .*crash/jobs"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "executors outlived the driver: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.push("--resume");
+    ok(&harness(dir, &resume));
+    let text = std::fs::read_to_string(&runs).unwrap();
+    assert!(text.ends_with('\n'), "no torn last line");
+    let recs = records(dir, "crash");
+    assert_eq!(recs.len(), 8);
+    let mut keys: Vec<(u32, String, u32)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r.point.executors,
+                r.point.fraction.to_string(),
+                r.repetition,
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 8, "each (point, repetition) exactly once");
+    assert!(recs.iter().all(|r| r.status == RunStatus::Ok));
+}
