@@ -40,6 +40,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a predefined study (`local`: this machine, executors as local MPI processes).
+    ///
+    /// The default local grid is DESIGN.md's FRACTAL study — executors {1, 2, 4, 7} × fractions
+    /// {0.01, 0.05, 0.07, 0.1}, 2 cores and 7g per executor, 3 repetitions — adapted so that no
+    /// point is oversubscribed: 1 core per executor below 4 logical CPUs, only executor counts
+    /// with executors × cores ≤ logical CPUs, and memory lowered to 80 % of RAM / largest
+    /// executor count when 7g would not fit (on 2 CPUs / 24 GiB: executors {1, 2} × 1 core ×
+    /// 7g). The filters replace an axis. Without --data, the default FRACTAL data set (300 train
+    /// files × 70,000 points, seed 62, ~1.1 GB) is generated once into ~/.cache/harness/data
+    /// ($HARNESS_CACHE overrides).
     Profile(ProfileArgs),
     /// Run one point of a workload (optionally repeated) as a small study.
     Run(RunArgs),
