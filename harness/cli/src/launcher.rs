@@ -89,13 +89,24 @@ pub fn stop(child: &mut std::process::Child) {
 ///
 /// # Errors
 /// The job file or log cannot be created.
-pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Result<RunRecord> {
+pub fn run_one(
+    settings: &LaunchSettings,
+    store: &Store,
+    plan: &RunPlan,
+    attempt: u32,
+) -> Result<RunRecord> {
     let point = &plan.point;
     let jobs = store.dir().join("jobs");
-    let job_path = jobs.join(format!("{}.json", plan.run_id));
-    let outcome_path = jobs.join(format!("{}.outcome.json", plan.run_id));
-    let error_prefix = jobs.join(&plan.run_id);
-    let log_rel = PathBuf::from("logs").join(format!("{}.log", plan.run_id));
+    // Each attempt keeps its own job, outcome and log files.
+    let name = if attempt == 0 {
+        plan.run_id.clone()
+    } else {
+        format!("{}-a{attempt}", plan.run_id)
+    };
+    let job_path = jobs.join(format!("{name}.json"));
+    let outcome_path = jobs.join(format!("{name}.outcome.json"));
+    let error_prefix = jobs.join(&name);
+    let log_rel = PathBuf::from("logs").join(format!("{name}.log"));
     let log_path = store.dir().join(&log_rel);
     let _ = std::fs::remove_file(&outcome_path);
     for r in 0..point.executors {
@@ -286,6 +297,7 @@ pub fn run_one(settings: &LaunchSettings, store: &Store, plan: &RunPlan) -> Resu
         workload: settings.workload.clone(),
         point: point.clone(),
         repetition: plan.repetition,
+        attempt,
         status,
         error,
         started_at,

@@ -93,6 +93,10 @@ struct Common {
     /// Do not apply cgroup limits (records then say `enforced: false`).
     #[arg(long)]
     no_limits: bool,
+    /// Further attempts of a run that did not finish ok (an executor died, was killed by its
+    /// memory limit or timed out); every attempt is recorded with its `attempt` number.
+    #[arg(long, default_value_t = 1)]
+    retries: u32,
 }
 
 #[derive(Args)]
@@ -320,6 +324,7 @@ fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
         reports: common.reports.clone(),
         resume: common.resume,
         no_limits: common.no_limits,
+        retries: common.retries,
     };
     let StudySummary {
         ran,

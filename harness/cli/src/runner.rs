@@ -2,7 +2,8 @@
 //!
 //! Every check that can fail on bad input happens before the first run. Each run's record is
 //! appended (and synced) as soon as the run ends; a failed run is recorded and the study goes
-//! on. `--resume` runs only the (point, repetition) pairs that have no record yet.
+//! on after `--retries` further attempts (each recorded with its `attempt`). `--resume` runs only
+//! the (point, repetition) pairs that have no record yet.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -23,6 +24,8 @@ pub struct StudyOptions {
     pub reports: PathBuf,
     pub resume: bool,
     pub no_limits: bool,
+    /// Attempts after a run that was not ok (each attempt is recorded).
+    pub retries: u32,
 }
 
 /// How a study ended.
@@ -192,9 +195,25 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
     let started = Instant::now();
     for (i, p) in todo.iter().enumerate() {
         pb.set_message(p.run_id.clone());
-        let record = run_one(&settings, &store, p)?;
-        set_current_group(0);
-        store.append(&record)?;
+        let mut attempt = 0;
+        let record = loop {
+            let record = run_one(&settings, &store, p, attempt)?;
+            set_current_group(0);
+            store.append(&record)?;
+            if record.status == RunStatus::Ok || attempt >= opts.retries {
+                break record;
+            }
+            line(
+                &pb,
+                format!(
+                    "      {}  — retrying ({} of {})",
+                    describe(&record),
+                    attempt + 1,
+                    opts.retries
+                ),
+            );
+            attempt += 1;
+        };
         if record.status != RunStatus::Ok {
             summary.failed += 1;
         }

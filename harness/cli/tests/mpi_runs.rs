@@ -264,8 +264,14 @@ fn memory_limit_kill_is_recorded_as_oom() {
         Some(2),
         "a study with a failed run exits 2"
     );
-    let r = &records(dir, "oom")[0];
-    assert_eq!(r.status, RunStatus::Oom, "{:?}", r.error);
+    let recs = records(dir, "oom");
+    let attempts: Vec<(u32, RunStatus)> = recs.iter().map(|r| (r.attempt, r.status)).collect();
+    assert_eq!(
+        attempts,
+        vec![(0, RunStatus::Oom), (1, RunStatus::Oom)],
+        "recorded, retried once"
+    );
+    let r = &recs[0];
     let oom = r.oom.as_ref().expect("oom details");
     assert_eq!(oom.memory_limit_bytes, 32 << 20);
     assert!(
@@ -296,6 +302,8 @@ fn timeout_kills_the_run_and_records_it() {
             "trees=100000",
             "--timeout",
             "3",
+            "--retries",
+            "0",
             "--study",
             "slow",
         ],
@@ -503,4 +511,69 @@ fn killing_the_driver_then_resuming_completes_each_run_exactly_once() {
     keys.dedup();
     assert_eq!(keys.len(), 8, "each (point, repetition) exactly once");
     assert!(recs.iter().all(|r| r.status == RunStatus::Ok));
+}
+
+#[test]
+fn a_killed_executor_is_recorded_with_its_cause_and_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate(dir, "4", "90000");
+    let mut driver = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args([
+            "run",
+            "fractal-rf",
+            "--data",
+            data.to_str().unwrap(),
+            "--executors",
+            "2",
+        ])
+        .args(["--memory", "1g", "--study", "kill"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for both executors of the first attempt, let training start, then kill one.
+    let t = std::time::Instant::now();
+    let victim = loop {
+        let ps = Command::new("pgrep")
+            .args(["-f", "harness exec .*kill/jobs/e2"])
+            .output()
+            .unwrap();
+        let pids: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        if pids.len() >= 2 {
+            break pids[1].clone();
+        }
+        assert!(t.elapsed().as_secs() < 60, "executors never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(Command::new("kill")
+        .args(["-9", &victim])
+        .status()
+        .unwrap()
+        .success());
+    assert!(
+        driver.wait().unwrap().success(),
+        "the retry succeeded, so the study is ok"
+    );
+    let recs = records(dir, "kill");
+    assert_eq!(recs.len(), 2, "the failed attempt and its retry");
+    assert_eq!((recs[0].attempt, recs[0].status), (0, RunStatus::Failed));
+    let cause = recs[0].error.as_deref().unwrap();
+    assert!(
+        cause.contains("signal 9") || cause.contains("Killed"),
+        "cause named: {cause}"
+    );
+    assert_eq!((recs[1].attempt, recs[1].status), (1, RunStatus::Ok));
+    assert_eq!(recs[0].run_id, recs[1].run_id);
+    assert!(dir.join("results/kill/logs/e2-c1-m1g-f1-r0.log").exists());
+    assert!(
+        dir.join("results/kill/logs/e2-c1-m1g-f1-r0-a1.log")
+            .exists(),
+        "each attempt keeps its log"
+    );
 }

@@ -228,6 +228,9 @@ pub struct RunRecord {
     pub workload: String,
     pub point: Point,
     pub repetition: u32,
+    /// Attempt of this (point, repetition): 0 first, 1.. retries after a run that was not ok.
+    #[serde(default)]
+    pub attempt: u32,
     pub status: RunStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

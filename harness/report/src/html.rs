@@ -60,6 +60,15 @@ fn outlier_text(d: Option<&Dist>) -> String {
     }
 }
 
+/// " (attempt N)" after a run id for retries; empty for the first attempt.
+fn attempt_text(attempt: u32) -> String {
+    if attempt == 0 {
+        String::new()
+    } else {
+        format!(" <small>(attempt {})</small>", attempt + 1)
+    }
+}
+
 /// Metadata of a study for the index: name, workload, grid, counts, date, headline numbers.
 pub fn meta(records: &[RunRecord], a: &Analysis) -> serde_json::Value {
     let first = &records[0];
@@ -292,8 +301,9 @@ pub fn study_page(
         for r in &failed {
             let _ = write!(
                 h,
-                "<tr class=\"bad\"><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
+                "<tr class=\"bad\"><td class=\"l\">{}{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
                 esc(&r.run_id),
+                attempt_text(r.attempt),
                 format!("{:?}", r.status).to_lowercase(),
                 esc(r.error.as_deref().unwrap_or("")).replace('\n', "<br>")
             );
@@ -344,9 +354,10 @@ pub fn study_page(
         let t = &r.times;
         let _ = write!(
             h,
-            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
+            "<tr{}><td class=\"l\">{}{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
             if bad { " class=\"bad\"" } else { "" },
             esc(&r.run_id),
+            attempt_text(r.attempt),
             format!("{:?}", r.status).to_lowercase(),
             if r.oversubscribed { " (oversubscribed)" } else { "" },
             t.total_time_sec,
