@@ -130,7 +130,7 @@ fn run(
     let output = workload.run(&mut ctx).map_err(ExecError::Workload)?;
 
     let bytes: u64 = output.files.iter().map(|f| f.bytes).sum();
-    let result = RankResult {
+    let mut result = RankResult {
         report: ExecutorReport {
             rank: world.rank(),
             host: world.host(),
@@ -155,8 +155,7 @@ fn run(
         rows: output.rows.clone(),
         load_sec: ctx.load_sec,
     };
-    // comm_sec is read last so it includes the gather below as closely as possible.
-    let mut result = result;
+    // Read last, so it covers everything but the gather itself.
     result.report.comm_sec = world.comm_sec();
     let gathered = world.gather_json(&result);
     if let Some(all) = gathered {
