@@ -3,8 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
 
 use harness_core::{RunRecord, RunStatus};
+
+/// These tests measure CPUs (limits, parallelism, timings): run them one at a time so they do
+/// not compete for the machine's cores.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn harness(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -64,6 +72,7 @@ fn cgroups_writable() -> bool {
 
 #[test]
 fn two_executors_train_data_parallel_and_agree_with_one() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = generate(dir, "8", "15000");
@@ -167,6 +176,7 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
 
 #[test]
 fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = generate(dir, "4", "4000");
@@ -234,6 +244,7 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
 
 #[test]
 fn memory_limit_kill_is_recorded_as_oom() {
+    let _serial = serial();
     if !cgroups_writable() {
         eprintln!("skipped: cgroups cannot be created here (needs root and a cgroup hierarchy)");
         return;
@@ -284,6 +295,7 @@ fn memory_limit_kill_is_recorded_as_oom() {
 
 #[test]
 fn timeout_kills_the_run_and_records_it() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = generate(dir, "2", "50000");
@@ -321,6 +333,7 @@ fn timeout_kills_the_run_and_records_it() {
 
 #[test]
 fn missing_column_is_named_with_its_file() {
+    let _serial = serial();
     use std::sync::Arc;
 
     use arrow::array::{ArrayRef, UInt16Array};
@@ -369,6 +382,7 @@ fn missing_column_is_named_with_its_file() {
 
 #[test]
 fn oversubscription_and_disabled_limits_are_recorded() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = generate(dir, "2", "3000");
@@ -426,6 +440,7 @@ fn oversubscription_and_disabled_limits_are_recorded() {
 
 #[test]
 fn killing_the_driver_then_resuming_completes_each_run_exactly_once() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Runs of a few seconds each, so one is in flight when the driver dies.
@@ -515,6 +530,7 @@ fn killing_the_driver_then_resuming_completes_each_run_exactly_once() {
 
 #[test]
 fn a_killed_executor_is_recorded_with_its_cause_and_retried() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = generate(dir, "4", "90000");
