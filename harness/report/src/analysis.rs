@@ -149,8 +149,8 @@ fn scaling(base_t: f64, base_e: u32, t: f64, e: u32) -> Scaling {
     }
 }
 
-/// Analyses a study's records.
-pub fn analyse(records: &[RunRecord]) -> Analysis {
+/// The distinct points of `records`, ordered by (cores, memory, fraction, executors).
+fn distinct_points(records: &[RunRecord]) -> Vec<Point> {
     let mut keys: Vec<Point> = Vec::new();
     for r in records {
         if !keys.iter().any(|p| p.same_as(&r.point)) {
@@ -163,6 +163,12 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
             .then(a.fraction.total_cmp(&b.fraction))
             .then(a.executors.cmp(&b.executors))
     });
+    keys
+}
+
+/// Analyses a study's records.
+pub fn analyse(records: &[RunRecord]) -> Analysis {
+    let keys = distinct_points(records);
     let mut points: Vec<PointSummary> = keys
         .iter()
         .map(|point| {
@@ -332,14 +338,13 @@ pub const NOISE_THRESHOLD: f64 = 0.02;
 /// of median training time (both samples resampled independently). Faster/slower when the
 /// interval excludes zero and the change exceeds [`NOISE_THRESHOLD`]; else within noise.
 pub fn compare(records: &[RunRecord], baseline: &[RunRecord]) -> Vec<Change> {
-    let analysis = analyse(records);
     let mut out = Vec::new();
-    for p in &analysis.points {
-        let new: Vec<f64> = ok_runs(records, &p.point)
+    for point in distinct_points(records) {
+        let new: Vec<f64> = ok_runs(records, &point)
             .iter()
             .filter_map(|r| r.times.training_time_sec)
             .collect();
-        let old: Vec<f64> = ok_runs(baseline, &p.point)
+        let old: Vec<f64> = ok_runs(baseline, &point)
             .iter()
             .filter_map(|r| r.times.training_time_sec)
             .collect();
@@ -356,7 +361,7 @@ pub fn compare(records: &[RunRecord], baseline: &[RunRecord]) -> Vec<Change> {
             Verdict::WithinNoise
         };
         out.push(Change {
-            point: p.point.clone(),
+            point,
             baseline_median: m_old,
             median: m_new,
             change,

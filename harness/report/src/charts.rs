@@ -13,8 +13,7 @@ const SIZE: (u32, u32) = (760, 460);
 /// Axis label for a time in seconds: as many decimals as its size needs (`30`, `2.5`, `0.125`).
 pub fn seconds_label(v: &f64) -> String {
     match v.abs() {
-        a if a >= 100.0 || a == 0.0 => format!("{v:.0}"),
-        a if a >= 10.0 => format!("{v:.0}"),
+        a if a >= 10.0 || a == 0.0 => format!("{v:.0}"),
         a if a >= 1.0 => format!("{v:.1}"),
         a if a >= 0.01 => format!("{v:.3}"),
         _ => format!("{v:.1e}"),

@@ -109,22 +109,26 @@ pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
     if let Some(changes) = changes {
         s.push_str("\n| executors | cores | memory | fraction | baseline median (s) | median (s) | change | 95 % CI | verdict |\n|---|---|---|---|---|---|---|---|---|\n");
         for c in changes {
-            s.push_str(&format!(
-                "| {} | {} | {} | {} | {:.4} | {:.4} | {:+.1} % | {:+.1} % … {:+.1} % | {} |\n",
-                c.point.executors,
-                c.point.cores,
-                format_bytes(c.point.memory_bytes),
-                c.point.fraction,
-                c.baseline_median,
-                c.median,
-                c.change * 100.0,
-                c.ci.0 * 100.0,
-                c.ci.1 * 100.0,
-                verdict_text(c.verdict)
-            ));
+            s.push_str(&format!("| {} |\n", change_cells(c).join(" | ")));
         }
     }
     s
+}
+
+/// The cells of one comparison row: point, baseline and new median (s), change, its 95 % CI and
+/// the verdict. Shared by the Markdown and HTML tables.
+pub fn change_cells(c: &Change) -> [String; 9] {
+    [
+        c.point.executors.to_string(),
+        c.point.cores.to_string(),
+        format_bytes(c.point.memory_bytes),
+        c.point.fraction.to_string(),
+        format!("{:.4}", c.baseline_median),
+        format!("{:.4}", c.median),
+        format!("{:+.1} %", c.change * 100.0),
+        format!("{:+.1} % … {:+.1} %", c.ci.0 * 100.0, c.ci.1 * 100.0),
+        verdict_text(c.verdict).to_string(),
+    ]
 }
 
 /// A verdict in words.

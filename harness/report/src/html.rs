@@ -10,7 +10,6 @@ use harness_core::{RunRecord, RunStatus};
 use serde_json::json;
 
 use crate::analysis::{Analysis, Change, Dist, Verdict};
-use crate::export::verdict_text;
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -262,19 +261,15 @@ pub fn study_page(
                 Verdict::Slower => "bad",
                 Verdict::WithinNoise => "",
             };
+            let cells = crate::export::change_cells(c);
+            h.push_str("<tr>");
+            for cell in &cells[..8] {
+                let _ = write!(h, "<td>{}</td>", esc(cell));
+            }
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:+.1} %</td><td>{:+.1} % … {:+.1} %</td><td class=\"l\"><span class=\"{class}\">{}</span></td></tr>",
-                c.point.executors,
-                c.point.cores,
-                format_bytes(c.point.memory_bytes),
-                c.point.fraction,
-                c.baseline_median,
-                c.median,
-                c.change * 100.0,
-                c.ci.0 * 100.0,
-                c.ci.1 * 100.0,
-                verdict_text(c.verdict)
+                "<td class=\"l\"><span class=\"{class}\">{}</span></td></tr>",
+                cells[8]
             );
         }
         if changes.is_empty() {

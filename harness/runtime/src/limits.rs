@@ -45,18 +45,7 @@ const CFS_PERIOD_US: u64 = 100_000;
 /// Detects the cgroup version from the mounts: v2 when a `cgroup2` mount carries the cpu and
 /// memory controllers, else v1 when the `memory` controller is mounted as v1.
 pub fn detect() -> CgroupVersion {
-    let mounts = Mounts::read();
-    if let Some(root) = &mounts.v2 {
-        let controllers = fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-        if controllers.split_whitespace().any(|c| c == "memory") {
-            return CgroupVersion::V2;
-        }
-    }
-    if mounts.v1_dir("memory").is_some() {
-        CgroupVersion::V1
-    } else {
-        CgroupVersion::None
-    }
+    Mounts::read().version()
 }
 
 /// Cgroup mounts of this process and its own cgroup paths.
@@ -70,6 +59,22 @@ struct Mounts {
 }
 
 impl Mounts {
+    /// The hierarchy these mounts offer (see [`detect`]).
+    fn version(&self) -> CgroupVersion {
+        if let Some(root) = &self.v2 {
+            let controllers =
+                fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+            if controllers.split_whitespace().any(|c| c == "memory") {
+                return CgroupVersion::V2;
+            }
+        }
+        if self.v1_dir("memory").is_some() {
+            CgroupVersion::V1
+        } else {
+            CgroupVersion::None
+        }
+    }
+
     fn read() -> Self {
         let mut v1 = Vec::new();
         let mut v2 = None;
@@ -253,7 +258,7 @@ pub fn apply(req: &LimitRequest) -> Result<CgroupVersion, String> {
     let cpus_text = cpu_list(&cpus);
     let mounts = Mounts::read();
     let leaf = format!("{}/rank{}", req.cgroup.trim_matches('/'), req.rank);
-    match detect() {
+    match mounts.version() {
         CgroupVersion::V1 => {
             let pid = std::process::id().to_string();
             let mut dirs = Vec::new();
@@ -382,7 +387,7 @@ fn min_over_ancestry<T: PartialOrd + Copy>(
 pub fn measure() -> Measured {
     let cpus = affinity();
     let mounts = Mounts::read();
-    let (cpu_quota, memory_limit_bytes) = match detect() {
+    let (cpu_quota, memory_limit_bytes) = match mounts.version() {
         CgroupVersion::V1 => {
             let mount_of = |ctrl: &str| {
                 mounts
@@ -543,7 +548,7 @@ fn oom_kills(text: &str) -> u64 {
 /// Directories of the run's rank cgroups in the memory hierarchy (v1) or the unified one (v2).
 fn rank_dirs(cgroup: &str) -> Vec<PathBuf> {
     let mounts = Mounts::read();
-    let base = match detect() {
+    let base = match mounts.version() {
         CgroupVersion::V1 => mounts.v1_dir("memory"),
         CgroupVersion::V2 => mounts.v2_dir(),
         CgroupVersion::None => None,
@@ -597,7 +602,7 @@ pub fn inspect_and_remove(cgroup: &str) -> Vec<RankMemory> {
     let mounts = Mounts::read();
     let rel = cgroup.trim_matches('/');
     let mut out = Vec::new();
-    let (mem_dir, all_dirs): (Option<PathBuf>, Vec<PathBuf>) = match detect() {
+    let (mem_dir, all_dirs): (Option<PathBuf>, Vec<PathBuf>) = match mounts.version() {
         CgroupVersion::V1 => (
             mounts.v1_dir("memory").map(|d| d.join(rel)),
             CONTROLLERS
@@ -611,7 +616,7 @@ pub fn inspect_and_remove(cgroup: &str) -> Vec<RankMemory> {
         }
         CgroupVersion::None => (None, Vec::new()),
     };
-    let v2 = detect() == CgroupVersion::V2;
+    let v2 = mounts.version() == CgroupVersion::V2;
     if let Some(dir) = mem_dir {
         if let Ok(entries) = fs::read_dir(&dir) {
             for e in entries.flatten() {

@@ -67,11 +67,6 @@ impl<'a> ExecutorContext<'a> {
         self.job.point.cores
     }
 
-    /// A workload parameter from the point, if set.
-    pub fn param(&self, name: &str) -> Option<&serde_json::Value> {
-        self.job.point.params.get(name)
-    }
-
     /// Times a local loading phase (adds to this executor's `load_sec`).
     pub fn load<T>(&mut self, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();

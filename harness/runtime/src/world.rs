@@ -97,16 +97,6 @@ impl World {
         out
     }
 
-    /// Element-wise sum over executors of `f64`s; every executor gets the result.
-    pub fn sum_f64(&self, values: &[f64]) -> Vec<f64> {
-        let mut out = vec![0f64; values.len()];
-        self.timed(|| {
-            self.comm
-                .all_reduce_into(values, &mut out[..], SystemOperation::sum())
-        });
-        out
-    }
-
     /// Maximum over executors; every executor gets the result.
     pub fn max_f64(&self, value: f64) -> f64 {
         let mut out = 0f64;
