@@ -84,6 +84,34 @@ pub fn stop(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
+/// `mpirun -np <executors>` with the harness's standard environment, ready for the program and
+/// its arguments: `OMP_NUM_THREADS=<threads>` exported to every rank, `--bind-to none` (limits
+/// come from cgroups), `--oversubscribe` + `OMP_WAIT_POLICY=PASSIVE` when `oversubscribed`,
+/// no single-copy shared memory (containers lack the ptrace right), and Open MPI's run-as-root
+/// variables when running as root.
+pub fn mpirun_command(executors: u32, threads: u32, oversubscribed: bool) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.arg("-np").arg(executors.to_string());
+    cmd.env("OMP_NUM_THREADS", threads.to_string())
+        .args(["-x", "OMP_NUM_THREADS"]);
+    if oversubscribed {
+        // OpenMP threads spin while they wait; with more threads than CPUs they steal the CPU
+        // the other executors need (measured: 137 s instead of 0.4 s for one small point).
+        cmd.arg("--oversubscribe")
+            .env("OMP_WAIT_POLICY", "PASSIVE")
+            .args(["-x", "OMP_WAIT_POLICY"]);
+    }
+    cmd.args(["--bind-to", "none"])
+        // Shared-memory single copy needs ptrace rights that containers often lack.
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    }
+    cmd
+}
+
 /// Runs one planned run to completion and returns its record (never an `Err` for a failed run:
 /// failures become records). `Err` only when the job file cannot be written.
 ///
@@ -108,6 +136,11 @@ pub fn run_one(
     let error_prefix = jobs.join(&name);
     let log_rel = PathBuf::from("logs").join(format!("{name}.log"));
     let log_path = store.dir().join(&log_rel);
+    let artifacts_rel = PathBuf::from("artifacts").join(&name);
+    let artifacts_path = store.dir().join(&artifacts_rel);
+    let _ = std::fs::remove_dir_all(&artifacts_path);
+    std::fs::create_dir_all(&artifacts_path)
+        .with_context(|| format!("cannot create {}", artifacts_path.display()))?;
     let _ = std::fs::remove_file(&outcome_path);
     for r in 0..point.executors {
         let _ = std::fs::remove_file(format!("{}.{r}.err", error_prefix.display()));
@@ -142,32 +175,13 @@ pub fn run_one(
         error_prefix: error_prefix.display().to_string(),
         cgroup: cgroup.clone(),
         burn_sec: 0.2,
+        artifacts_dir: Some(artifacts_path.display().to_string()),
     };
     write_synced(&job_path, &serde_json::to_vec_pretty(&job)?)?;
 
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
-    let mut cmd = Command::new("mpirun");
-    cmd.arg("-np").arg(point.executors.to_string());
-    cmd.env("OMP_NUM_THREADS", point.cores.to_string())
-        .args(["-x", "OMP_NUM_THREADS"]);
-    if oversubscribed {
-        // OpenMP threads spin while they wait; with more threads than CPUs they steal the CPU
-        // the other executors need (measured: 137 s instead of 0.4 s for one small point).
-        cmd.arg("--oversubscribe")
-            .env("OMP_WAIT_POLICY", "PASSIVE")
-            .args(["-x", "OMP_WAIT_POLICY"]);
-    }
-    cmd.args(["--bind-to", "none"])
-        .arg(&exe)
-        .arg("exec")
-        .arg(&job_path)
-        // Shared-memory single copy needs ptrace rights that containers often lack.
-        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    }
+    let mut cmd = mpirun_command(point.executors, point.cores, oversubscribed);
+    cmd.arg(&exe).arg("exec").arg(&job_path);
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
     cmd.stdout(log.try_clone()?)
@@ -312,6 +326,11 @@ pub fn run_one(
         oversubscribed,
         oom,
         log: Some(log_rel.display().to_string()),
+        // Kept only when the workload wrote something there.
+        artifacts: match std::fs::remove_dir(&artifacts_path) {
+            Ok(()) => None,
+            Err(_) => Some(artifacts_rel.display().to_string()),
+        },
         provenance: settings.provenance.clone(),
     };
     if let Some(o) = outcome {

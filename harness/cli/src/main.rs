@@ -4,16 +4,19 @@
 //! reports) and the executor (`harness exec <job.json>`, started by `mpirun` on every rank).
 
 mod launcher;
+mod mlflow;
+mod predict;
 mod profile;
 mod provenance;
 mod registry;
 mod runner;
+mod serve;
 mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use harness_core::StudySpec;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -66,6 +69,63 @@ enum Command {
         /// Job file written by the driver.
         job: PathBuf,
     },
+    /// Score parquet files with a wine model across executors (adds a `prediction` column).
+    ///
+    /// Example: harness predict --model models:/wine_quality@champion --input wine-test/
+    /// --output scored/ --executors 2
+    Predict(PredictArgs),
+    /// Executor entry point of `predict`, started by mpirun on every rank.
+    #[command(hide = true)]
+    PredictExec {
+        /// Job file written by `harness predict`.
+        job: PathBuf,
+    },
+    /// Serve a wine model over HTTP with MLflow's scoring protocol.
+    ///
+    /// POST /invocations with {"dataframe_split": {"columns": [...], "data": [[...]]}} or
+    /// {"dataframe_records": [{...}]} → {"predictions": [...]}; GET /ping, /health, /version.
+    /// Malformed requests get 400 with a message naming the field.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// Model: a model directory (e.g. results/<study>/artifacts/<run>/model) or an MLflow
+    /// registry URI, models:/wine_quality@champion or models:/wine_quality/3.
+    #[arg(long)]
+    model: String,
+    /// Directory of *.parquet files holding the 12 feature columns (fixed_acidity … is_red);
+    /// e.g. made by `harness data export wine`.
+    #[arg(long)]
+    input: String,
+    /// Output directory: one scored file per input file, plus _predict_summary.json.
+    #[arg(long)]
+    output: PathBuf,
+    /// Executors (MPI ranks) sharing the files by bytes.
+    #[arg(long, default_value_t = 1)]
+    executors: u32,
+    /// MLflow tracking URI for models:/ URIs (default: $MLFLOW_TRACKING_URI).
+    #[arg(long)]
+    mlflow: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Model: a model directory or models:/<name>@<alias> (see `harness predict --help`).
+    #[arg(long)]
+    model: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 5001)]
+    port: u16,
+    /// Worker threads (default: logical CPUs).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// MLflow tracking URI for models:/ URIs (default: $MLFLOW_TRACKING_URI).
+    #[arg(long)]
+    mlflow: Option<String>,
 }
 
 /// Where results and reports go, and how runs are made.
@@ -93,6 +153,11 @@ struct Common {
     /// Do not apply cgroup limits (records then say `enforced: false`).
     #[arg(long)]
     no_limits: bool,
+    /// MLflow tracking URI (default: $MLFLOW_TRACKING_URI). Finished wine runs are logged
+    /// there: baseline run, search run with nested trials, model registered as wine_quality.
+    /// An unreachable server only warns; records stay on disk.
+    #[arg(long)]
+    mlflow: Option<String>,
     /// Further attempts of a run that did not finish ok (an executor died, was killed by its
     /// memory limit or timed out); every attempt is recorded with its `attempt` number.
     #[arg(long, default_value_t = 1)]
@@ -182,6 +247,25 @@ struct ReportArgs {
 enum DataCommand {
     /// Generate a data set deterministically from a seed.
     Generate(GenerateArgs),
+    /// Write a workload's built-in data as parquet (wine: the seeded 75/25 split's test/ and
+    /// train/ rows with the 12 features and `label`), e.g. as input of `harness predict`.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Data set: wine.
+    #[arg(value_parser = ["wine"])]
+    kind: String,
+    /// Output directory (train/ and test/ are created in it).
+    #[arg(long)]
+    out: PathBuf,
+    /// Files per split.
+    #[arg(long, default_value_t = 4)]
+    files: usize,
+    /// Source data: `embedded` or a directory with the two UCI CSV files.
+    #[arg(long, default_value = "embedded")]
+    data: String,
 }
 
 #[derive(Args)]
@@ -241,12 +325,73 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             harness_runtime::execute(&job, registry::lookup)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::PredictExec { job } => {
+            let text = std::fs::read_to_string(&job)
+                .with_context(|| format!("cannot read {}", job.display()))?;
+            let job: workload_wine::batch::PredictJob = serde_json::from_str(&text)?;
+            let world = harness_runtime::World::init()?;
+            workload_wine::batch::run(&world, &job).map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Predict(a) => {
+            let (s, auc) = predict::predict(
+                &a.model,
+                &a.input,
+                &a.output,
+                a.executors,
+                a.mlflow.as_deref(),
+            )?;
+            for r in &s.per_rank {
+                eprintln!(
+                    "  executor {}: {} files, {} rows, {:.3}s",
+                    r.rank,
+                    r.files.len(),
+                    r.rows,
+                    r.seconds
+                );
+            }
+            println!(
+                "scored {} rows on {} executors in {:.3}s: {:.0} rows/s{}; output in {}",
+                s.rows,
+                s.executors,
+                s.seconds,
+                s.rows_per_sec,
+                auc.map(|a| format!("; ROC AUC against `label` {a:.6}"))
+                    .unwrap_or_default(),
+                a.output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(a) => {
+            let dir = predict::resolve_model(&a.model, a.mlflow.as_deref())?;
+            let model = workload_wine::model::Model::load(&dir)?;
+            let workers = a
+                .workers
+                .unwrap_or_else(|| provenance::logical_cpus() as usize);
+            serve::serve(model, &a.host, a.port, workers)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             print!("{}", harness_core::record::json_schema());
             Ok(ExitCode::SUCCESS)
         }
         Command::Data(DataCommand::Generate(a)) => {
             generate(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data(DataCommand::Export(a)) => {
+            use workload_wine::{batch, data};
+            let all = data::load(&a.data)?;
+            let split = data::split(&all, data::SPLIT_SEED, 1.0);
+            for (name, d) in [("train", &split.train), ("test", &split.test)] {
+                batch::export(d, &a.out.join(name), a.files).map_err(anyhow::Error::msg)?;
+                eprintln!(
+                    "{name}: {} rows in {} files",
+                    d.rows(),
+                    a.files.min(d.rows())
+                );
+            }
+            println!("{}", a.out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(a) => {
@@ -274,7 +419,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 .common
                 .data
                 .clone()
-                .context("--data DIR is required for `harness run` (make one with `harness data generate fractal --out DIR`)")?;
+                .or_else(|| registry::builtin_data(&a.workload).map(String::from))
+                .context("--data DIR is required for `harness run fractal-rf` (make one with `harness data generate fractal --out DIR`)")?;
             let spec = StudySpec {
                 name: a
                     .common
@@ -325,6 +471,7 @@ fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
         resume: common.resume,
         no_limits: common.no_limits,
         retries: common.retries,
+        mlflow: predict::tracking_uri(common.mlflow.as_deref()),
     };
     let StudySummary {
         ran,
@@ -351,10 +498,11 @@ fn profile_local(a: ProfileArgs) -> Result<ExitCode> {
     if registry::lookup(&a.workload).is_none() {
         return Err(registry::unknown(&a.workload));
     }
-    if a.workload != workload_fractal_rf::NAME {
-        bail!("`profile local` has a default study for fractal-rf only; use `harness study FILE` for {}", a.workload);
-    }
-    let mut spec = profile::default_local(provenance::logical_cpus(), provenance::memory_bytes());
+    let (cpus, memory) = (provenance::logical_cpus(), provenance::memory_bytes());
+    let mut spec = match a.workload.as_str() {
+        workload_wine::NAME => profile::default_local_wine(cpus, memory),
+        _ => profile::default_local(cpus, memory),
+    };
     if let Some(v) = a.executors {
         spec.executors = v;
     }
@@ -377,9 +525,10 @@ fn profile_local(a: ProfileArgs) -> Result<ExitCode> {
         spec.timeout_sec = t;
     }
     spec.validate()?;
-    let data = match &a.common.data {
-        Some(d) => d.clone(),
-        None => ensure_default_data()?,
+    let data = match (&a.common.data, registry::builtin_data(&a.workload)) {
+        (Some(d), _) => d.clone(),
+        (None, Some(builtin)) => builtin.to_string(),
+        (None, None) => ensure_default_data()?,
     };
     study(&spec, &data, &a.common)
 }

@@ -61,15 +61,44 @@ pub fn default_local(cpus: u32, memory: u64) -> StudySpec {
     }
 }
 
-/// Where the embedded default data set is cached: `$HARNESS_CACHE`, else
-/// `$XDG_CACHE_HOME/harness`, else `~/.cache/harness`, then `data/fractal-s62-t300-r70000`.
-pub fn default_data_dir() -> PathBuf {
-    let base = std::env::var_os("HARNESS_CACHE")
+/// The default local study of the `wine` workload: the 96-trial search at executors
+/// {1, 2, 4, 8} that fit the logical CPUs with 1 core each (one trial slot per executor),
+/// 2g per executor, all training rows, 3 repetitions, on the embedded UCI data.
+pub fn default_local_wine(cpus: u32, memory: u64) -> StudySpec {
+    let executors: Vec<u32> = [1, 2, 4, 8]
+        .into_iter()
+        .filter(|e| *e <= cpus.max(1))
+        .collect();
+    let largest = u64::from(*executors.iter().max().expect("1 always fits"));
+    let fit = (memory as f64 * 0.8 / largest as f64) as u64 / (256 << 20) * (256 << 20);
+    StudySpec {
+        name: "wine-local".into(),
+        workload: workload_wine::NAME.into(),
+        executors,
+        cores: vec![1],
+        memory: vec![format_bytes((2u64 << 30).min(fit.max(256 << 20)))],
+        fractions: vec![1.0],
+        repetitions: 3,
+        timeout_sec: 3600,
+        data: None,
+        params: Default::default(),
+    }
+}
+
+/// The harness's cache: `$HARNESS_CACHE`, else `$XDG_CACHE_HOME/harness`, else
+/// `~/.cache/harness`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("HARNESS_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("harness")))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/harness")))
-        .unwrap_or_else(|| PathBuf::from(".cache/harness"));
-    base.join(format!(
+        .unwrap_or_else(|| PathBuf::from(".cache/harness"))
+}
+
+/// Where the embedded default data set is cached: [`cache_dir`], then
+/// `data/fractal-s62-t300-r70000`.
+pub fn default_data_dir() -> PathBuf {
+    cache_dir().join(format!(
         "data/fractal-s{DEFAULT_SEED}-t{DEFAULT_TRAIN_FILES}-r{DEFAULT_ROWS_PER_FILE}"
     ))
 }

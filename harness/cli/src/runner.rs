@@ -5,7 +5,7 @@
 //! on after `--retries` further attempts (each recorded with its `attempt`). `--resume` runs only
 //! the (point, repetition) pairs that have no record yet.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use harness_core::{RunRecord, RunStatus, StudySpec};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::launcher::{check_mpirun, run_one, LaunchSettings};
+use crate::mlflow::Mlflow;
 use crate::store::Store;
 use crate::{provenance, registry};
 
@@ -26,6 +27,8 @@ pub struct StudyOptions {
     pub no_limits: bool,
     /// Attempts after a run that was not ok (each attempt is recorded).
     pub retries: u32,
+    /// MLflow tracking URI: finished `wine` runs are logged there (a failure only warns).
+    pub mlflow: Option<String>,
 }
 
 /// How a study ended.
@@ -67,18 +70,27 @@ pub fn set_current_group(pgid: i32) {
     CURRENT_GROUP.store(pgid, Ordering::SeqCst);
 }
 
-/// Checks that `data` holds every split with the workload's columns (first file of each split).
-///
-/// # Errors
-/// Names the directory, split, file or column that is wrong.
-pub fn check_data(workload: &str, data: &str) -> Result<()> {
-    let columns = registry::required_columns(workload);
-    for split in ["train", "val", "test"] {
-        let files = harness_runtime::data::list_split(data, split)?;
-        let first = Path::new(data).join(&files[0].path);
-        harness_runtime::data::open_columns(&first, columns, 1024)?;
+/// Logs a finished wine run to MLflow; the line to print says what happened. A failure is a
+/// warning: the record is already on disk.
+fn track(m: &Mlflow, record: &RunRecord, study_dir: &std::path::Path) -> String {
+    match crate::mlflow::log_wine_run(m, record, study_dir) {
+        Ok(l) => format!(
+            "      mlflow {}: baseline run {}, search run {} with {} trials{}{}",
+            m.uri(),
+            l.baseline_run.as_deref().unwrap_or("-"),
+            l.search_run,
+            l.trials,
+            l.version
+                .map(|v| format!(", registered {} v{v}", crate::mlflow::REGISTERED_MODEL))
+                .unwrap_or_default(),
+            if l.champion { " (new champion)" } else { "" }
+        ),
+        Err(e) => format!(
+            "      warning: MLflow logging of {} failed: {e}; the record and artifacts are kept in {}",
+            record.run_id,
+            study_dir.display()
+        ),
     }
-    Ok(())
 }
 
 fn line(pb: &ProgressBar, text: String) {
@@ -108,6 +120,12 @@ fn describe(r: &RunRecord) -> String {
         if let Some(v) = r.metrics.test_accuracy {
             s.push_str(&format!("  test_acc {v:.4}"));
         }
+        if let Some(v) = r.metrics.auc {
+            s.push_str(&format!("  auc {v:.4}"));
+        }
+        if let Some(v) = r.metrics.extra.get("trials_per_sec") {
+            s.push_str(&format!("  {v:.2} trials/s"));
+        }
         s.push_str(if r.all_enforced() {
             "  limits enforced"
         } else {
@@ -133,10 +151,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
         return Err(registry::unknown(&spec.workload));
     }
     let mpi = check_mpirun()?;
-    let data = std::fs::canonicalize(data)
-        .map(|p| p.display().to_string())
-        .map_err(|_| harness_runtime::data::DataError::MissingDir(PathBuf::from(data)))?;
-    check_data(&spec.workload, &data)?;
+    let data = registry::check_data(&spec.workload, data)?;
 
     let store = Store::open(&opts.results, &spec.name)?;
     let existing = store.load()?;
@@ -192,6 +207,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
         .expect("valid template")
         .progress_chars("=> "),
     );
+    let tracker = opts.mlflow.as_deref().map(Mlflow::new);
     let started = Instant::now();
     for (i, p) in todo.iter().enumerate() {
         pb.set_message(p.run_id.clone());
@@ -216,6 +232,8 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
         };
         if record.status != RunStatus::Ok {
             summary.failed += 1;
+        } else if let (Some(m), workload_wine::NAME) = (&tracker, record.workload.as_str()) {
+            line(&pb, track(m, &record, store.dir()));
         }
         summary.ran += 1;
         let done = i + 1;

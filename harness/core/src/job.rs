@@ -30,6 +30,10 @@ pub struct JobSpec {
     /// Seconds of calibrated CPU burn used to measure effective parallelism (0 disables it).
     #[serde(default = "default_burn")]
     pub burn_sec: f64,
+    /// Directory (absolute path) where rank 0 may write the run's artifacts — models, per-trial
+    /// logs — for workloads that produce them; `None` when the driver provides none.
+    #[serde(default)]
+    pub artifacts_dir: Option<String>,
 }
 
 fn default_burn() -> f64 {

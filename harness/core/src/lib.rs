@@ -6,6 +6,7 @@
 //! the reports use. Nothing here spawns processes, touches the file system or reads clocks, so
 //! every function is unit-testable and cannot fail on the outside world.
 
+pub mod classify;
 pub mod fit;
 pub mod job;
 pub mod record;

@@ -247,6 +247,10 @@ pub struct RunRecord {
     /// Where the run's full launcher output is kept, relative to the study directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// Where the run's artifacts (models, per-trial logs) are kept, relative to the study
+    /// directory; only for workloads that write some (optional, added within schema v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<String>,
     pub provenance: Provenance,
 }
 

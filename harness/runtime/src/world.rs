@@ -10,6 +10,7 @@ use std::time::Instant;
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
 use mpi::environment::Universe;
+use mpi::point_to_point::MatchedReceiveVec;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use serde::de::DeserializeOwned;
@@ -36,7 +37,10 @@ impl World {
     /// # Errors
     /// [`MpiInitError`] if MPI was already initialised in this process.
     pub fn init() -> Result<Self, MpiInitError> {
-        let universe = mpi::initialize().ok_or(MpiInitError)?;
+        // Funneled: task-parallel workloads run trials on helper threads, but only the main
+        // thread calls MPI.
+        let (universe, _level) =
+            mpi::initialize_with_threading(mpi::Threading::Funneled).ok_or(MpiInitError)?;
         let comm = universe.world();
         let rank = comm.rank() as u32;
         let size = comm.size() as u32;
@@ -147,6 +151,35 @@ impl World {
             self.timed(|| root.gather_varcount_into(&bytes[..]));
             None
         }
+    }
+
+    /// Sends one serialisable message (JSON bytes) to executor `dest` (blocking standard send;
+    /// small messages return at once). Counted in `comm_sec`.
+    pub fn send_json<T: Serialize>(&self, dest: u32, value: &T) {
+        let bytes = serde_json::to_vec(value).expect("value serialises");
+        self.timed(|| self.comm.process_at_rank(dest as i32).send(&bytes[..]));
+    }
+
+    /// Receives the next message from any executor if one has arrived (`MPI_Iprobe`, then a
+    /// matched receive): `Some((source rank, value))`, else `None` without blocking.
+    ///
+    /// # Panics
+    /// If the message does not deserialise as `T` (a bug: all ranks run the same binary).
+    pub fn try_recv_json<T: DeserializeOwned>(&self) -> Option<(u32, T)> {
+        let probed = self.timed(|| self.comm.any_process().immediate_matched_probe())?;
+        let (bytes, status) = self.timed(|| probed.matched_receive_vec::<u8>());
+        let value = serde_json::from_slice(&bytes).expect("message deserialises");
+        Some((status.source_rank() as u32, value))
+    }
+
+    /// Blocks until a message from any executor arrives: `(source rank, value)`.
+    ///
+    /// # Panics
+    /// As [`World::try_recv_json`].
+    pub fn recv_json<T: DeserializeOwned>(&self) -> (u32, T) {
+        let (bytes, status) = self.timed(|| self.comm.any_process().receive_vec::<u8>());
+        let value = serde_json::from_slice(&bytes).expect("message deserialises");
+        (status.source_rank() as u32, value)
     }
 
     /// Aborts every executor of the run (MPI_Abort) with `code`.

@@ -1,0 +1,138 @@
+//! `harness serve`: an HTTP scoring endpoint compatible with MLflow's scoring protocol.
+//!
+//! Routes (as MLflow's `pyfunc` scoring server): `POST /invocations` (JSON `dataframe_split` or
+//! `dataframe_records`, answered with `{"predictions": [...]}`), `GET /ping`, `GET /health`,
+//! `GET /version`. Malformed requests get 400 with `{"error_code": "BAD_REQUEST", "message"}`
+//! naming the field ([`workload_wine::protocol`]); a content type other than JSON gets 415, as
+//! in MLflow. The body is read as bytes and parsed by us, so no extractor answers 422.
+//!
+//! LightGBM boosters are not `Send`; each runtime worker thread loads its own from the model
+//! text on first use (thread-local), so requests never wait on a lock.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use lightgbm3::Booster;
+use serde_json::json;
+use workload_wine::model::{predict_with, Model};
+
+/// What every request handler shares.
+#[derive(Clone)]
+struct Shared {
+    /// LightGBM model text; each thread builds its booster from it.
+    text: Arc<String>,
+    /// Distinguishes models if several servers run in one process (tests).
+    id: usize,
+    meta: Arc<serde_json::Value>,
+}
+
+thread_local! {
+    static BOOSTER: RefCell<Option<(usize, Booster)>> = const { RefCell::new(None) };
+}
+
+fn error(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        Json(json!({"error_code": code, "message": message})),
+    )
+        .into_response()
+}
+
+fn score(shared: &Shared, x: &[f64]) -> Result<Vec<f64>, String> {
+    BOOSTER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(id, _)| *id != shared.id) {
+            let b = Booster::from_string(&shared.text).map_err(|e| e.to_string())?;
+            *slot = Some((shared.id, b));
+        }
+        let (_, b) = slot.as_ref().expect("set above");
+        predict_with(b, x).map_err(|e| e.to_string())
+    })
+}
+
+async fn invocations(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !ct.starts_with("application/json") {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "BAD_REQUEST",
+                format!("content type `{ct}` is not supported: send application/json"),
+            );
+        }
+    }
+    let x = match workload_wine::protocol::parse(&body) {
+        Ok(x) => x,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.0),
+    };
+    match score(&shared, &x) {
+        Ok(p) => Json(json!({ "predictions": p })).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            format!("scoring failed: {e}"),
+        ),
+    }
+}
+
+/// The router for `model`.
+fn router(model: &Model) -> Router {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let shared = Shared {
+        text: Arc::new(model.text.clone()),
+        id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        meta: Arc::new(serde_json::to_value(&model.meta).expect("meta serialises")),
+    };
+    Router::new()
+        .route("/invocations", post(invocations))
+        .route("/ping", get(|| async { "\n" }))
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/version",
+            get(|State(s): State<Shared>| async move {
+                Json(json!({"harness": env!("CARGO_PKG_VERSION"), "model": *s.meta}))
+            }),
+        )
+        .with_state(shared)
+}
+
+/// Serves `model` on `host:port` with `workers` runtime threads until Ctrl-C / SIGTERM.
+///
+/// # Errors
+/// The address cannot be bound or the runtime cannot start.
+pub fn serve(model: Model, host: &str, port: u16, workers: usize) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .enable_io()
+        .build()
+        .context("cannot start the HTTP runtime")?;
+    let app = router(&model);
+    rt.block_on(async move {
+        let addr: SocketAddr = format!("{host}:{port}")
+            .parse()
+            .with_context(|| format!("`{host}:{port}` is not an address (e.g. --host 127.0.0.1 --port 5001)"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (port in use?)"))?;
+        eprintln!(
+            "serving {} (test AUC {:.4}) on http://{}  — POST /invocations, GET /ping /health /version",
+            model.meta.run_id,
+            model.meta.test_auc,
+            listener.local_addr()?
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("server failed")
+    })
+}

@@ -1,0 +1,317 @@
+//! Batch scoring of parquet files across executors, and the parquet export of the split.
+//!
+//! `harness predict` starts `mpirun -np E harness predict-exec job.json`; every executor lists
+//! the input directory's `*.parquet`, takes its byte-balanced share
+//! ([`harness_core::shard::assign_by_bytes`]), scores each file with the model and writes
+//! `<output>/<same name>` holding the input columns plus `prediction` (Float64, probability of
+//! `quality >= 7`). Rank 0 gathers rows and seconds and writes the [`PredictSummary`].
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, RecordBatchReader};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema};
+use harness_core::shard::{assign_by_bytes, FileEntry};
+use harness_runtime::World;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{WineData, FEATURES};
+use crate::model::Model;
+
+/// Name of the output column.
+pub const PREDICTION: &str = "prediction";
+/// Name of the optional label column (`quality >= 7`) in exported data.
+pub const LABEL: &str = "label";
+
+/// What `harness predict` hands to every executor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PredictJob {
+    pub model_dir: String,
+    pub input_dir: String,
+    pub output_dir: String,
+    /// Where rank 0 writes the [`PredictSummary`].
+    pub summary_path: String,
+}
+
+/// One executor's share of a batch scoring job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RankScoring {
+    pub rank: u32,
+    pub files: Vec<String>,
+    pub bytes: u64,
+    pub rows: u64,
+    /// Seconds reading, scoring and writing its files.
+    pub seconds: f64,
+}
+
+/// The result of a batch scoring job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PredictSummary {
+    pub executors: u32,
+    pub rows: u64,
+    /// Barrier-aligned wall-clock seconds of the scoring (all executors).
+    pub seconds: f64,
+    /// `rows / seconds`.
+    pub rows_per_sec: f64,
+    pub per_rank: Vec<RankScoring>,
+    /// Error text if an executor failed.
+    pub error: Option<String>,
+}
+
+fn err(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("{}: {e}", path.display())
+}
+
+/// Lists `dir/*.parquet` sorted by name, with sizes (paths relative to `dir`).
+///
+/// # Errors
+/// An unreadable directory, or one without parquet files, or an `s3://` location (not in this
+/// build).
+pub fn list_parquet(dir: &str) -> Result<Vec<FileEntry>, String> {
+    if dir.starts_with("s3://") {
+        return Err(format!("{dir}: s3:// inputs are not supported by this build yet; copy the files to a local directory"));
+    }
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read input directory {dir}: {e}"))?;
+    let mut files = Vec::new();
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.ends_with(".parquet") {
+            let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            files.push(FileEntry { path: name, bytes });
+        }
+    }
+    if files.is_empty() {
+        return Err(format!("input directory {dir} holds no *.parquet files"));
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// The 12 feature columns of `batch` as row-major f64 (any numeric type is cast).
+fn features_of(path: &Path, batch: &RecordBatch) -> Result<Vec<f64>, String> {
+    let mut columns = Vec::with_capacity(FEATURES.len());
+    for name in FEATURES {
+        let col = batch.column_by_name(name).ok_or_else(|| {
+            let have: Vec<String> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            err(
+                path,
+                format!("no column `{name}` (it has: {})", have.join(", ")),
+            )
+        })?;
+        if !col.data_type().is_numeric() {
+            return Err(err(
+                path,
+                format!(
+                    "column `{name}` has type {}, expected a number",
+                    col.data_type()
+                ),
+            ));
+        }
+        let c = cast(col, &DataType::Float64).map_err(|e| err(path, e))?;
+        let c = c
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("cast to Float64")
+            .clone();
+        if c.null_count() > 0 {
+            return Err(err(
+                path,
+                format!("column `{name}` has {} null values", c.null_count()),
+            ));
+        }
+        columns.push(c);
+    }
+    let n = batch.num_rows();
+    let mut out = Vec::with_capacity(n * FEATURES.len());
+    for i in 0..n {
+        for c in &columns {
+            out.push(c.value(i));
+        }
+    }
+    Ok(out)
+}
+
+/// Scores `input` into `output` (input columns + [`PREDICTION`]); returns rows scored.
+///
+/// # Errors
+/// Unreadable parquet, missing or non-numeric feature columns, write failures — each naming
+/// the file.
+pub fn score_file(model: &Model, input: &Path, output: &Path) -> Result<u64, String> {
+    let file = File::open(input).map_err(|e| err(input, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| err(input, format!("not a readable parquet file: {e}")))?
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| err(input, e))?;
+    let mut fields: Vec<Arc<Field>> = reader.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(PREDICTION, DataType::Float64, false)));
+    let schema = Arc::new(Schema::new(fields));
+    let out = File::create(output).map_err(|e| err(output, e))?;
+    let mut writer = ArrowWriter::try_new(out, schema.clone(), None).map_err(|e| err(output, e))?;
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| err(input, e))?;
+        let x = features_of(input, &batch)?;
+        let p = model.predict(&x).map_err(|e| err(input, e))?;
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns.push(Arc::new(Float64Array::from(p)));
+        let scored = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(output, e))?;
+        writer.write(&scored).map_err(|e| err(output, e))?;
+        rows += batch.num_rows() as u64;
+    }
+    writer.close().map_err(|e| err(output, e))?;
+    Ok(rows)
+}
+
+/// One executor's part of `job`: its byte-balanced share of the input files.
+///
+/// # Errors
+/// Any [`score_file`] error, a bad model or input directory.
+pub fn score_share(job: &PredictJob, rank: u32, size: u32) -> Result<RankScoring, String> {
+    let t = Instant::now();
+    let model = Model::load(Path::new(&job.model_dir)).map_err(|e| e.to_string())?;
+    let files = list_parquet(&job.input_dir)?;
+    let mine = assign_by_bytes(&files, size as usize)
+        .into_iter()
+        .nth(rank as usize)
+        .unwrap_or_default();
+    std::fs::create_dir_all(&job.output_dir)
+        .map_err(|e| format!("cannot create {}: {e}", job.output_dir))?;
+    let mut share = RankScoring {
+        rank,
+        ..Default::default()
+    };
+    for f in &mine {
+        let input = PathBuf::from(&job.input_dir).join(&f.path);
+        let output = PathBuf::from(&job.output_dir).join(&f.path);
+        share.rows += score_file(&model, &input, &output)?;
+        share.bytes += f.bytes;
+        share.files.push(f.path.clone());
+    }
+    share.seconds = t.elapsed().as_secs_f64();
+    Ok(share)
+}
+
+/// Runs `job` on every executor of `world`; rank 0 writes the summary. A failing executor's
+/// error is carried to rank 0 and into the summary instead of aborting the others.
+///
+/// # Errors
+/// Rank 0: the summary cannot be written.
+pub fn run(world: &World, job: &PredictJob) -> Result<(), String> {
+    world.barrier();
+    let t = Instant::now();
+    let share = score_share(job, world.rank(), world.size());
+    world.barrier();
+    let seconds = t.elapsed().as_secs_f64();
+    let mine: Result<RankScoring, String> =
+        share.map_err(|e| format!("rank {}: {e}", world.rank()));
+    if let Some(all) = world.gather_json(&mine) {
+        let mut summary = PredictSummary {
+            executors: world.size(),
+            seconds,
+            ..Default::default()
+        };
+        let mut errors = Vec::new();
+        for r in all {
+            match r {
+                Ok(s) => {
+                    summary.rows += s.rows;
+                    summary.per_rank.push(s);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        summary.rows_per_sec = summary.rows as f64 / seconds.max(f64::MIN_POSITIVE);
+        summary.error = (!errors.is_empty()).then(|| errors.join("; "));
+        std::fs::write(
+            &job.summary_path,
+            serde_json::to_vec_pretty(&summary).expect("summary serialises"),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", job.summary_path))?;
+    }
+    Ok(())
+}
+
+/// Predictions and labels of scored files, row-aligned.
+pub type ScoredLabels = (Vec<f64>, Vec<bool>);
+
+/// Reads (`prediction`, `label`) from every scored file in `dir`, if the files carry a label.
+///
+/// # Errors
+/// Unreadable files or a `prediction` column missing.
+pub fn scored_with_labels(dir: &Path) -> Result<Option<ScoredLabels>, String> {
+    let files = list_parquet(&dir.display().to_string())?;
+    let (mut p, mut l) = (Vec::new(), Vec::new());
+    for f in files {
+        let path = dir.join(&f.path);
+        let file = File::open(&path).map_err(|e| err(&path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| err(&path, e))?
+            .build()
+            .map_err(|e| err(&path, e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| err(&path, e))?;
+            let Some(label) = batch.column_by_name(LABEL) else {
+                return Ok(None);
+            };
+            let label = cast(label, &DataType::Boolean).map_err(|e| err(&path, e))?;
+            let label = label.as_any().downcast_ref::<BooleanArray>().expect("bool");
+            let pred = batch
+                .column_by_name(PREDICTION)
+                .ok_or_else(|| err(&path, "no `prediction` column"))?;
+            let pred = pred
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| err(&path, "`prediction` is not Float64"))?;
+            p.extend(pred.values().iter().copied());
+            l.extend((0..label.len()).map(|i| label.value(i)));
+        }
+    }
+    Ok(Some((p, l)))
+}
+
+/// Writes `data` as `files` parquet files `part-00000.parquet`… in `dir`: the 12 features
+/// (Float64) and [`LABEL`] (Boolean). Rows are split into contiguous, near-equal parts.
+///
+/// # Errors
+/// File creation or write failures.
+pub fn export(data: &WineData, dir: &Path, files: usize) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    let mut fields: Vec<Field> = FEATURES
+        .iter()
+        .map(|f| Field::new(*f, DataType::Float64, false))
+        .collect();
+    fields.push(Field::new(LABEL, DataType::Boolean, false));
+    let schema = Arc::new(Schema::new(fields));
+    let n = data.rows();
+    let files = files.clamp(1, n.max(1));
+    for k in 0..files {
+        let (lo, hi) = (k * n / files, (k + 1) * n / files);
+        let mut columns: Vec<ArrayRef> = (0..FEATURES.len())
+            .map(|j| {
+                Arc::new(Float64Array::from_iter_values(
+                    (lo..hi).map(|i| data.row(i)[j]),
+                )) as ArrayRef
+            })
+            .collect();
+        columns.push(Arc::new(BooleanArray::from(data.labels[lo..hi].to_vec())));
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(dir, e))?;
+        let path = dir.join(format!("part-{k:05}.parquet"));
+        let file = File::create(&path).map_err(|e| err(&path, e))?;
+        let mut w = ArrowWriter::try_new(file, schema.clone(), None).map_err(|e| err(&path, e))?;
+        w.write(&batch).map_err(|e| err(&path, e))?;
+        w.close().map_err(|e| err(&path, e))?;
+    }
+    Ok(())
+}
