@@ -72,6 +72,10 @@ pub struct PointSummary {
     pub comm: Option<Dist>,
     pub val_accuracy: Option<f64>,
     pub test_accuracy: Option<f64>,
+    /// Median ROC AUC (classification workloads that report one).
+    pub auc: Option<f64>,
+    /// Median of each workload-specific metric (`metrics.extra`) over ok runs, by name.
+    pub extra: std::collections::BTreeMap<String, f64>,
     /// Median training rows.
     pub train_rows: Option<f64>,
     /// Against the smallest executor count of the series (training time).
@@ -193,6 +197,22 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
                 comm: Dist::of(&col(&|r| r.times.comm_sec)),
                 val_accuracy: median(&vals(&|r| r.metrics.val_accuracy)),
                 test_accuracy: median(&vals(&|r| r.metrics.test_accuracy)),
+                auc: median(&vals(&|r| r.metrics.auc)),
+                extra: {
+                    let mut keys: Vec<&String> =
+                        ok.iter().flat_map(|r| r.metrics.extra.keys()).collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys.into_iter()
+                        .filter_map(|k| {
+                            let v: Vec<f64> = ok
+                                .iter()
+                                .filter_map(|r| r.metrics.extra.get(k).copied())
+                                .collect();
+                            median(&v).map(|m| (k.clone(), m))
+                        })
+                        .collect()
+                },
                 train_rows: median(&vals(&|r| Some(r.data.rows.train as f64))),
                 scaling_train: None,
                 scaling_total: None,

@@ -5,7 +5,7 @@ use harness_core::units::format_bytes;
 use crate::analysis::{Analysis, Change, Verdict};
 use crate::ReportError;
 
-const HEADER: [&str; 21] = [
+const HEADER: [&str; 22] = [
     "executors",
     "cores",
     "memory",
@@ -26,6 +26,7 @@ const HEADER: [&str; 21] = [
     "speedup_vs_cores",
     "val_accuracy",
     "test_accuracy",
+    "auc",
     "limits",
 ];
 
@@ -59,6 +60,7 @@ fn rows(a: &Analysis) -> Vec<Vec<String>> {
                 f(p.scaling_cores.map(|s| s.speedup)),
                 f(p.val_accuracy),
                 f(p.test_accuracy),
+                f(p.auc),
                 match (p.all_enforced, p.oversubscribed) {
                     (true, false) => "enforced",
                     (true, true) => "enforced+oversubscribed",

@@ -245,6 +245,7 @@ pub fn all(
                 (|p: &PointSummary| p.val_accuracy) as fn(&PointSummary) -> Option<f64>,
             ),
             ("test", Style::Dashed, |p: &PointSummary| p.test_accuracy),
+            ("ROC AUC", Style::Measured, |p: &PointSummary| p.auc),
         ] {
             acc.series.push(Series {
                 label: format!("{name}, {label}"),

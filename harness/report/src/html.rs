@@ -26,6 +26,38 @@ span.ok{color:#1b7f3b}span.mild{color:#a15c00}span.severe{color:#b00020}figure{m
 .charts svg{width:100%;height:auto}figcaption{font-size:12px;color:#555}small{color:#666}\
 code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}p.note{color:#555;font-size:13px;max-width:1000px}";
 
+/// Workload-specific metrics (`metrics.extra`, e.g. the wine search's `trials_per_sec` and
+/// `slot_utilisation`): medians over ok runs per point; empty when no run has any.
+fn extra_table(a: &Analysis) -> String {
+    let mut keys: Vec<&String> = a.points.iter().flat_map(|p| p.extra.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from("<h3 id=\"workload-metrics\">Workload metrics</h3><p class=\"note\">Medians over ok runs of the metrics the workload reports besides times and accuracy.</p><table id=\"workload-metrics-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th>");
+    for k in &keys {
+        let _ = write!(h, "<th>{}</th>", esc(k));
+    }
+    h.push_str("</tr>");
+    for p in &a.points {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            p.point.executors,
+            p.point.cores,
+            format_bytes(p.point.memory_bytes),
+            p.point.fraction
+        );
+        for k in &keys {
+            let _ = write!(h, "<td>{}</td>", opt(p.extra.get(*k).copied(), 4));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    h
+}
+
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
 }
@@ -176,7 +208,7 @@ pub fn study_page(
     );
 
     h.push_str("<h2 id=\"summary\">Summary per point</h2><p class=\"note\">Times in seconds over the ok repetitions: median, 95 % bootstrap interval of the median, min–max. Speedup, efficiency and Karp–Flatt are of the median training time against the smallest executor count of the same series; “vs cores” against the smallest executors × cores at the same memory and fraction. Outliers are Tukey-fence classes of training time, shown, never dropped. Start-up is reported apart so a fixed launch cost is not mistaken for serial work.</p>\
-        <table id=\"summary-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th class=\"l\">limits</th></tr>");
+        <table id=\"summary-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">limits</th></tr>");
     for p in &a.points {
         let limits = match (p.all_enforced, p.oversubscribed) {
             (true, false) => "<span class=\"ok\">enforced</span>".to_string(),
@@ -188,7 +220,7 @@ pub fn study_page(
         };
         let _ = write!(
             h,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
             if p.all_enforced && !p.oversubscribed { "" } else { " class=\"bad\"" },
             p.point.executors,
             p.point.cores,
@@ -208,9 +240,11 @@ pub fn study_page(
             opt(p.scaling_cores.map(|s| s.speedup), 2),
             opt(p.val_accuracy, 4),
             opt(p.test_accuracy, 4),
+            opt(p.auc, 4),
         );
     }
     h.push_str("</table>");
+    h.push_str(&extra_table(a));
 
     h.push_str("<h2 id=\"fits\">Scaling-law fits</h2><p class=\"note\">Amdahl T(p) = T1·(s + (1 − s)/p) and USL T(p) = T1·(1 + σ(p − 1) + κp(p − 1))/p fitted to every ok run by Levenberg–Marquardt on relative residuals; intervals are 95 % bootstrap over runs. Peak executors √((1 − σ)/κ) when κ &gt; 0. Failed runs are excluded.</p>\
         <table id=\"fits-table\"><tr><th class=\"l\">series</th><th class=\"l\">time</th><th>Amdahl s</th><th>s 95 % CI</th><th>T1 (s)</th><th>rms error</th><th>USL σ</th><th>σ 95 % CI</th><th>USL κ</th><th>κ 95 % CI</th><th>peak executors</th><th>rms error</th></tr>");
@@ -306,7 +340,7 @@ pub fn study_page(
         h.push_str("</table>");
     }
 
-    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism</th></tr>");
+    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism</th></tr>");
     for r in records {
         let bad = r.status != RunStatus::Ok || !r.all_enforced() || r.oversubscribed;
         let outlier = a
@@ -349,7 +383,7 @@ pub fn study_page(
         let t = &r.times;
         let _ = write!(
             h,
-            "<tr{}><td class=\"l\">{}{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
+            "<tr{}><td class=\"l\">{}{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
             if bad { " class=\"bad\"" } else { "" },
             esc(&r.run_id),
             attempt_text(r.attempt),
@@ -364,6 +398,7 @@ pub fn study_page(
             r.data.rows.train,
             opt(r.metrics.val_accuracy, 4),
             opt(r.metrics.test_accuracy, 4),
+            opt(r.metrics.auc, 4),
             execs.join("<br>"),
         );
     }
