@@ -4,6 +4,10 @@
 //! Needs a model directory: `HARNESS_SERVE_MODEL=results/<study>/artifacts/<run>/model cargo
 //! bench -p harness --bench serve_load`. Without it, the bench trains one quickly with
 //! `harness run wine --param evaluations=4` into a temporary directory.
+//!
+//! `HARNESS_SERVE_URL=http://127.0.0.1:5090` load-tests a server that is already running
+//! instead, e.g. `mlflow models serve -m <model dir> --env-manager local -p 5090` on the same
+//! model directory (its `MLmodel` has the `python_function` flavor).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -50,6 +54,14 @@ impl Drop for Server {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[i]
@@ -57,36 +69,39 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = model_dir(tmp.path());
-    let port = 5600 + (std::process::id() % 300) as u16;
-    let _server = Server(
-        Command::new(harness())
-            .args(["serve", "--port", &port.to_string(), "--model"])
-            .arg(&model)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts"),
-    );
-    let url = format!("http://127.0.0.1:{port}/invocations");
+    let (base, _server, what) = match std::env::var("HARNESS_SERVE_URL") {
+        Ok(url) => (url.clone(), None, url),
+        Err(_) => {
+            let model = model_dir(tmp.path());
+            let port = free_port();
+            let server = Server(
+                Command::new(harness())
+                    .args(["serve", "--port", &port.to_string(), "--model"])
+                    .arg(&model)
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("serve starts"),
+            );
+            (
+                format!("http://127.0.0.1:{port}"),
+                Some(server),
+                format!("harness serve {}", model.display()),
+            )
+        }
+    };
+    let url = format!("{base}/invocations");
     let agent = ureq::AgentBuilder::new().build();
     let t = Instant::now();
-    while agent
-        .get(&format!("http://127.0.0.1:{port}/ping"))
-        .call()
-        .is_err()
-    {
+    while agent.get(&format!("{base}/ping")).call().is_err() {
         assert!(
             t.elapsed() < Duration::from_secs(20),
             "server did not start"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let body = r#"{"dataframe_split": {"columns": ["fixed_acidity","volatile_acidity","citric_acid","residual_sugar","chlorides","free_sulfur_dioxide","total_sulfur_dioxide","density","pH","sulphates","alcohol","is_red"], "data": [[7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4,1]]}}"#;
+    let body = r#"{"dataframe_split": {"columns": ["fixed_acidity","volatile_acidity","citric_acid","residual_sugar","chlorides","free_sulfur_dioxide","total_sulfur_dioxide","density","pH","sulphates","alcohol","is_red"], "data": [[7.4,0.7,0.0,1.9,0.076,11.0,34.0,0.9978,3.51,0.56,9.4,1.0]]}}"#;
     println!(
-        "harness serve, single-row requests, {} (≤ {} requests, ≤ {:?} per level)",
-        model.display(),
-        REQUESTS_PER_LEVEL,
-        TIME_LIMIT
+        "{what}: single-row requests (≤ {REQUESTS_PER_LEVEL} requests, ≤ {TIME_LIMIT:?} per level)"
     );
     for clients in [1usize, 32] {
         let per_client = REQUESTS_PER_LEVEL / clients;

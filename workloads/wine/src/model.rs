@@ -4,8 +4,9 @@
 //! - `model.txt` — LightGBM's text model (`LGBM_BoosterSaveModelToString`);
 //! - `harness-model.json` — [`ModelMeta`]: the feature names in model order, the parameters and
 //!   test AUC of the trial it came from;
-//! - `MLmodel` — a minimal MLflow model descriptor (`flavors.lightgbm` with
-//!   `model_format: txt`), so MLflow's UI and registry show the artifact as a model.
+//! - `MLmodel` — an MLflow model descriptor with the `lightgbm` and `python_function` flavors
+//!   (loader `mlflow.lightgbm`) and the input signature, so MLflow's UI and registry show the
+//!   artifact as a model and `mlflow models serve` can serve the very same files.
 //!
 //! Scoring returns the probability of the positive class (`quality >= 7`).
 
@@ -79,7 +80,7 @@ pub fn save(dir: &Path, model_text: &str, meta: &ModelMeta) -> Result<(), ModelE
         .map(|f| format!("{{\"name\": \"{f}\", \"type\": \"double\"}}"))
         .collect();
     let mlmodel = format!(
-        "artifact_path: model\nflavors:\n  lightgbm:\n    code: null\n    data: {MODEL_FILE}\n    lgb_version: {lgb}\n    model_format: txt\nsignature:\n  inputs: '[{inputs}]'\n  outputs: '[{{\"type\": \"double\"}}]'\n",
+        "artifact_path: model\nflavors:\n  lightgbm:\n    code: null\n    data: {MODEL_FILE}\n    lgb_version: {lgb}\n    model_class: lightgbm.basic.Booster\n  python_function:\n    data: {MODEL_FILE}\n    loader_module: mlflow.lightgbm\n    python_version: \"3.11\"\nsignature:\n  inputs: '[{inputs}]'\n",
         lgb = harness_runtime::LIGHTGBM_VERSION,
         inputs = inputs.join(", "),
     );
