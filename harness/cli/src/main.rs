@@ -153,6 +153,11 @@ struct Common {
     /// Do not apply cgroup limits (records then say `enforced: false`).
     #[arg(long)]
     no_limits: bool,
+    /// Cap on concurrent trials of a task-parallel search (wine), over all executors; the
+    /// default is every free slot (cores / threads_per_task per executor). Same as
+    /// --param parallelism=N.
+    #[arg(long)]
+    parallelism: Option<u32>,
     /// MLflow tracking URI (default: $MLFLOW_TRACKING_URI). Finished wine runs are logged
     /// there: baseline run, search run with nested trials, model registered as wine_quality.
     /// An unreachable server only warns; records stay on disk.
@@ -464,6 +469,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
+    let mut spec = spec.clone();
+    if let Some(p) = common.parallelism {
+        spec.params
+            .insert("parallelism".into(), serde_json::Value::from(p));
+    }
+    let spec = &spec;
     runner::install_interrupt_handler();
     let opts = StudyOptions {
         results: common.results.clone(),

@@ -157,6 +157,36 @@ fn search_is_farmed_over_two_executors_and_survives_an_unreachable_mlflow() {
     )
     .unwrap();
     assert_eq!(meta["test_auc"].as_f64(), Some(best));
+
+    // --parallelism 1 caps concurrent trials: one slot in all, on rank 0.
+    ok(harness(
+        dir,
+        &[
+            "run",
+            "wine",
+            "--executors",
+            "2",
+            "--parallelism",
+            "1",
+            "--param",
+            "evaluations=4",
+            "--param",
+            "baseline=false",
+            "--study",
+            "capped",
+        ],
+        &[],
+    ));
+    let r = records(dir, "capped").remove(0);
+    assert_eq!(r.metrics.extra["slots"], 1.0);
+    assert_eq!(r.point.params["parallelism"], 1);
+    let t = trials(dir, "capped", &r);
+    assert_eq!(t.len(), 4);
+    assert!(t.iter().all(|t| t.rank == 0), "{t:?}");
+    // Serial trials: each is handed out after the previous one came back.
+    for w in t.windows(2) {
+        assert!(w[1].dispatched_sec >= w[0].finished_sec - 1e-3, "{w:?}");
+    }
 }
 
 fn mlflow_binary() -> PathBuf {
