@@ -135,7 +135,9 @@ struct Common {
     /// embedded FRACTAL data set, generated once into the cache.
     #[arg(long)]
     data: Option<String>,
-    /// Results root; records go to <RESULTS>/<study>/runs.jsonl.
+    /// Results root; records go to <RESULTS>/<study>/runs.jsonl. With s3://bucket/prefix the
+    /// records are staged in the cache and mirrored there (runs.jsonl, logs, artifacts) after
+    /// every run.
     #[arg(long, default_value = "results")]
     results: PathBuf,
     /// Reports root; the report goes to <REPORTS>/<study>/index.html.
@@ -252,6 +254,16 @@ struct ReportArgs {
 enum DataCommand {
     /// Generate a data set deterministically from a seed.
     Generate(GenerateArgs),
+    /// Upload a local data directory (e.g. train/ val/ test/) to s3://bucket/prefix.
+    ///
+    /// Uses the standard AWS configuration: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a
+    /// profile, AWS_REGION, and AWS_ENDPOINT_URL for S3-compatible stores (path-style then).
+    Upload {
+        /// Local directory.
+        dir: PathBuf,
+        /// Destination, s3://bucket/prefix.
+        url: String,
+    },
     /// Write a workload's built-in data as parquet (wine: the seeded 75/25 split's test/ and
     /// train/ rows with the 12 features and `label`), e.g. as input of `harness predict`.
     Export(ExportArgs),
@@ -278,7 +290,8 @@ struct GenerateArgs {
     /// Data set kind: fractal.
     #[arg(value_parser = ["fractal"])]
     kind: String,
-    /// Output directory (train/ val/ test/ are created in it).
+    /// Output directory (train/ val/ test/ are created in it), or s3://bucket/prefix (generated
+    /// into a temporary directory, then uploaded; AWS_ENDPOINT_URL etc. as for `data upload`).
     #[arg(long)]
     out: PathBuf,
     /// Files in train/.
@@ -384,6 +397,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             generate(&a)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Data(DataCommand::Upload { dir, url }) => {
+            upload(&dir, &url)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Data(DataCommand::Export(a)) => {
             use workload_wine::{batch, data};
             let all = data::load(&a.data)?;
@@ -468,6 +485,46 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
+/// Where records go: a local directory, or for `s3://bucket/prefix` a local staging copy under
+/// the cache (restored from the mirror's `runs.jsonl` when the local copy is missing, so
+/// `--resume` works from any machine) plus the mirror.
+fn results_location(
+    results: &std::path::Path,
+    study: &str,
+) -> Result<(PathBuf, Option<harness_runtime::s3::S3Location>)> {
+    use harness_runtime::s3::{S3Location, S3};
+    let text = results.display().to_string();
+    if !text.starts_with("s3://") {
+        return Ok((results.to_path_buf(), None));
+    }
+    let loc = S3Location::parse(&text)
+        .with_context(|| format!("--results {text}: expected s3://bucket/prefix"))?;
+    let local = profile::cache_dir()
+        .join("s3-results")
+        .join(&loc.bucket)
+        .join(&loc.prefix);
+    let runs = local.join(study).join("runs.jsonl");
+    // Checks bucket and credentials before any run; restores the records if we have none.
+    S3::shared().list(&loc, study, ".jsonl")?;
+    if !runs.exists() {
+        if let Ok(bytes) = S3::shared().get(&loc, &format!("{study}/runs.jsonl")) {
+            std::fs::create_dir_all(local.join(study))?;
+            std::fs::write(&runs, &bytes)?;
+            eprintln!(
+                "restored {} records from {}",
+                bytes.iter().filter(|b| **b == b'\n').count(),
+                loc.url(&format!("{study}/runs.jsonl"))
+            );
+        }
+    }
+    eprintln!(
+        "results are staged in {} and mirrored to {} after every run",
+        local.display(),
+        text.trim_end_matches('/')
+    );
+    Ok((local, Some(loc)))
+}
+
 fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
     let mut spec = spec.clone();
     if let Some(p) = common.parallelism {
@@ -476,8 +533,10 @@ fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
     }
     let spec = &spec;
     runner::install_interrupt_handler();
+    let (results, mirror) = results_location(&common.results, &spec.name)?;
     let opts = StudyOptions {
-        results: common.results.clone(),
+        results,
+        mirror,
         reports: common.reports.clone(),
         resume: common.resume,
         no_limits: common.no_limits,
@@ -571,7 +630,71 @@ fn ensure_default_data() -> Result<String> {
     Ok(dir.display().to_string())
 }
 
+/// Uploads every file below `dir` to `url` (`s3://bucket/prefix`), keys = relative paths.
+fn upload(dir: &std::path::Path, url: &str) -> Result<()> {
+    use harness_runtime::s3::{S3Location, S3};
+    let loc = S3Location::parse(url)
+        .with_context(|| format!("{url} is not an S3 location: expected s3://bucket/prefix"))?;
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    if files.is_empty() {
+        anyhow::bail!("{} holds no files to upload", dir.display());
+    }
+    files.sort();
+    let s3 = S3::shared();
+    let pb = ProgressBar::new(files.len() as u64);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "[{elapsed_precise}] [{bar:30}] {pos}/{len} objects, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut bytes = 0u64;
+    for f in &files {
+        let rel = f
+            .strip_prefix(dir)
+            .expect("below dir")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let data = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        bytes += data.len() as u64;
+        s3.put(&loc, &rel, data)?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    eprintln!(
+        "uploaded {} objects, {:.1} MB to {}",
+        files.len(),
+        bytes as f64 / 1e6,
+        url.trim_end_matches('/')
+    );
+    Ok(())
+}
+
 fn generate(a: &GenerateArgs) -> Result<()> {
+    let out = a.out.display().to_string();
+    if out.starts_with("s3://") {
+        let tmp = std::env::temp_dir().join(format!("harness-generate-{}", std::process::id()));
+        let local = GenerateArgs {
+            out: tmp.clone(),
+            kind: a.kind.clone(),
+            ..*a
+        };
+        let result = crate::generate(&local).and_then(|()| upload(&tmp, &out));
+        let _ = std::fs::remove_dir_all(&tmp);
+        return result;
+    }
     use workload_fractal_rf::generate::{generate, GenerateOptions};
     let mut opts = GenerateOptions::new(a.out.clone(), a.train_files, a.rows_per_file, a.seed);
     if let Some(v) = a.val_files {

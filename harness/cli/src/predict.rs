@@ -68,7 +68,11 @@ pub fn predict(
     let _ = std::fs::remove_file(&summary_path);
     let job = PredictJob {
         model_dir: abs(&dir).display().to_string(),
-        input_dir: abs(Path::new(input)).display().to_string(),
+        input_dir: if input.starts_with("s3://") {
+            input.to_string()
+        } else {
+            abs(Path::new(input)).display().to_string()
+        },
         output_dir: abs(output).display().to_string(),
         summary_path: summary_path.display().to_string(),
     };

@@ -37,6 +37,17 @@ pub fn check_data(workload: &str, data: &str) -> Result<String> {
     if builtin_data(workload) == Some(data) {
         return Ok(data.to_string());
     }
+    if data.starts_with("s3://") {
+        if workload == workload_wine::NAME {
+            anyhow::bail!("the wine workload reads its two CSV files from a local directory or the embedded copy, not from {data}");
+        }
+        let columns: &[&str] = &workload_fractal_rf::schema::COLUMNS;
+        for split in ["train", "val", "test"] {
+            let files = harness_runtime::data::list_split(data, split)?;
+            harness_runtime::data::open_columns_at(data, &files[0].path, columns, 1024)?;
+        }
+        return Ok(data.to_string());
+    }
     let dir = std::fs::canonicalize(data)
         .map_err(|_| harness_runtime::data::DataError::MissingDir(PathBuf::from(data)))?;
     match workload {

@@ -17,6 +17,7 @@ use crate::launcher::{check_mpirun, run_one, LaunchSettings};
 use crate::mlflow::Mlflow;
 use crate::store::Store;
 use crate::{provenance, registry};
+use harness_runtime::s3::{S3Location, S3};
 
 /// Options of a study run that are not part of the grid.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct StudyOptions {
     pub retries: u32,
     /// MLflow tracking URI: finished `wine` runs are logged there (a failure only warns).
     pub mlflow: Option<String>,
+    /// `--results s3://…`: records are kept in `results` (a local staging copy) and mirrored
+    /// here after every run.
+    pub mirror: Option<S3Location>,
 }
 
 /// How a study ended.
@@ -68,6 +72,34 @@ pub fn install_interrupt_handler() {
 /// Marks the process group of the run in flight (0 when none).
 pub fn set_current_group(pgid: i32) {
     CURRENT_GROUP.store(pgid, Ordering::SeqCst);
+}
+
+/// Uploads the study's `runs.jsonl` (whole, so the mirror is never torn) and the run's log and
+/// artifacts to `<mirror>/<study>/`.
+fn mirror_run(m: &S3Location, store: &Store, record: &RunRecord) -> Result<()> {
+    let s3 = S3::shared();
+    let study = &record.study;
+    let mut files = vec![PathBuf::from("runs.jsonl")];
+    files.extend(record.log.iter().map(PathBuf::from));
+    if let Some(a) = &record.artifacts {
+        let root = store.dir().join(a);
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d)?.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p.strip_prefix(store.dir())?.to_path_buf());
+                }
+            }
+        }
+    }
+    for rel in files {
+        let bytes = std::fs::read(store.dir().join(&rel))?;
+        s3.put(m, &format!("{study}/{}", rel.display()), bytes)?;
+    }
+    Ok(())
 }
 
 /// Logs a finished wine run to MLflow; the line to print says what happened. A failure is a
@@ -216,6 +248,17 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
             let record = run_one(&settings, &store, p, attempt)?;
             set_current_group(0);
             store.append(&record)?;
+            if let Some(m) = &opts.mirror {
+                if let Err(e) = mirror_run(m, &store, &record) {
+                    line(
+                        &pb,
+                        format!(
+                            "      warning: mirroring to {m} failed: {e}; records are kept in {}",
+                            store.dir().display()
+                        ),
+                    );
+                }
+            }
             if record.status == RunStatus::Ok || attempt >= opts.retries {
                 break record;
             }

@@ -2,7 +2,8 @@
 //! opening parquet with the columns a workload needs.
 //!
 //! A data location is a directory holding one sub-directory per split (`train/`, `val/`,
-//! `test/`) of `*.parquet` files. The pure choices (fraction, shard assignment) live in
+//! `test/`) of `*.parquet` files, or the same layout below an `s3://bucket/prefix` ([`crate::s3`]):
+//! listing, fractions and byte-balanced shards then work on the object listing. The pure choices (fraction, shard assignment) live in
 //! `harness_core::shard`; this module does the I/O around them.
 
 use std::fs::File;
@@ -14,6 +15,8 @@ use harness_core::shard::{assign_by_bytes, select_fraction, FileEntry};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use thiserror::Error;
+
+use crate::s3::{S3Location, S3};
 
 /// Problems with input data, each naming the file or directory and what to do.
 #[derive(Debug, Error)]
@@ -44,8 +47,25 @@ pub enum DataError {
         found: String,
         expected: &'static str,
     },
-    #[error("s3:// data locations are not supported by this build yet: copy the data to a local directory")]
-    S3Unsupported,
+    #[error(transparent)]
+    S3(#[from] crate::s3::S3Error),
+    #[error("{0} is not a valid S3 location: expected s3://bucket/prefix")]
+    BadS3Url(String),
+    #[error("{loc} holds no *.parquet objects for split `{split}`: expected {loc}/{split}/*.parquet (upload with `harness data upload DIR {loc}`)")]
+    NoParquetS3 { loc: String, split: String },
+}
+
+/// The S3 location of `data`, if it is an `s3://` URL.
+///
+/// # Errors
+/// [`DataError::BadS3Url`] for `s3://` without a bucket.
+pub fn s3_location(data: &str) -> Result<Option<S3Location>, DataError> {
+    if !data.starts_with("s3://") {
+        return Ok(None);
+    }
+    S3Location::parse(data)
+        .map(Some)
+        .ok_or_else(|| DataError::BadS3Url(data.to_string()))
 }
 
 /// Lists `<data>/<split>/*.parquet` with their sizes, sorted by name. Paths in the result are
@@ -55,8 +75,15 @@ pub enum DataError {
 /// [`DataError::MissingDir`] when `data` does not exist, [`DataError::NoParquet`] when the split
 /// holds no parquet file.
 pub fn list_split(data: &str, split: &str) -> Result<Vec<FileEntry>, DataError> {
-    if data.starts_with("s3://") {
-        return Err(DataError::S3Unsupported);
+    if let Some(loc) = s3_location(data)? {
+        let files = S3::shared().list(&loc, split, ".parquet")?;
+        if files.is_empty() {
+            return Err(DataError::NoParquetS3 {
+                loc: loc.to_string().trim_end_matches('/').to_string(),
+                split: split.to_string(),
+            });
+        }
+        return Ok(files);
     }
     let root = Path::new(data);
     if !root.is_dir() {
@@ -113,6 +140,38 @@ pub fn shard_for(
     Ok(std::mem::take(&mut shards[rank as usize]))
 }
 
+/// Opens `rel` (a path from [`list_split`]) below the data location `data` — a directory or an
+/// `s3://` prefix, whose object is read whole into memory — for reading only `columns`.
+/// Returns the reader and the file's full name for messages.
+///
+/// # Errors
+/// As [`open_columns`]; for S3 also [`DataError::S3`] naming the object.
+pub fn open_columns_at(
+    data: &str,
+    rel: &str,
+    columns: &[&str],
+    batch_size: usize,
+) -> Result<(ParquetRecordBatchReader, PathBuf), DataError> {
+    match s3_location(data)? {
+        Some(loc) => {
+            let shown = PathBuf::from(loc.url(rel));
+            let bytes = S3::shared().get(&loc, rel)?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| {
+                DataError::Parquet {
+                    path: shown.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            Ok((project(builder, &shown, columns, batch_size)?, shown))
+        }
+        None => {
+            let path = Path::new(data).join(rel);
+            let (reader, _) = open_columns(&path, columns, batch_size)?;
+            Ok((reader, path))
+        }
+    }
+}
+
 /// Opens a parquet file for reading only `columns`, checking that each exists.
 ///
 /// # Errors
@@ -132,6 +191,22 @@ pub fn open_columns(
         message: e.to_string(),
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let reader = project(builder, path, columns, batch_size)?;
+    let projected = reader.schema();
+    Ok((reader, projected))
+}
+
+/// Projects `builder` onto `columns` (each must exist; errors name `path`).
+fn project<T: parquet::file::reader::ChunkReader + 'static>(
+    builder: ParquetRecordBatchReaderBuilder<T>,
+    path: &Path,
+    columns: &[&str],
+    batch_size: usize,
+) -> Result<ParquetRecordBatchReader, DataError> {
+    let pq = |e: parquet::errors::ParquetError| DataError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let schema = builder.schema().clone();
     let mut roots = Vec::with_capacity(columns.len());
     for c in columns {
@@ -152,13 +227,11 @@ pub fn open_columns(
         }
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder
+    builder
         .with_projection(mask)
         .with_batch_size(batch_size)
         .build()
-        .map_err(pq)?;
-    let projected = reader.schema();
-    Ok((reader, projected))
+        .map_err(pq)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod exec;
 pub mod lgbm_net;
 pub mod limits;
 pub mod metrics;
+pub mod s3;
 pub mod workload;
 pub mod world;
 

@@ -18,8 +18,6 @@ pub mod generate;
 pub mod load;
 pub mod schema;
 
-use std::path::Path;
-
 use harness_core::record::{Metrics, Rows};
 use harness_core::shard::FileEntry;
 use harness_runtime::data::shard_for;
@@ -118,7 +116,7 @@ pub struct FractalRf;
 fn read_shard(data: &str, files: &[FileEntry]) -> Result<Points, WorkloadError> {
     let mut points = Points::default();
     for f in files {
-        load::read_file(&Path::new(data).join(&f.path), &mut points)?;
+        load::read_at(data, &f.path, &mut points)?;
     }
     Ok(points)
 }

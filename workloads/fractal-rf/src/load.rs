@@ -10,7 +10,7 @@ use std::path::Path;
 use arrow::array::{Array, AsArray, FixedSizeListArray, ListArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, UInt8Type};
-use harness_runtime::data::{open_columns, DataError};
+use harness_runtime::data::{open_columns, open_columns_at, DataError};
 
 use crate::schema::{self, label_of, ndvi, COLUMNS};
 
@@ -87,6 +87,24 @@ fn as_f32(path: &Path, name: &str, col: &dyn Array) -> Result<Vec<f32>, DataErro
 /// [`DataError`] naming the file and, for a missing or mistyped column, the column.
 pub fn read_file(path: &Path, out: &mut Points) -> Result<(), DataError> {
     let (reader, _) = open_columns(path, &COLUMNS, 65_536)?;
+    decode(path, reader, out)
+}
+
+/// Reads `rel` below the data location `data` (a directory or an `s3://` prefix) and appends
+/// its points to `out`.
+///
+/// # Errors
+/// As [`read_file`]; S3 errors name the object.
+pub fn read_at(data: &str, rel: &str, out: &mut Points) -> Result<(), DataError> {
+    let (reader, shown) = open_columns_at(data, rel, &COLUMNS, 65_536)?;
+    decode(&shown, reader, out)
+}
+
+fn decode(
+    path: &Path,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    out: &mut Points,
+) -> Result<(), DataError> {
     for batch in reader {
         let batch = batch.map_err(|e| DataError::Parquet {
             path: path.to_path_buf(),

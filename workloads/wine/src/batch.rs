@@ -1,7 +1,7 @@
 //! Batch scoring of parquet files across executors, and the parquet export of the split.
 //!
 //! `harness predict` starts `mpirun -np E harness predict-exec job.json`; every executor lists
-//! the input directory's `*.parquet`, takes its byte-balanced share
+//! the input directory's (or `s3://` prefix's) `*.parquet`, takes its byte-balanced share
 //! ([`harness_core::shard::assign_by_bytes`]), scores each file with the model and writes
 //! `<output>/<same name>` holding the input columns plus `prediction` (Float64, probability of
 //! `quality >= 7`). Rank 0 gathers rows and seconds and writes the [`PredictSummary`].
@@ -15,6 +15,8 @@ use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, Rec
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use harness_core::shard::{assign_by_bytes, FileEntry};
+use harness_runtime::data::s3_location;
+use harness_runtime::s3::S3;
 use harness_runtime::World;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -67,14 +69,20 @@ fn err(path: &Path, e: impl std::fmt::Display) -> String {
     format!("{}: {e}", path.display())
 }
 
-/// Lists `dir/*.parquet` sorted by name, with sizes (paths relative to `dir`).
+/// Lists `dir/*.parquet` — or every `*.parquet` object below an `s3://` prefix — sorted by
+/// name, with sizes (paths relative to `dir`).
 ///
 /// # Errors
-/// An unreadable directory, or one without parquet files, or an `s3://` location (not in this
-/// build).
+/// An unreadable directory or S3 prefix, or one without parquet files.
 pub fn list_parquet(dir: &str) -> Result<Vec<FileEntry>, String> {
-    if dir.starts_with("s3://") {
-        return Err(format!("{dir}: s3:// inputs are not supported by this build yet; copy the files to a local directory"));
+    if let Some(loc) = s3_location(dir).map_err(|e| e.to_string())? {
+        let files = S3::shared()
+            .list(&loc, "", ".parquet")
+            .map_err(|e| e.to_string())?;
+        if files.is_empty() {
+            return Err(format!("{dir} holds no *.parquet objects"));
+        }
+        return Ok(files);
     }
     let rd =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read input directory {dir}: {e}"))?;
@@ -149,7 +157,30 @@ fn features_of(path: &Path, batch: &RecordBatch) -> Result<Vec<f64>, String> {
 /// the file.
 pub fn score_file(model: &Model, input: &Path, output: &Path) -> Result<u64, String> {
     let file = File::open(input).map_err(|e| err(input, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    score_source(model, file, input, output)
+}
+
+/// Scores `rel` below `input_dir` (a directory or an `s3://` prefix) into `output`.
+///
+/// # Errors
+/// As [`score_file`]; S3 errors name the object.
+pub fn score_at(model: &Model, input_dir: &str, rel: &str, output: &Path) -> Result<u64, String> {
+    match s3_location(input_dir).map_err(|e| e.to_string())? {
+        Some(loc) => {
+            let bytes = S3::shared().get(&loc, rel).map_err(|e| e.to_string())?;
+            score_source(model, bytes, Path::new(&loc.url(rel)), output)
+        }
+        None => score_file(model, &Path::new(input_dir).join(rel), output),
+    }
+}
+
+fn score_source<T: parquet::file::reader::ChunkReader + 'static>(
+    model: &Model,
+    source: T,
+    input: &Path,
+    output: &Path,
+) -> Result<u64, String> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(source)
         .map_err(|e| err(input, format!("not a readable parquet file: {e}")))?
         .with_batch_size(65_536)
         .build()
@@ -193,9 +224,9 @@ pub fn score_share(job: &PredictJob, rank: u32, size: u32) -> Result<RankScoring
         ..Default::default()
     };
     for f in &mine {
-        let input = PathBuf::from(&job.input_dir).join(&f.path);
-        let output = PathBuf::from(&job.output_dir).join(&f.path);
-        share.rows += score_file(&model, &input, &output)?;
+        // Objects below the prefix may sit in sub-folders: flatten their names.
+        let output = PathBuf::from(&job.output_dir).join(f.path.replace('/', "__"));
+        share.rows += score_at(&model, &job.input_dir, &f.path, &output)?;
         share.bytes += f.bytes;
         share.files.push(f.path.clone());
     }
