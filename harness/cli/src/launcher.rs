@@ -46,7 +46,20 @@ pub struct LaunchSettings {
     pub limits: bool,
     pub logical_cpus: u32,
     pub provenance: Provenance,
+    /// `--hostfile`: executors run on the hosts listed there (reached by mpirun over ssh), whose
+    /// limits are set by the nodes (compose containers); nothing is applied locally.
+    pub hostfile: Option<PathBuf>,
 }
+
+/// Environment variables forwarded to executors on other hosts (`mpirun -x`): S3 access.
+const FORWARDED_ENV: [&str; 6] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_S3_FORCE_PATH_STYLE",
+    "AWS_EC2_METADATA_DISABLED",
+];
 
 fn now_unix() -> f64 {
     SystemTime::now()
@@ -145,10 +158,11 @@ pub fn run_one(
     for r in 0..point.executors {
         let _ = std::fs::remove_file(format!("{}.{r}.err", error_prefix.display()));
     }
-    let cgroup = settings
-        .limits
+    let cgroup = (settings.limits && settings.hostfile.is_none())
         .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
-    let oversubscribed = point.executors * point.cores > settings.logical_cpus;
+    // With a hostfile each executor has a node of its own; mpirun refuses to oversubscribe it.
+    let oversubscribed =
+        settings.hostfile.is_none() && point.executors * point.cores > settings.logical_cpus;
     if let Some(cg) = &cgroup {
         // Executors left over from an interrupted earlier attempt of this very run.
         let stale = limits::kill_remaining(cg, Duration::from_secs(5));
@@ -176,11 +190,20 @@ pub fn run_one(
         cgroup: cgroup.clone(),
         burn_sec: 0.2,
         artifacts_dir: Some(artifacts_path.display().to_string()),
+        limits_by_node: settings.hostfile.is_some(),
     };
     write_synced(&job_path, &serde_json::to_vec_pretty(&job)?)?;
 
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
     let mut cmd = mpirun_command(point.executors, point.cores, oversubscribed);
+    if let Some(h) = &settings.hostfile {
+        cmd.arg("--hostfile").arg(h);
+        for v in FORWARDED_ENV {
+            if std::env::var_os(v).is_some() {
+                cmd.args(["-x", v]);
+            }
+        }
+    }
     cmd.arg(&exe).arg("exec").arg(&job_path);
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;

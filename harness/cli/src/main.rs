@@ -3,6 +3,7 @@
 //! The binary is both the driver (plans runs, launches `mpirun`, records results, renders
 //! reports) and the executor (`harness exec <job.json>`, started by `mpirun` on every rank).
 
+mod compose;
 mod launcher;
 mod mlflow;
 mod predict;
@@ -155,6 +156,12 @@ struct Common {
     /// Do not apply cgroup limits (records then say `enforced: false`).
     #[arg(long)]
     no_limits: bool,
+    /// Open MPI hostfile: executors run on these hosts (reached over ssh; one slot per
+    /// executor node), which set the limits themselves — compose containers with `cpus` and
+    /// `mem_limit`. Executors only measure them. Job, outcome and artifact files must be on a
+    /// file system the hosts share (the compose cluster mounts /work everywhere).
+    #[arg(long)]
+    hostfile: Option<PathBuf>,
     /// Cap on concurrent trials of a task-parallel search (wine), over all executors; the
     /// default is every free slot (cores / threads_per_task per executor). Same as
     /// --param parallelism=N.
@@ -173,9 +180,13 @@ struct Common {
 
 #[derive(Args)]
 struct ProfileArgs {
-    /// Which predefined study: `local` (this machine).
-    #[arg(value_parser = ["local"])]
+    /// Which predefined study: `local` (this machine) or `compose` (a docker-compose cluster of
+    /// resource-limited containers built here, data on its S3 store; see docker/compose.yaml).
+    #[arg(value_parser = ["local", "compose"])]
     target: String,
+    /// compose: leave the cluster up at the end.
+    #[arg(long)]
+    keep: bool,
     /// Workload of the study.
     #[arg(long, default_value = "fractal-rf")]
     workload: String,
@@ -537,6 +548,7 @@ fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
     let opts = StudyOptions {
         results,
         mirror,
+        hostfile: common.hostfile.clone(),
         reports: common.reports.clone(),
         resume: common.resume,
         no_limits: common.no_limits,
@@ -595,12 +607,52 @@ fn profile_local(a: ProfileArgs) -> Result<ExitCode> {
         spec.timeout_sec = t;
     }
     spec.validate()?;
+    if a.target == "compose" {
+        return profile_compose(&spec, &a.workload, &a.common, a.keep);
+    }
     let data = match (&a.common.data, registry::builtin_data(&a.workload)) {
         (Some(d), _) => d.clone(),
         (None, Some(builtin)) => builtin.to_string(),
         (None, None) => ensure_default_data()?,
     };
     study(&spec, &data, &a.common)
+}
+
+fn profile_compose(
+    spec: &StudySpec,
+    workload: &str,
+    common: &Common,
+    keep: bool,
+) -> Result<ExitCode> {
+    let mut spec = spec.clone();
+    if spec.name.ends_with("-local") && common.study.is_none() {
+        spec.name = spec.name.replace("-local", "-compose");
+    }
+    let data = common
+        .data
+        .clone()
+        .or_else(|| registry::builtin_data(workload).map(String::from))
+        .unwrap_or_default();
+    let s3s = std::env::var_os("HARNESS_S3S")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/harness-tools/s3s/bin/s3s-fs")
+        });
+    let opts = compose::ComposeOptions {
+        results: common.results.clone(),
+        work: profile::cache_dir().join("compose"),
+        keep,
+        resume: common.resume,
+        retries: common.retries,
+        s3s,
+    };
+    let code = compose::run_study(&spec, &data, &opts)?;
+    let records = store::load_dir(&common.results.join(&spec.name))?;
+    let page = harness_report::render_study(&records, &common.reports.join(&spec.name), None)?;
+    harness_report::render_index(&common.reports)?;
+    eprintln!("report: {}", page.display());
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// Generates the embedded default data set into the cache once; later calls reuse it.

@@ -33,6 +33,8 @@ pub struct StudyOptions {
     /// `--results s3://…`: records are kept in `results` (a local staging copy) and mirrored
     /// here after every run.
     pub mirror: Option<S3Location>,
+    /// `--hostfile`: run executors on these hosts (limits set by the nodes).
+    pub hostfile: Option<PathBuf>,
 }
 
 /// How a study ended.
@@ -218,6 +220,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
         limits: !opts.no_limits,
         logical_cpus: provenance::logical_cpus(),
         provenance: provenance::collect(),
+        hostfile: opts.hostfile.clone(),
     };
     eprintln!(
         "study `{}`: {} runs ({} points × {} repetitions), {} to do, {} already recorded; {}; results in {}",

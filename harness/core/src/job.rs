@@ -34,6 +34,11 @@ pub struct JobSpec {
     /// logs — for workloads that produce them; `None` when the driver provides none.
     #[serde(default)]
     pub artifacts_dir: Option<String>,
+    /// Limits are set by the nodes themselves (containers with `cpus`/`mem_limit`, a cluster
+    /// hostfile): executors apply nothing and only measure; `enforced` then says whether what
+    /// they measured matches the point.
+    #[serde(default)]
+    pub limits_by_node: bool,
 }
 
 fn default_burn() -> f64 {

@@ -110,6 +110,7 @@ fn run(
             Ok(v) => (v.as_str(), None),
             Err(e) => ("none", Some(format!("limits not applied: {e}"))),
         },
+        None if job.limits_by_node => ("node", None),
         None => ("none", Some("limits disabled (--no-limits)".to_string())),
     };
     let measured = limits::measure();

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Makes the base image of docker/Dockerfile (default `debian:bookworm-slim`) available on a Docker
+# engine that cannot reach a registry: if the image is neither present nor pullable, build a
+# minimal Debian root file system from Debian's packages with debootstrap and `docker import` it
+# under the same tag. The Dockerfile then builds unchanged, here or where the registry is reachable.
+#
+# Usage: docker/make-base.sh [TAG] [SUITE]      (defaults: debian:bookworm-slim bookworm)
+# Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian)
+set -euo pipefail
+tag="${1:-debian:bookworm-slim}"
+suite="${2:-bookworm}"
+mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+log() { echo "[make-base] $*" >&2; }
+
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  log "$tag present"
+  exit 0
+fi
+if timeout 60 docker pull -q "$tag" >/dev/null 2>&1; then
+  log "$tag pulled from the registry"
+  exit 0
+fi
+log "$tag cannot be pulled: building it with debootstrap ($suite from $mirror)"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if ! command -v debootstrap >/dev/null 2>&1; then
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends debootstrap >&2
+fi
+root="$(mktemp -d)"
+trap '$SUDO rm -rf "$root"' EXIT
+$SUDO debootstrap --variant=minbase "$suite" "$root" "$mirror" >&2
+# Like the official slim image: no apt lists or caches in the layer.
+$SUDO rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+$SUDO tar -C "$root" -c . | docker import -c 'CMD ["bash"]' - "$tag" >&2
+log "$tag imported ($(docker image inspect -f '{{.Size}}' "$tag") bytes)"

@@ -1,0 +1,8 @@
+# S3-compatible store of the compose cluster: s3s-fs (crates.io, `cargo install s3s-fs
+# --version 0.14.1 --features binary`, done by .ci/install) serving a directory. Build context:
+# a directory holding the `s3s-fs` binary. Each top-level directory of /data is a bucket.
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
+COPY s3s-fs /usr/local/bin/s3s-fs
+EXPOSE 8014
+ENTRYPOINT ["/usr/local/bin/s3s-fs", "--host", "0.0.0.0", "--port", "8014"]

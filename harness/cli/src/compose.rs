@@ -1,0 +1,401 @@
+//! `harness profile compose`: the same studies on a docker-compose cluster of resource-limited
+//! containers, with the data on the cluster's S3 store.
+//!
+//! Steps: check Docker and Compose; make the base image if no registry is reachable
+//! (`docker/make-base.sh`: debootstrap + `docker import`); build `harness-node` (this very
+//! binary + Open MPI + sshd, `docker/Dockerfile`) and `harness-s3` (s3s-fs, `docker/s3.Dockerfile`);
+//! then per (cores, memory) group of points — so the cluster is reshaped as rarely as possible —
+//! `up --scale executor=<largest executor count>` with `cpus`/`mem_limit` of the group, pin
+//! each executor container to its own CPUs (`docker update --cpuset-cpus`), write an Open MPI
+//! hostfile of the executors' addresses, and run the group's points from the `head` container
+//! (`harness study … --hostfile … --resume`), whose `mpirun` reaches the executors over ssh.
+//! Records land in the host's results directory (mounted as /work/results on every node); the
+//! report is rendered on the host. The cluster is torn down at the end unless `--keep`.
+//!
+//! The Docker files are compiled into the binary, so `harness` needs no checkout to do this.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use harness_core::units::format_bytes;
+use harness_core::StudySpec;
+
+const DOCKERFILE: &str = include_str!("../../../docker/Dockerfile");
+const S3_DOCKERFILE: &str = include_str!("../../../docker/s3.Dockerfile");
+const COMPOSE: &str = include_str!("../../../docker/compose.yaml");
+const MAKE_BASE: &str = include_str!("../../../docker/make-base.sh");
+
+/// Compose project name.
+pub const PROJECT: &str = "harness";
+/// Bucket of the cluster's S3 store.
+pub const BUCKET: &str = "data";
+
+/// Options of a compose study besides the grid.
+pub struct ComposeOptions {
+    /// Host results root (mounted as /work/results).
+    pub results: PathBuf,
+    /// Where compose files, hostfiles and the S3 store's directory live.
+    pub work: PathBuf,
+    /// Leave the cluster up at the end.
+    pub keep: bool,
+    /// `--resume` for the study.
+    pub resume: bool,
+    /// `--retries`, `--timeout` passed on.
+    pub retries: u32,
+    /// s3s-fs binary to put in the S3 image.
+    pub s3s: PathBuf,
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// `docker-compose` (1.x, Debian) or `docker compose` (2.x), whichever works.
+fn compose_cmd() -> Result<Vec<String>> {
+    for c in [vec!["docker", "compose"], vec!["docker-compose"]] {
+        let ok = Command::new(c[0])
+            .args(&c[1..])
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(c.into_iter().map(String::from).collect());
+        }
+    }
+    bail!("neither `docker compose` nor `docker-compose` works: install Docker Compose (Debian: docker-compose)")
+}
+
+/// Whether a Docker daemon answers; `Err` with the reason when not.
+pub fn docker_reachable() -> Result<()> {
+    let out = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .context("`docker` is not installed")?;
+    if !out.status.success() {
+        bail!(
+            "no Docker daemon reachable: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+struct Cluster {
+    compose: Vec<String>,
+    file: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Cluster {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.compose[0]);
+        c.args(&self.compose[1..])
+            .args(["-p", PROJECT, "-f"])
+            .arg(&self.file)
+            .args(args);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn containers(&self, service: &str) -> Result<Vec<String>> {
+        let ids = run(&mut self.cmd(&["ps", "-q", service]), "compose ps")?;
+        let mut named = Vec::new();
+        for id in ids.split_whitespace() {
+            let name = run(
+                Command::new("docker").args(["inspect", "-f", "{{.Name}}", id]),
+                "docker inspect",
+            )?;
+            named.push(name.trim().trim_start_matches('/').to_string());
+        }
+        // executor_1, executor_2, … in replica order.
+        named.sort_by_key(|n| {
+            n.rsplit(['_', '-'])
+                .next()
+                .and_then(|i| i.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        Ok(named)
+    }
+
+    fn down(&self) {
+        let _ = self.cmd(&["down", "-v", "-t", "2"]).output();
+    }
+}
+
+fn build_images(work: &Path, s3s: &Path) -> Result<()> {
+    let make_base = work.join("make-base.sh");
+    std::fs::write(&make_base, MAKE_BASE)?;
+    eprintln!("compose: base image (debian:bookworm-slim, made with debootstrap when no registry answers)");
+    run(Command::new("bash").arg(&make_base), "docker/make-base.sh")?;
+    let node = work.join("node-context");
+    std::fs::create_dir_all(&node)?;
+    let exe = std::env::current_exe().context("cannot find the harness binary")?;
+    std::fs::copy(&exe, node.join("harness"))?;
+    std::fs::write(node.join("Dockerfile"), DOCKERFILE)?;
+    eprintln!("compose: building harness-node");
+    run(
+        Command::new("docker")
+            .args(["build", "-q", "-t", "harness-node:latest"])
+            .arg(&node),
+        "docker build harness-node",
+    )?;
+    let s3 = work.join("s3-context");
+    std::fs::create_dir_all(&s3)?;
+    std::fs::copy(s3s, s3.join("s3s-fs")).with_context(|| {
+        format!(
+            "cannot copy the s3s-fs binary {} (install it: `bash .ci/install`, or set HARNESS_S3S)",
+            s3s.display()
+        )
+    })?;
+    std::fs::write(s3.join("Dockerfile"), S3_DOCKERFILE)?;
+    eprintln!("compose: building harness-s3");
+    run(
+        Command::new("docker")
+            .args(["build", "-q", "-t", "harness-s3:latest"])
+            .arg(&s3),
+        "docker build harness-s3",
+    )?;
+    Ok(())
+}
+
+fn ip_of(container: &str) -> Result<String> {
+    let ip = run(
+        Command::new("docker").args([
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            container,
+        ]),
+        "docker inspect",
+    )?;
+    Ok(ip.trim().to_string())
+}
+
+/// Runs `spec` on the compose cluster; `data` is `s3://…` on the cluster store, or a local
+/// directory that is uploaded there first. Returns the head's exit code (0 all ok, 2 some runs
+/// not ok).
+///
+/// # Errors
+/// Docker/Compose missing or failing, bad data.
+pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<i32> {
+    docker_reachable()?;
+    let compose = compose_cmd()?;
+    spec.validate()?;
+    let work = std::path::absolute(&opts.work)?;
+    let results = std::path::absolute(&opts.results)?;
+    std::fs::create_dir_all(work.join("s3data").join(BUCKET))?;
+    std::fs::create_dir_all(work.join("work"))?;
+    std::fs::create_dir_all(&results)?;
+    build_images(&work, &opts.s3s)?;
+    let file = work.join("compose.yaml");
+    std::fs::write(&file, COMPOSE)?;
+    let base_env = vec![
+        (
+            "HARNESS_S3_DIR".to_string(),
+            work.join("s3data").display().to_string(),
+        ),
+        (
+            "HARNESS_WORK_DIR".to_string(),
+            work.join("work").display().to_string(),
+        ),
+        (
+            "HARNESS_RESULTS_DIR".to_string(),
+            results.display().to_string(),
+        ),
+    ];
+    let cpus = crate::provenance::logical_cpus();
+
+    // Groups of points with equal (cores, memory): one cluster shape each.
+    let mut groups: Vec<(u32, String)> = Vec::new();
+    for c in &spec.cores {
+        for m in &spec.memory {
+            groups.push((*c, m.clone()));
+        }
+    }
+    let largest = *spec.executors.iter().max().expect("validated");
+    let mut code = 0;
+    let mut data_url = data.to_string();
+    for (i, (cores, memory)) in groups.iter().enumerate() {
+        let bytes = harness_core::parse_memory(memory)?;
+        let mut env = base_env.clone();
+        env.push(("HARNESS_CPUS".into(), cores.to_string()));
+        env.push(("HARNESS_MEMORY".into(), bytes.to_string()));
+        let cluster = Cluster {
+            compose: compose.clone(),
+            file: file.clone(),
+            env,
+        };
+        eprintln!(
+            "compose: cluster {}/{}: {largest} executors × {cores} CPU, {} each",
+            i + 1,
+            groups.len(),
+            format_bytes(bytes)
+        );
+        // A clean cluster for every shape: nothing left from the previous one.
+        cluster.down();
+        run(
+            &mut cluster.cmd(&["up", "-d", "--scale", &format!("executor={largest}")]),
+            "compose up",
+        )?;
+        let result = (|| -> Result<i32> {
+            let executors = cluster.containers("executor")?;
+            let head = cluster
+                .containers("head")?
+                .into_iter()
+                .next()
+                .context("no head container")?;
+            let mut hosts = String::new();
+            for (k, name) in executors.iter().enumerate() {
+                let first = (k as u32 * cores) % cpus.max(1);
+                let set: Vec<String> = (0..*cores)
+                    .map(|j| ((first + j) % cpus.max(1)).to_string())
+                    .collect();
+                run(
+                    Command::new("docker").args(["update", "--cpuset-cpus", &set.join(","), name]),
+                    "docker update --cpuset-cpus",
+                )?;
+                hosts.push_str(&format!("{} slots=1\n", ip_of(name)?));
+            }
+            std::fs::write(work.join("work/hosts"), hosts)?;
+            // No data given: the default FRACTAL set, generated into the cluster's store once.
+            if data_url.is_empty() {
+                let name = "fractal-default";
+                if !work
+                    .join("s3data")
+                    .join(BUCKET)
+                    .join(name)
+                    .join(".complete")
+                    .exists()
+                {
+                    eprintln!("compose: generating the default FRACTAL data set into s3://{BUCKET}/{name} (once)");
+                    docker_exec(
+                        &head,
+                        &[
+                            "harness",
+                            "data",
+                            "generate",
+                            "fractal",
+                            "--out",
+                            &format!("s3://{BUCKET}/{name}"),
+                        ],
+                    )?;
+                    std::fs::write(
+                        work.join("s3data")
+                            .join(BUCKET)
+                            .join(name)
+                            .join(".complete"),
+                        "complete\n",
+                    )?;
+                }
+                data_url = format!("s3://{BUCKET}/{name}");
+            }
+            // Local data goes to the cluster's store once.
+            if !data_url.starts_with("s3://") && data_url != "embedded" {
+                let name = Path::new(&data_url)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "data".into());
+                let dest = work.join("work/upload").join(&name);
+                let _ = std::fs::remove_dir_all(&dest);
+                copy_dir(Path::new(&data_url), &dest)?;
+                let url = format!("s3://{BUCKET}/{name}");
+                eprintln!("compose: uploading {data_url} to the cluster store as {url}");
+                docker_exec(
+                    &head,
+                    &[
+                        "harness",
+                        "data",
+                        "upload",
+                        &format!("/work/upload/{name}"),
+                        &url,
+                    ],
+                )?;
+                let _ = std::fs::remove_dir_all(&dest);
+                data_url = url;
+            }
+            let mut group = spec.clone();
+            group.cores = vec![*cores];
+            group.memory = vec![memory.clone()];
+            std::fs::write(work.join("work/study.toml"), group.to_toml())?;
+            let mut args: Vec<String> = [
+                "harness",
+                "study",
+                "/work/study.toml",
+                "--hostfile",
+                "/work/hosts",
+                "--results",
+                "/work/results",
+                "--reports",
+                "/work/reports",
+                "--data",
+                &data_url,
+                "--retries",
+                &opts.retries.to_string(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if i > 0 || opts.resume {
+                args.push("--resume".into());
+            }
+            let status = Command::new("docker")
+                .args(["exec", &head])
+                .args(&args)
+                .status()
+                .context("cannot run docker exec")?;
+            Ok(status.code().unwrap_or(1))
+        })();
+        if !opts.keep || i + 1 < groups.len() {
+            cluster.down();
+        }
+        let c = result?;
+        if c == 1 {
+            bail!("the study in the head container failed (exit 1): see above");
+        }
+        code = code.max(c);
+    }
+    Ok(code)
+}
+
+fn docker_exec(container: &str, args: &[&str]) -> Result<()> {
+    let status = Command::new("docker")
+        .args(["exec", container])
+        .args(args)
+        .status()
+        .context("cannot run docker exec")?;
+    if !status.success() {
+        bail!("`{}` in {container} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let e = e?;
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()))?;
+        } else {
+            std::fs::copy(&p, to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}

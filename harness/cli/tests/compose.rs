@@ -1,0 +1,131 @@
+//! `harness profile compose` on a real docker-compose cluster built from local files: executors
+//! are containers with `cpus`/`mem_limit` and a pinned CPU set, data is on the cluster's s3s-fs
+//! store, `mpirun` reaches the executors over ssh. Skipped, with the reason, when no Docker daemon
+//! is reachable.
+
+use std::path::Path;
+use std::process::Command;
+
+use harness_core::{RunRecord, RunStatus};
+
+fn docker_unavailable() -> Option<String> {
+    match Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+    {
+        Err(e) => Some(format!("docker is not installed ({e})")),
+        Ok(o) if !o.status.success() => Some(format!(
+            "no Docker daemon reachable: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Ok(_) => None,
+    }
+}
+
+fn harness(cwd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HARNESS_CACHE", cwd.join("cache"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("harness runs")
+}
+
+#[test]
+fn compose_cluster_runs_the_study_with_measured_container_limits() {
+    if let Some(why) = docker_unavailable() {
+        eprintln!("SKIPPED compose test: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen = harness(
+        dir,
+        &[
+            "data",
+            "generate",
+            "fractal",
+            "--out",
+            "small",
+            "--train-files",
+            "8",
+            "--rows-per-file",
+            "15000",
+            "--val-files",
+            "2",
+            "--test-files",
+            "2",
+        ],
+    );
+    assert!(gen.status.success());
+    let out = harness(
+        dir,
+        &[
+            "profile",
+            "compose",
+            "--workload",
+            "fractal-rf",
+            "--executors",
+            "1,2",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--fractions",
+            "0.5",
+            "--reps",
+            "1",
+            "--data",
+            "small",
+            "--study",
+            "cmp",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", out.status);
+    assert!(
+        stderr.contains("uploading small to the cluster store as s3://data/small"),
+        "{stderr}"
+    );
+    let records: Vec<RunRecord> = std::fs::read_to_string(dir.join("results/cmp/runs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        assert_eq!(
+            r.data.files, 6,
+            "half of 8 train + 2 val + 2 test files, read from S3"
+        );
+        assert_eq!(r.executor_reports.len() as u32, r.point.executors);
+        for e in &r.executor_reports {
+            // Measured inside each container, exactly as local executors measure.
+            assert_eq!(e.cores_measured, 1, "{e:?}");
+            assert_eq!(e.memory_limit_bytes, Some(1 << 30), "{e:?}");
+            assert_eq!(e.cpu_quota, Some(1.0), "{e:?}");
+            assert!(e.enforced, "{e:?}");
+            assert_eq!(e.cgroup, "node");
+        }
+    }
+    let two = &records[1].executor_reports;
+    assert_ne!(two[0].host, two[1].host, "one container per executor");
+    assert_ne!(two[0].cpuset, two[1].cpuset, "pinned to different CPUs");
+    assert!(dir.join("reports/cmp/index.html").exists());
+    // Torn down: no container of the project is left.
+    let ps = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=com.docker.compose.project=harness",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
+        "containers left running"
+    );
+}
