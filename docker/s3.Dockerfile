@@ -3,6 +3,8 @@
 # a directory holding the `s3s-fs` binary. Each top-level directory of /data is a bucket.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
+# Lets `harness profile compose` prune its own superseded builds, nothing else.
+LABEL org.scaling-harness.image=s3
 COPY s3s-fs /usr/local/bin/s3s-fs
 EXPOSE 8014
 ENTRYPOINT ["/usr/local/bin/s3s-fs", "--host", "0.0.0.0", "--port", "8014"]

@@ -172,6 +172,10 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
             .arg(&s3),
         "docker build harness-s3",
     )?;
+    // Rebuilds leave the previous images untagged: remove those of ours only.
+    let _ = Command::new("docker")
+        .args(["image", "prune", "-f", "--filter", "label=org.scaling-harness.image"])
+        .output();
     Ok(())
 }
 
