@@ -174,7 +174,13 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
     )?;
     // Rebuilds leave the previous images untagged: remove those of ours only.
     let _ = Command::new("docker")
-        .args(["image", "prune", "-f", "--filter", "label=org.scaling-harness.image"])
+        .args([
+            "image",
+            "prune",
+            "-f",
+            "--filter",
+            "label=org.scaling-harness.image",
+        ])
         .output();
     Ok(())
 }

@@ -51,6 +51,47 @@ pub struct LaunchSettings {
     pub hostfile: Option<PathBuf>,
 }
 
+/// The first `n` hosts of an Open MPI hostfile (one executor per host, as the compose cluster
+/// writes it): rank i runs on host i.
+pub fn hostfile_hosts(path: &Path, n: u32) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.split('#')
+                .next()?
+                .split_whitespace()
+                .next()
+                .map(String::from)
+        })
+        .take(n as usize)
+        .collect()
+}
+
+/// Memory accounting of each host's own cgroup (`harness node-memory` over ssh); `None` for a
+/// host that does not answer.
+fn node_memory(hosts: &[String]) -> Vec<Option<limits::RankMemory>> {
+    hosts
+        .iter()
+        .map(|h| {
+            let out = Command::new("ssh")
+                .args([
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "ConnectTimeout=5",
+                    h,
+                    "harness",
+                    "node-memory",
+                ])
+                .stdin(Stdio::null())
+                .output()
+                .ok()?;
+            serde_json::from_slice(&out.stdout).ok()
+        })
+        .collect()
+}
+
 /// Environment variables forwarded to executors on other hosts (`mpirun -x`): S3 access.
 const FORWARDED_ENV: [&str; 6] = [
     "AWS_ACCESS_KEY_ID",
@@ -174,6 +215,14 @@ pub fn run_one(
         }
         limits::inspect_and_remove(cg);
     }
+
+    // On nodes that set their own limits, OOM kills are counted by the node's cgroup.
+    let node_hosts = settings
+        .hostfile
+        .as_ref()
+        .map(|h| hostfile_hosts(h, point.executors))
+        .unwrap_or_default();
+    let memory_before = node_memory(&node_hosts);
 
     let started_at: DateTime<Utc> = Utc::now();
     let launch_unix = now_unix();
@@ -313,6 +362,37 @@ pub fn run_one(
                 harness_core::format_bytes(point.memory_bytes),
                 point.memory_bytes
             ));
+        }
+    }
+
+    if status != RunStatus::Ok && !node_hosts.is_empty() {
+        let after = node_memory(&node_hosts);
+        let killed: Vec<(u32, limits::RankMemory)> = after
+            .into_iter()
+            .zip(&memory_before)
+            .enumerate()
+            .filter_map(|(rank, (a, b))| {
+                let a = a?;
+                let before = b.as_ref().map_or(0, |b| b.oom_kills);
+                (a.oom_kills > before).then_some((rank as u32, a))
+            })
+            .collect();
+        if !killed.is_empty() {
+            status = RunStatus::Oom;
+            let info = OomInfo {
+                memory_limit_bytes: killed[0].1.limit_bytes.unwrap_or(point.memory_bytes),
+                peak_bytes: killed
+                    .iter()
+                    .filter_map(|(_, m)| m.peak_bytes)
+                    .max()
+                    .unwrap_or(0),
+                ranks: killed.iter().map(|(r, _)| *r).collect(),
+            };
+            error = Some(format!(
+                "executor(s) {:?} killed by the memory limit of their node ({} bytes)",
+                info.ranks, info.memory_limit_bytes
+            ));
+            oom = Some(info);
         }
     }
 

@@ -75,6 +75,10 @@ enum Command {
     /// Example: harness predict --model models:/wine_quality@champion --input wine-test/
     /// --output scored/ --executors 2
     Predict(PredictArgs),
+    /// Print this node's memory-cgroup accounting (OOM kills, peak, limit) as JSON; the driver
+    /// asks executor nodes for it over ssh to tell an OOM kill from other deaths.
+    #[command(hide = true)]
+    NodeMemory,
     /// Executor entry point of `predict`, started by mpirun on every rank.
     #[command(hide = true)]
     PredictExec {
@@ -352,6 +356,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Exec { job } => {
             harness_runtime::execute(&job, registry::lookup)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::NodeMemory => {
+            println!(
+                "{}",
+                serde_json::to_string(&harness_runtime::limits::own_memory())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::PredictExec { job } => {

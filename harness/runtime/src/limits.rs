@@ -527,7 +527,7 @@ pub fn peak_rss_bytes() -> u64 {
 }
 
 /// Memory accounting of one rank's cgroup after a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RankMemory {
     pub rank: u32,
     /// OOM kills the kernel recorded in this rank's cgroup.
@@ -536,6 +536,40 @@ pub struct RankMemory {
     pub peak_bytes: Option<u64>,
     /// The cgroup's memory limit, bytes.
     pub limit_bytes: Option<u64>,
+}
+
+/// Memory accounting of this process's own memory cgroup — on a compose node, the container's:
+/// OOM kills so far, peak usage (of the cgroup's lifetime) and limit. `rank` is 0.
+pub fn own_memory() -> RankMemory {
+    let mounts = Mounts::read();
+    let mut m = RankMemory {
+        rank: 0,
+        oom_kills: 0,
+        peak_bytes: None,
+        limit_bytes: None,
+    };
+    match mounts.version() {
+        CgroupVersion::V1 => {
+            if let Some(d) = mounts.v1_dir("memory") {
+                m.oom_kills = oom_kills(
+                    &fs::read_to_string(d.join("memory.oom_control")).unwrap_or_default(),
+                );
+                m.peak_bytes = read_u64(&d.join("memory.max_usage_in_bytes"));
+                m.limit_bytes =
+                    read_u64(&d.join("memory.limit_in_bytes")).filter(|v| *v < V1_UNLIMITED);
+            }
+        }
+        CgroupVersion::V2 => {
+            if let Some(d) = mounts.v2_dir() {
+                m.oom_kills =
+                    oom_kills(&fs::read_to_string(d.join("memory.events")).unwrap_or_default());
+                m.peak_bytes = read_u64(&d.join("memory.peak"));
+                m.limit_bytes = read_u64(&d.join("memory.max"));
+            }
+        }
+        CgroupVersion::None => {}
+    }
+    m
 }
 
 fn oom_kills(text: &str) -> u64 {
