@@ -9,6 +9,9 @@
 //! each executor container to its own CPUs (`docker update --cpuset-cpus`), write an Open MPI
 //! hostfile of the executors' addresses, and run the group's points from the `head` container
 //! (`harness study … --hostfile … --resume`), whose `mpirun` reaches the executors over ssh.
+//! A run that is not ok (an executor container killed or stopped, an OOM kill) is recorded by the
+//! head; then, up to `--retries` rounds, the group's cluster is recreated and only those runs are
+//! made again as their next attempt (`--retry-failed`).
 //! Records land in the host's results directory (mounted as /work/results on every node); the
 //! report is rendered on the host. The cluster is torn down at the end unless `--keep`.
 //!
@@ -258,124 +261,145 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
             groups.len(),
             format_bytes(bytes)
         );
-        // A clean cluster for every shape: nothing left from the previous one.
-        cluster.down();
-        run(
-            &mut cluster.cmd(&["up", "-d", "--scale", &format!("executor={largest}")]),
-            "compose up",
-        )?;
-        let result = (|| -> Result<i32> {
-            let executors = cluster.containers("executor")?;
-            let head = cluster
-                .containers("head")?
-                .into_iter()
-                .next()
-                .context("no head container")?;
-            let mut hosts = String::new();
-            for (k, name) in executors.iter().enumerate() {
-                let first = (k as u32 * cores) % cpus.max(1);
-                let set: Vec<String> = (0..*cores)
-                    .map(|j| ((first + j) % cpus.max(1)).to_string())
-                    .collect();
-                run(
-                    Command::new("docker").args(["update", "--cpuset-cpus", &set.join(","), name]),
-                    "docker update --cpuset-cpus",
-                )?;
-                hosts.push_str(&format!("{} slots=1\n", ip_of(name)?));
-            }
-            std::fs::write(work.join("work/hosts"), hosts)?;
-            // No data given: the default FRACTAL set, generated into the cluster's store once.
-            if data_url.is_empty() {
-                let name = "fractal-default";
-                if !work
-                    .join("s3data")
-                    .join(BUCKET)
-                    .join(name)
-                    .join(".complete")
-                    .exists()
-                {
-                    eprintln!("compose: generating the default FRACTAL data set into s3://{BUCKET}/{name} (once)");
+        let mut round = 0u32;
+        let c = loop {
+            // A clean cluster for every shape and every retry round: nothing left from before.
+            cluster.down();
+            run(
+                &mut cluster.cmd(&["up", "-d", "--scale", &format!("executor={largest}")]),
+                "compose up",
+            )?;
+            let result = (|| -> Result<i32> {
+                let executors = cluster.containers("executor")?;
+                let head = cluster
+                    .containers("head")?
+                    .into_iter()
+                    .next()
+                    .context("no head container")?;
+                let mut hosts = String::new();
+                for (k, name) in executors.iter().enumerate() {
+                    let first = (k as u32 * cores) % cpus.max(1);
+                    let set: Vec<String> = (0..*cores)
+                        .map(|j| ((first + j) % cpus.max(1)).to_string())
+                        .collect();
+                    run(
+                        Command::new("docker").args([
+                            "update",
+                            "--cpuset-cpus",
+                            &set.join(","),
+                            name,
+                        ]),
+                        "docker update --cpuset-cpus",
+                    )?;
+                    hosts.push_str(&format!("{} slots=1\n", ip_of(name)?));
+                }
+                std::fs::write(work.join("work/hosts"), hosts)?;
+                // No data given: the default FRACTAL set, generated into the cluster's store once.
+                if data_url.is_empty() {
+                    let name = "fractal-default";
+                    if !work
+                        .join("s3data")
+                        .join(BUCKET)
+                        .join(name)
+                        .join(".complete")
+                        .exists()
+                    {
+                        eprintln!("compose: generating the default FRACTAL data set into s3://{BUCKET}/{name} (once)");
+                        docker_exec(
+                            &head,
+                            &[
+                                "harness",
+                                "data",
+                                "generate",
+                                "fractal",
+                                "--out",
+                                &format!("s3://{BUCKET}/{name}"),
+                            ],
+                        )?;
+                        std::fs::write(
+                            work.join("s3data")
+                                .join(BUCKET)
+                                .join(name)
+                                .join(".complete"),
+                            "complete\n",
+                        )?;
+                    }
+                    data_url = format!("s3://{BUCKET}/{name}");
+                }
+                // Local data goes to the cluster's store once.
+                if !data_url.starts_with("s3://") && data_url != "embedded" {
+                    let name = Path::new(&data_url)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_else(|| "data".into());
+                    let dest = work.join("work/upload").join(&name);
+                    let _ = std::fs::remove_dir_all(&dest);
+                    copy_dir(Path::new(&data_url), &dest)?;
+                    let url = format!("s3://{BUCKET}/{name}");
+                    eprintln!("compose: uploading {data_url} to the cluster store as {url}");
                     docker_exec(
                         &head,
                         &[
                             "harness",
                             "data",
-                            "generate",
-                            "fractal",
-                            "--out",
-                            &format!("s3://{BUCKET}/{name}"),
+                            "upload",
+                            &format!("/work/upload/{name}"),
+                            &url,
                         ],
                     )?;
-                    std::fs::write(
-                        work.join("s3data")
-                            .join(BUCKET)
-                            .join(name)
-                            .join(".complete"),
-                        "complete\n",
-                    )?;
+                    let _ = std::fs::remove_dir_all(&dest);
+                    data_url = url;
                 }
-                data_url = format!("s3://{BUCKET}/{name}");
+                let mut group = spec.clone();
+                group.cores = vec![*cores];
+                group.memory = vec![memory.clone()];
+                std::fs::write(work.join("work/study.toml"), group.to_toml())?;
+                let mut args: Vec<String> = [
+                    "harness",
+                    "study",
+                    "/work/study.toml",
+                    "--hostfile",
+                    "/work/hosts",
+                    "--results",
+                    "/work/results",
+                    "--reports",
+                    "/work/reports",
+                    "--data",
+                    &data_url,
+                    // Retries are made here, on a clean cluster: a dead container stays dead.
+                    "--retries",
+                    "0",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                if i > 0 || opts.resume || round > 0 {
+                    args.push("--resume".into());
+                }
+                if round > 0 {
+                    args.push("--retry-failed".into());
+                }
+                let status = Command::new("docker")
+                    .args(["exec", &head])
+                    .args(&args)
+                    .status()
+                    .context("cannot run docker exec")?;
+                Ok(status.code().unwrap_or(1))
+            })();
+            let last = round >= opts.retries || !matches!(result, Ok(2));
+            if !last || !opts.keep || i + 1 < groups.len() {
+                cluster.down();
             }
-            // Local data goes to the cluster's store once.
-            if !data_url.starts_with("s3://") && data_url != "embedded" {
-                let name = Path::new(&data_url)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "data".into());
-                let dest = work.join("work/upload").join(&name);
-                let _ = std::fs::remove_dir_all(&dest);
-                copy_dir(Path::new(&data_url), &dest)?;
-                let url = format!("s3://{BUCKET}/{name}");
-                eprintln!("compose: uploading {data_url} to the cluster store as {url}");
-                docker_exec(
-                    &head,
-                    &[
-                        "harness",
-                        "data",
-                        "upload",
-                        &format!("/work/upload/{name}"),
-                        &url,
-                    ],
-                )?;
-                let _ = std::fs::remove_dir_all(&dest);
-                data_url = url;
+            let c = result?;
+            if last {
+                break c;
             }
-            let mut group = spec.clone();
-            group.cores = vec![*cores];
-            group.memory = vec![memory.clone()];
-            std::fs::write(work.join("work/study.toml"), group.to_toml())?;
-            let mut args: Vec<String> = [
-                "harness",
-                "study",
-                "/work/study.toml",
-                "--hostfile",
-                "/work/hosts",
-                "--results",
-                "/work/results",
-                "--reports",
-                "/work/reports",
-                "--data",
-                &data_url,
-                "--retries",
-                &opts.retries.to_string(),
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            if i > 0 || opts.resume {
-                args.push("--resume".into());
-            }
-            let status = Command::new("docker")
-                .args(["exec", &head])
-                .args(&args)
-                .status()
-                .context("cannot run docker exec")?;
-            Ok(status.code().unwrap_or(1))
-        })();
-        if !opts.keep || i + 1 < groups.len() {
-            cluster.down();
-        }
-        let c = result?;
+            round += 1;
+            eprintln!(
+            "compose: some runs were not ok: retrying them on a clean cluster (round {round} of {})",
+            opts.retries
+        );
+        };
         if c == 1 {
             bail!("the study in the head container failed (exit 1): see above");
         }

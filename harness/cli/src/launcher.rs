@@ -367,6 +367,20 @@ pub fn run_one(
 
     if status != RunStatus::Ok && !node_hosts.is_empty() {
         let after = node_memory(&node_hosts);
+        let gone: Vec<String> = after
+            .iter()
+            .zip(&node_hosts)
+            .enumerate()
+            .filter(|(_, (a, _))| a.is_none())
+            .map(|(rank, (_, h))| format!("rank {rank} ({h})"))
+            .collect();
+        if !gone.is_empty() {
+            error = Some(format!(
+                "executor node(s) {} no longer answer (container killed or stopped?); {}",
+                gone.join(", "),
+                error.unwrap_or_default()
+            ));
+        }
         let killed: Vec<(u32, limits::RankMemory)> = after
             .into_iter()
             .zip(&memory_before)

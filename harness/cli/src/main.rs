@@ -160,6 +160,10 @@ struct Common {
     /// Do not apply cgroup limits (records then say `enforced: false`).
     #[arg(long)]
     no_limits: bool,
+    /// Also run the (point, repetition) pairs whose latest attempt is not ok, as their next
+    /// attempt (used by `profile compose` to retry on a clean cluster).
+    #[arg(long, hide = true)]
+    retry_failed: bool,
     /// Open MPI hostfile: executors run on these hosts (reached over ssh; one slot per
     /// executor node), which set the limits themselves — compose containers with `cpus` and
     /// `mem_limit`. Executors only measure them. Job, outcome and artifact files must be on a
@@ -560,6 +564,7 @@ fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
         results,
         mirror,
         hostfile: common.hostfile.clone(),
+        retry_failed: common.retry_failed,
         reports: common.reports.clone(),
         resume: common.resume,
         no_limits: common.no_limits,

@@ -35,6 +35,9 @@ pub struct StudyOptions {
     pub mirror: Option<S3Location>,
     /// `--hostfile`: run executors on these hosts (limits set by the nodes).
     pub hostfile: Option<PathBuf>,
+    /// Also run the pairs whose latest attempt is not ok, as their next attempt (the compose
+    /// driver's retries on a clean cluster).
+    pub retry_failed: bool,
 }
 
 /// How a study ended.
@@ -200,12 +203,22 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
     }
     store.save_spec(spec)?;
     let plan = spec.runs()?;
-    let todo: Vec<_> = plan
+    // (plan, first attempt): pairs without a record, and with --retry-failed those whose latest
+    // attempt is not ok.
+    let todo: Vec<(&harness_core::RunPlan, u32)> = plan
         .iter()
-        .filter(|p| {
-            !existing
+        .filter_map(|p| {
+            let latest = existing
                 .iter()
-                .any(|r| r.repetition == p.repetition && r.point.same_as(&p.point))
+                .filter(|r| r.repetition == p.repetition && r.point.same_as(&p.point))
+                .max_by_key(|r| r.attempt);
+            match latest {
+                None => Some((p, 0)),
+                Some(r) if opts.retry_failed && r.status != RunStatus::Ok => {
+                    Some((p, r.attempt + 1))
+                }
+                Some(_) => None,
+            }
         })
         .collect();
     let mut summary = StudySummary {
@@ -244,9 +257,9 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
     );
     let tracker = opts.mlflow.as_deref().map(Mlflow::new);
     let started = Instant::now();
-    for (i, p) in todo.iter().enumerate() {
+    for (i, &(p, first_attempt)) in todo.iter().enumerate() {
         pb.set_message(p.run_id.clone());
-        let mut attempt = 0;
+        let mut attempt = first_attempt;
         let record = loop {
             let record = run_one(&settings, &store, p, attempt)?;
             set_current_group(0);
@@ -262,7 +275,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &StudyOptions) -> Result<St
                     );
                 }
             }
-            if record.status == RunStatus::Ok || attempt >= opts.retries {
+            if record.status == RunStatus::Ok || attempt >= first_attempt + opts.retries {
                 break record;
             }
             line(

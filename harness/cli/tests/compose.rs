@@ -6,7 +6,15 @@
 use std::path::Path;
 use std::process::Command;
 
+use std::sync::{Mutex, MutexGuard};
+
 use harness_core::{RunRecord, RunStatus};
+
+/// One compose cluster at a time (they share the project name).
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn docker_unavailable() -> Option<String> {
     match Command::new("docker")
@@ -38,6 +46,7 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
         eprintln!("SKIPPED compose test: {why}");
         return;
     }
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let gen = harness(
@@ -128,4 +137,82 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
         String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
         "containers left running"
     );
+}
+
+#[test]
+fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
+    if let Some(why) = docker_unavailable() {
+        eprintln!("SKIPPED compose test: {why}");
+        return;
+    }
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args([
+            "profile",
+            "compose",
+            "--workload",
+            "wine",
+            "--executors",
+            "2",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--reps",
+            "1",
+            "--study",
+            "kill",
+        ])
+        .current_dir(dir)
+        .env("HARNESS_CACHE", dir.join("cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the run's job file (mpirun is about to start), let training begin, then kill
+    // one executor container.
+    let jobs = dir.join("results/kill/jobs");
+    let t = std::time::Instant::now();
+    while std::fs::read_dir(&jobs)
+        .map(|d| d.count() == 0)
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed().as_secs() < 300, "the run never started");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let kill = Command::new("docker")
+        .args(["kill", "harness_executor_2"])
+        .output()
+        .unwrap();
+    assert!(
+        kill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kill.stderr)
+    );
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the study completes after the retry: {status}"
+    );
+    let records: Vec<RunRecord> = std::fs::read_to_string(dir.join("results/kill/runs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "attempt 0 and its retry");
+    assert_eq!(
+        (records[0].attempt, records[0].status),
+        (0, RunStatus::Failed)
+    );
+    let cause = records[0].error.as_deref().unwrap_or_default();
+    assert!(
+        cause.contains("rank 1") && cause.contains("no longer answer"),
+        "{cause}"
+    );
+    assert_eq!((records[1].attempt, records[1].status), (1, RunStatus::Ok));
+    assert_eq!(records[1].run_id, records[0].run_id);
+    assert_eq!(records[1].metrics.extra["trials"], 96.0);
 }
