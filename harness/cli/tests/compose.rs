@@ -216,3 +216,100 @@ fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
     assert_eq!(records[1].run_id, records[0].run_id);
     assert_eq!(records[1].metrics.extra["trials"], 96.0);
 }
+
+#[test]
+fn killed_driver_resumes_with_each_run_exactly_once() {
+    if let Some(why) = docker_unavailable() {
+        eprintln!("SKIPPED compose test: {why}");
+        return;
+    }
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen = harness(
+        dir,
+        &[
+            "data",
+            "generate",
+            "fractal",
+            "--out",
+            "small",
+            "--train-files",
+            "8",
+            "--rows-per-file",
+            "15000",
+            "--val-files",
+            "2",
+            "--test-files",
+            "2",
+        ],
+    );
+    assert!(gen.status.success());
+    let args = [
+        "profile",
+        "compose",
+        "--workload",
+        "fractal-rf",
+        "--executors",
+        "1,2",
+        "--cores",
+        "1",
+        "--memory",
+        "1g",
+        "--fractions",
+        "0.5,1",
+        "--reps",
+        "2",
+        "--data",
+        "small",
+        "--study",
+        "resume",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(dir)
+        .env("HARNESS_CACHE", dir.join("cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = dir.join("results/resume/runs.jsonl");
+    let t = std::time::Instant::now();
+    while std::fs::read_to_string(&runs)
+        .map(|s| s.lines().count() < 2)
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed().as_secs() < 300, "no records appeared");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
+    child.wait().unwrap();
+    let mut again: Vec<&str> = args.to_vec();
+    again.push("--resume");
+    let out = harness(dir, &again);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&runs).unwrap();
+    assert!(text.ends_with('\n'), "no torn last line");
+    let records: Vec<RunRecord> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut pairs: Vec<(String, u32)> = records
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok)
+        .map(|r| (r.point.key(), r.repetition))
+        .collect();
+    let n = pairs.len();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(
+        pairs.len(),
+        n,
+        "no (point, repetition) recorded ok twice: {records:?}"
+    );
+    assert_eq!(n, 8, "2 executor counts × 2 fractions × 2 repetitions");
+}
