@@ -3,18 +3,13 @@
 //! store, `mpirun` reaches the executors over ssh. Skipped, with the reason, when no Docker daemon
 //! is reachable.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-use std::sync::{Mutex, MutexGuard};
-
+use common::{records, serial};
 use harness_core::{RunRecord, RunStatus};
-
-/// One compose cluster at a time (they share the project name).
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 fn docker_unavailable() -> Option<String> {
     match Command::new("docker")
@@ -40,15 +35,8 @@ fn harness(cwd: &Path, args: &[&str]) -> std::process::Output {
         .expect("harness runs")
 }
 
-#[test]
-fn compose_cluster_runs_the_study_with_measured_container_limits() {
-    if let Some(why) = docker_unavailable() {
-        eprintln!("SKIPPED compose test: {why}");
-        return;
-    }
-    let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+/// 8 + 2 + 2 FRACTAL files of 15,000 points in `<dir>/small`.
+fn generate_small(dir: &Path) {
     let gen = harness(
         dir,
         &[
@@ -68,6 +56,18 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
         ],
     );
     assert!(gen.status.success());
+}
+
+#[test]
+fn compose_cluster_runs_the_study_with_measured_container_limits() {
+    if let Some(why) = docker_unavailable() {
+        eprintln!("SKIPPED compose test: {why}");
+        return;
+    }
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    generate_small(dir);
     let out = harness(
         dir,
         &[
@@ -97,11 +97,7 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
         stderr.contains("uploading small to the cluster store as s3://data/small"),
         "{stderr}"
     );
-    let records: Vec<RunRecord> = std::fs::read_to_string(dir.join("results/cmp/runs.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = records(dir, "cmp");
     assert_eq!(records.len(), 2);
     for r in &records {
         assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
@@ -197,11 +193,7 @@ fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
         status.success(),
         "the study completes after the retry: {status}"
     );
-    let records: Vec<RunRecord> = std::fs::read_to_string(dir.join("results/kill/runs.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = records(dir, "kill");
     assert_eq!(records.len(), 2, "attempt 0 and its retry");
     assert_eq!(
         (records[0].attempt, records[0].status),
@@ -226,25 +218,7 @@ fn killed_driver_resumes_with_each_run_exactly_once() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let gen = harness(
-        dir,
-        &[
-            "data",
-            "generate",
-            "fractal",
-            "--out",
-            "small",
-            "--train-files",
-            "8",
-            "--rows-per-file",
-            "15000",
-            "--val-files",
-            "2",
-            "--test-files",
-            "2",
-        ],
-    );
-    assert!(gen.status.success());
+    generate_small(dir);
     let args = [
         "profile",
         "compose",

@@ -1,18 +1,15 @@
 //! End-to-end tests of the `harness` binary with real `mpirun -np 2`, real cgroups (when the
 //! host lets us create them) and real parquet data made by the generator.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 
-use harness_core::{RunRecord, RunStatus};
-
-/// These tests measure CPUs (limits, parallelism, timings): run them one at a time so they do
-/// not compete for the machine's cores.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+// These tests measure CPUs (limits, parallelism, timings): `serial` keeps them from competing
+// for the machine's cores.
+use common::{records, serial};
+use harness_core::RunStatus;
 
 fn harness(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -53,14 +50,6 @@ fn generate(dir: &Path, train_files: &str, rows: &str) -> PathBuf {
         ],
     ));
     data
-}
-
-fn records(dir: &Path, study: &str) -> Vec<RunRecord> {
-    let text = std::fs::read_to_string(dir.join("results").join(study).join("runs.jsonl"))
-        .expect("runs.jsonl exists");
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("a schema v1 record"))
-        .collect()
 }
 
 /// Whether this host lets an executor create cgroups (root with a cgroup hierarchy).

@@ -3,18 +3,14 @@
 //! reads objects, and the clear errors for a missing bucket or prefix, rejected credentials, an
 //! unreachable endpoint and an object that is not parquet.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use harness_core::{RunRecord, RunStatus};
-
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
+use common::{assert_ok as ok, free_port, installed_tool, records, serial};
+use harness_core::RunStatus;
 
 struct Store {
     child: Child,
@@ -30,28 +26,14 @@ impl Drop for Store {
 }
 
 fn s3s_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("HARNESS_S3S") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-        .join(".cache/harness-tools/s3s/bin/s3s-fs");
-    assert!(
-        p.exists(),
-        "s3s-fs is not installed at {}: run `bash .ci/install` (or set HARNESS_S3S)",
-        p.display()
-    );
-    p
+    installed_tool("HARNESS_S3S", "s3s/bin/s3s-fs")
 }
 
 /// Starts s3s-fs on a free port with bucket `data`.
 fn start(dir: &Path) -> Store {
     let root = dir.join("s3root");
     std::fs::create_dir_all(root.join("data")).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = Command::new(s3s_binary())
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", "harness", "--secret-key", "harness-secret"])
@@ -86,24 +68,6 @@ fn harness(cwd: &Path, store: &Store, args: &[&str], secret: &str) -> Output {
         .env("HARNESS_CACHE", cwd.join("cache"))
         .output()
         .expect("harness runs")
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "harness failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn records(dir: &Path, study: &str) -> Vec<RunRecord> {
-    std::fs::read_to_string(dir.join("results").join(study).join("runs.jsonl"))
-        .expect("runs.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 const GEN: [&str; 8] = [

@@ -2,24 +2,19 @@
 //! tracking and registry in a real MLflow server (PyPI `mlflow`, started here), batch scoring of
 //! the registered champion across 2 executors, and the scoring endpoint over loopback.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, Float64Array};
+use common::{assert_ok as ok, free_port, installed_tool, records, serial};
 use harness_core::{RunRecord, RunStatus};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 use workload_wine::data::{self, FEATURES};
 use workload_wine::search::Trial;
-
-/// Runs use the machine's CPUs: one at a time.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 fn harness(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
@@ -28,24 +23,6 @@ fn harness(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("harness runs")
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "harness failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn records(dir: &Path, study: &str) -> Vec<RunRecord> {
-    std::fs::read_to_string(dir.join("results").join(study).join("runs.jsonl"))
-        .expect("runs.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("record"))
-        .collect()
 }
 
 fn trials(dir: &Path, study: &str, r: &RunRecord) -> Vec<Trial> {
@@ -59,14 +36,6 @@ fn trials(dir: &Path, study: &str, r: &RunRecord) -> Vec<Trial> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Killed(Child);
@@ -190,17 +159,7 @@ fn search_is_farmed_over_two_executors_and_survives_an_unreachable_mlflow() {
 }
 
 fn mlflow_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("HARNESS_MLFLOW") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let p = PathBuf::from(home).join(".cache/harness-tools/mlflow/bin/mlflow");
-    assert!(
-        p.exists(),
-        "MLflow is not installed at {}: run `bash .ci/install` (or set HARNESS_MLFLOW)",
-        p.display()
-    );
-    p
+    installed_tool("HARNESS_MLFLOW", "mlflow/bin/mlflow")
 }
 
 fn api(base: &str, path: &str, query: &[(&str, &str)]) -> Value {
