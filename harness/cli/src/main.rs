@@ -35,7 +35,12 @@ Examples:
   harness data generate fractal --out data/fractal --train-files 300 --rows-per-file 70000
   harness run fractal-rf --data data/fractal --executors 2 --cores 1 --memory 2g --fraction 0.05
   harness study my-study.toml --data data/fractal
-  harness report results/fractal-rf-local                -> reports/fractal-rf-local/index.html")]
+  harness report results/fractal-rf-local                -> reports/fractal-rf-local/index.html
+  harness profile compose --executors 1,2 --cores 1 --memory 1g --fractions 0.05 --reps 1
+  harness run fractal-rf --data s3://data/fractal        (AWS_ENDPOINT_URL etc. from the environment)
+  harness run wine --executors 2 --mlflow http://127.0.0.1:5000
+  harness predict --model models:/wine_quality@champion --input wine/test --output scored
+  harness serve --model results/wine-run/artifacts/e1-c1-m7g-f1-r0/model --port 5001")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +48,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a predefined study (`local`: this machine, executors as local MPI processes).
+    /// Run a predefined study (`local`: this machine; `compose`: a docker-compose cluster).
     ///
     /// The default local grid is DESIGN.md's FRACTAL study — executors {1, 2, 4, 7} × fractions
     /// {0.01, 0.05, 0.07, 0.1}, 2 cores and 7g per executor, 3 repetitions — adapted so that no
