@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{records, serial};
+use common::{generate_fractal, records, serial};
 use harness_core::{RunRecord, RunStatus};
 
 fn docker_unavailable() -> Option<String> {
@@ -35,29 +35,6 @@ fn harness(cwd: &Path, args: &[&str]) -> std::process::Output {
         .expect("harness runs")
 }
 
-/// 8 + 2 + 2 FRACTAL files of 15,000 points in `<dir>/small`.
-fn generate_small(dir: &Path) {
-    let gen = harness(
-        dir,
-        &[
-            "data",
-            "generate",
-            "fractal",
-            "--out",
-            "small",
-            "--train-files",
-            "8",
-            "--rows-per-file",
-            "15000",
-            "--val-files",
-            "2",
-            "--test-files",
-            "2",
-        ],
-    );
-    assert!(gen.status.success());
-}
-
 #[test]
 fn compose_cluster_runs_the_study_with_measured_container_limits() {
     if let Some(why) = docker_unavailable() {
@@ -67,7 +44,7 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    generate_small(dir);
+    generate_fractal(dir, "small", "8", "15000");
     let out = harness(
         dir,
         &[
@@ -218,7 +195,7 @@ fn killed_driver_resumes_with_each_run_exactly_once() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    generate_small(dir);
+    generate_fractal(dir, "small", "8", "15000");
     let args = [
         "profile",
         "compose",

@@ -3,12 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 // These tests measure CPUs (limits, parallelism, timings): `serial` keeps them from competing
 // for the machine's cores.
-use common::{records, serial};
+use common::{assert_ok, generate_fractal, records, serial};
 use harness_core::RunStatus;
 
 fn harness(cwd: &Path, args: &[&str]) -> Output {
@@ -17,39 +17,6 @@ fn harness(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .output()
         .expect("harness runs")
-}
-
-fn ok(out: &Output) -> &Output {
-    assert!(
-        out.status.success(),
-        "harness failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn generate(dir: &Path, train_files: &str, rows: &str) -> PathBuf {
-    let data = dir.join("data");
-    ok(&harness(
-        dir,
-        &[
-            "data",
-            "generate",
-            "fractal",
-            "--out",
-            data.to_str().unwrap(),
-            "--train-files",
-            train_files,
-            "--rows-per-file",
-            rows,
-            "--val-files",
-            "2",
-            "--test-files",
-            "2",
-        ],
-    ));
-    data
 }
 
 /// Whether this host lets an executor create cgroups (root with a cgroup hierarchy).
@@ -64,10 +31,10 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = generate(dir, "8", "15000");
+    let data = generate_fractal(dir, "data", "8", "15000");
     let d = data.to_str().unwrap();
     for (e, study) in [("1", "one"), ("2", "two")] {
-        ok(&harness(
+        assert_ok(harness(
             dir,
             &[
                 "run",
@@ -168,7 +135,7 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = generate(dir, "4", "4000");
+    let data = generate_fractal(dir, "data", "4", "4000");
     let d = data.to_str().unwrap();
     let base = [
         "profile",
@@ -195,7 +162,7 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         harness(dir, &a)
     };
-    ok(&run(with(&["--reps", "1"])));
+    assert_ok(run(with(&["--reps", "1"])));
     assert_eq!(records(dir, "res").len(), 2);
     let before = std::fs::read(dir.join("results/res/runs.jsonl")).unwrap();
 
@@ -213,7 +180,7 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
     );
 
     // --resume with two repetitions makes exactly the two missing runs.
-    ok(&run(with(&["--reps", "2", "--resume"])));
+    assert_ok(run(with(&["--reps", "2", "--resume"])));
     let recs = records(dir, "res");
     assert_eq!(recs.len(), 4);
     let mut keys: Vec<(u32, u32)> = recs
@@ -241,7 +208,7 @@ fn memory_limit_kill_is_recorded_as_oom() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // 2 × 60,000 points per executor need far more than 32 MiB.
-    let data = generate(dir, "4", "60000");
+    let data = generate_fractal(dir, "data", "4", "60000");
     let out = harness(
         dir,
         &[
@@ -287,7 +254,7 @@ fn timeout_kills_the_run_and_records_it() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = generate(dir, "2", "50000");
+    let data = generate_fractal(dir, "data", "2", "50000");
     let out = harness(
         dir,
         &[
@@ -331,7 +298,7 @@ fn missing_column_is_named_with_its_file() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = generate(dir, "2", "100");
+    let data = generate_fractal(dir, "data", "2", "100");
     // Replace the first train file by one without `Infrared`.
     let bad = data.join("train/train-000000.parquet");
     let schema = Arc::new(Schema::new(vec![Field::new(
@@ -374,11 +341,11 @@ fn oversubscription_and_disabled_limits_are_recorded() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = generate(dir, "2", "3000");
+    let data = generate_fractal(dir, "data", "2", "3000");
     let d = data.to_str().unwrap();
     // Two executors that each ask for every CPU of the machine: executors × cores > CPUs.
     let cpus = harness_runtime::limits::affinity().len().to_string();
-    ok(&harness(
+    assert_ok(harness(
         dir,
         &[
             "run",
@@ -401,7 +368,7 @@ fn oversubscription_and_disabled_limits_are_recorded() {
     let page = std::fs::read_to_string(dir.join("reports/over/index.html")).unwrap();
     assert!(page.contains("oversubscribed"));
 
-    ok(&harness(
+    assert_ok(harness(
         dir,
         &[
             "run",
@@ -433,7 +400,7 @@ fn killing_the_driver_then_resuming_completes_each_run_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Runs of a few seconds each, so one is in flight when the driver dies.
-    let data = generate(dir, "4", "90000");
+    let data = generate_fractal(dir, "data", "4", "90000");
     let args = [
         "profile",
         "local",
@@ -496,7 +463,7 @@ fn killing_the_driver_then_resuming_completes_each_run_exactly_once() {
 
     let mut resume: Vec<&str> = args.to_vec();
     resume.push("--resume");
-    ok(&harness(dir, &resume));
+    assert_ok(harness(dir, &resume));
     let text = std::fs::read_to_string(&runs).unwrap();
     assert!(text.ends_with('\n'), "no torn last line");
     let recs = records(dir, "crash");
@@ -522,7 +489,7 @@ fn a_killed_executor_is_recorded_with_its_cause_and_retried() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = generate(dir, "4", "90000");
+    let data = generate_fractal(dir, "data", "4", "90000");
     let mut driver = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args([
             "run",

@@ -26,6 +26,22 @@ pub fn assert_ok(out: Output) -> Output {
     out
 }
 
+/// Generates FRACTAL data with `harness data generate` into `<dir>/<name>`: `train_files` files
+/// of `rows` points in train/, 2 each in val/ and test/.
+pub fn generate_fractal(dir: &Path, name: &str, train_files: &str, rows: &str) -> PathBuf {
+    let data = dir.join(name);
+    assert_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["data", "generate", "fractal", "--out"])
+            .arg(&data)
+            .args(["--train-files", train_files, "--rows-per-file", rows])
+            .args(["--val-files", "2", "--test-files", "2"])
+            .output()
+            .expect("harness runs"),
+    );
+    data
+}
+
 /// The records of `<dir>/results/<study>/runs.jsonl`.
 pub fn records(dir: &Path, study: &str) -> Vec<RunRecord> {
     std::fs::read_to_string(dir.join("results").join(study).join("runs.jsonl"))
