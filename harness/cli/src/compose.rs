@@ -337,7 +337,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
                         .unwrap_or_else(|| "data".into());
                     let dest = work.join("work/upload").join(&name);
                     let _ = std::fs::remove_dir_all(&dest);
-                    copy_dir(Path::new(&data_url), &dest)?;
+                    crate::transfer::copy_tree(Path::new(&data_url), &dest)?;
                     let url = format!("s3://{BUCKET}/{name}");
                     eprintln!("compose: uploading {data_url} to the cluster store as {url}");
                     docker_exec(
@@ -419,20 +419,6 @@ fn docker_exec(container: &str, args: &[&str]) -> Result<()> {
         .context("cannot run docker exec")?;
     if !status.success() {
         bail!("`{}` in {container} failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
-        let e = e?;
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(&p, to.join(e.file_name()))?;
-        }
     }
     Ok(())
 }

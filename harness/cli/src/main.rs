@@ -13,6 +13,7 @@ mod registry;
 mod runner;
 mod serve;
 mod store;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -705,26 +706,12 @@ fn ensure_default_data() -> Result<String> {
 
 /// Uploads every file below `dir` to `url` (`s3://bucket/prefix`), keys = relative paths.
 fn upload(dir: &std::path::Path, url: &str) -> Result<()> {
-    use harness_runtime::s3::{S3Location, S3};
-    let loc = S3Location::parse(url)
+    let loc = harness_runtime::s3::S3Location::parse(url)
         .with_context(|| format!("{url} is not an S3 location: expected s3://bucket/prefix"))?;
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.is_file() {
-                files.push(p);
-            }
-        }
-    }
+    let files = transfer::files_below(dir)?;
     if files.is_empty() {
         anyhow::bail!("{} holds no files to upload", dir.display());
     }
-    files.sort();
-    let s3 = S3::shared();
     let pb = ProgressBar::new(files.len() as u64);
     pb.set_style(
         ProgressStyle::with_template(
@@ -733,18 +720,7 @@ fn upload(dir: &std::path::Path, url: &str) -> Result<()> {
         .expect("valid template")
         .progress_chars("=> "),
     );
-    let mut bytes = 0u64;
-    for f in &files {
-        let rel = f
-            .strip_prefix(dir)
-            .expect("below dir")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let data = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        bytes += data.len() as u64;
-        s3.put(&loc, &rel, data)?;
-        pb.inc(1);
-    }
+    let bytes = transfer::upload_files(&loc, "", dir, &files, || pb.inc(1))?;
     pb.finish_and_clear();
     eprintln!(
         "uploaded {} objects, {:.1} MB to {}",

@@ -17,7 +17,7 @@ use crate::launcher::{check_mpirun, run_one, LaunchSettings};
 use crate::mlflow::Mlflow;
 use crate::store::Store;
 use crate::{provenance, registry};
-use harness_runtime::s3::{S3Location, S3};
+use harness_runtime::s3::S3Location;
 
 /// Options of a study run that are not part of the grid.
 #[derive(Debug, Clone)]
@@ -82,28 +82,16 @@ pub fn set_current_group(pgid: i32) {
 /// Uploads the study's `runs.jsonl` (whole, so the mirror is never torn) and the run's log and
 /// artifacts to `<mirror>/<study>/`.
 fn mirror_run(m: &S3Location, store: &Store, record: &RunRecord) -> Result<()> {
-    let s3 = S3::shared();
-    let study = &record.study;
     let mut files = vec![PathBuf::from("runs.jsonl")];
     files.extend(record.log.iter().map(PathBuf::from));
     if let Some(a) = &record.artifacts {
-        let root = store.dir().join(a);
-        let mut stack = vec![root];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d)?.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p.strip_prefix(store.dir())?.to_path_buf());
-                }
-            }
-        }
+        files.extend(
+            crate::transfer::files_below(&store.dir().join(a))?
+                .into_iter()
+                .map(|f| PathBuf::from(a).join(f)),
+        );
     }
-    for rel in files {
-        let bytes = std::fs::read(store.dir().join(&rel))?;
-        s3.put(m, &format!("{study}/{}", rel.display()), bytes)?;
-    }
+    crate::transfer::upload_files(m, &record.study, store.dir(), &files, || {})?;
     Ok(())
 }
 
