@@ -37,34 +37,31 @@ pub fn check_data(workload: &str, data: &str) -> Result<String> {
     if builtin_data(workload) == Some(data) {
         return Ok(data.to_string());
     }
-    if data.starts_with("s3://") {
-        if workload == workload_wine::NAME {
-            anyhow::bail!("the wine workload reads its two CSV files from a local directory or the embedded copy, not from {data}");
-        }
-        let columns: &[&str] = &workload_fractal_rf::schema::COLUMNS;
-        for split in ["train", "val", "test"] {
-            let files = harness_runtime::data::list_split(data, split)?;
-            harness_runtime::data::open_columns_at(data, &files[0].path, columns, 1024)?;
-        }
-        return Ok(data.to_string());
-    }
-    let dir = std::fs::canonicalize(data)
-        .map_err(|_| harness_runtime::data::DataError::MissingDir(PathBuf::from(data)))?;
+    let location = if data.starts_with("s3://") {
+        data.to_string()
+    } else {
+        std::fs::canonicalize(data)
+            .map_err(|_| harness_runtime::data::DataError::MissingDir(PathBuf::from(data)))?
+            .display()
+            .to_string()
+    };
     match workload {
+        workload_wine::NAME if location.starts_with("s3://") => {
+            anyhow::bail!("the wine workload reads its two CSV files from a local directory or the embedded copy, not from {data}")
+        }
         workload_wine::NAME => {
-            workload_wine::data::load_dir(&dir)?;
+            workload_wine::data::load_dir(Path::new(&location))?;
         }
         _ => {
+            // The first file of every split opens with the columns the workload needs.
             let columns: &[&str] = &workload_fractal_rf::schema::COLUMNS;
             for split in ["train", "val", "test"] {
-                let s = dir.display().to_string();
-                let files = harness_runtime::data::list_split(&s, split)?;
-                let first = Path::new(&s).join(&files[0].path);
-                harness_runtime::data::open_columns(&first, columns, 1024)?;
+                let files = harness_runtime::data::list_split(&location, split)?;
+                harness_runtime::data::open_columns_at(&location, &files[0].path, columns, 1024)?;
             }
         }
     }
-    Ok(dir.display().to_string())
+    Ok(location)
 }
 
 /// A clear error for an unknown workload name.
