@@ -137,6 +137,35 @@ impl Cluster {
         Ok(named)
     }
 
+    /// Brings up a fresh cluster of `executors` executors, pins executor k to CPUs
+    /// `k·cores …` (mod the host's `cpus`) and writes their addresses to `<work>/work/hosts`.
+    /// Returns the head container's name.
+    fn start(&self, executors: u32, cores: u32, cpus: u32, work: &Path) -> Result<String> {
+        self.down();
+        run(
+            &mut self.cmd(&["up", "-d", "--scale", &format!("executor={executors}")]),
+            "compose up",
+        )?;
+        let cpus = cpus.max(1);
+        let mut hosts = String::new();
+        for (k, name) in self.containers("executor")?.iter().enumerate() {
+            let first = (k as u32 * cores) % cpus;
+            let set: Vec<String> = (0..cores)
+                .map(|j| ((first + j) % cpus).to_string())
+                .collect();
+            run(
+                Command::new("docker").args(["update", "--cpuset-cpus", &set.join(","), name]),
+                "docker update --cpuset-cpus",
+            )?;
+            hosts.push_str(&format!("{} slots=1\n", ip_of(name)?));
+        }
+        std::fs::write(work.join("work/hosts"), hosts)?;
+        self.containers("head")?
+            .into_iter()
+            .next()
+            .context("no head container")
+    }
+
     fn down(&self) {
         // The head first and at once: a study still running there (its host driver was killed)
         // must not record the executors' teardown as a failed run.
@@ -264,131 +293,19 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
             groups.len(),
             format_bytes(bytes)
         );
+        let mut group = spec.clone();
+        group.cores = vec![*cores];
+        group.memory = vec![memory.clone()];
         let mut round = 0u32;
         let c = loop {
             // A clean cluster for every shape and every retry round: nothing left from before.
-            cluster.down();
-            run(
-                &mut cluster.cmd(&["up", "-d", "--scale", &format!("executor={largest}")]),
-                "compose up",
-            )?;
-            let result = (|| -> Result<i32> {
-                let executors = cluster.containers("executor")?;
-                let head = cluster
-                    .containers("head")?
-                    .into_iter()
-                    .next()
-                    .context("no head container")?;
-                let mut hosts = String::new();
-                for (k, name) in executors.iter().enumerate() {
-                    let first = (k as u32 * cores) % cpus.max(1);
-                    let set: Vec<String> = (0..*cores)
-                        .map(|j| ((first + j) % cpus.max(1)).to_string())
-                        .collect();
-                    run(
-                        Command::new("docker").args([
-                            "update",
-                            "--cpuset-cpus",
-                            &set.join(","),
-                            name,
-                        ]),
-                        "docker update --cpuset-cpus",
-                    )?;
-                    hosts.push_str(&format!("{} slots=1\n", ip_of(name)?));
-                }
-                std::fs::write(work.join("work/hosts"), hosts)?;
-                // No data given: the default FRACTAL set, generated into the cluster's store once.
-                if data_url.is_empty() {
-                    let name = "fractal-default";
-                    if !work
-                        .join("s3data")
-                        .join(BUCKET)
-                        .join(name)
-                        .join(".complete")
-                        .exists()
-                    {
-                        eprintln!("compose: generating the default FRACTAL data set into s3://{BUCKET}/{name} (once)");
-                        docker_exec(
-                            &head,
-                            &[
-                                "harness",
-                                "data",
-                                "generate",
-                                "fractal",
-                                "--out",
-                                &format!("s3://{BUCKET}/{name}"),
-                            ],
-                        )?;
-                        std::fs::write(
-                            work.join("s3data")
-                                .join(BUCKET)
-                                .join(name)
-                                .join(".complete"),
-                            "complete\n",
-                        )?;
-                    }
-                    data_url = format!("s3://{BUCKET}/{name}");
-                }
-                // Local data goes to the cluster's store once.
-                if !data_url.starts_with("s3://") && data_url != "embedded" {
-                    let name = Path::new(&data_url)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_else(|| "data".into());
-                    let dest = work.join("work/upload").join(&name);
-                    let _ = std::fs::remove_dir_all(&dest);
-                    crate::transfer::copy_tree(Path::new(&data_url), &dest)?;
-                    let url = format!("s3://{BUCKET}/{name}");
-                    eprintln!("compose: uploading {data_url} to the cluster store as {url}");
-                    docker_exec(
-                        &head,
-                        &[
-                            "harness",
-                            "data",
-                            "upload",
-                            &format!("/work/upload/{name}"),
-                            &url,
-                        ],
-                    )?;
-                    let _ = std::fs::remove_dir_all(&dest);
-                    data_url = url;
-                }
-                let mut group = spec.clone();
-                group.cores = vec![*cores];
-                group.memory = vec![memory.clone()];
-                std::fs::write(work.join("work/study.toml"), group.to_toml())?;
-                let mut args: Vec<String> = [
-                    "harness",
-                    "study",
-                    "/work/study.toml",
-                    "--hostfile",
-                    "/work/hosts",
-                    "--results",
-                    "/work/results",
-                    "--reports",
-                    "/work/reports",
-                    "--data",
-                    &data_url,
-                    // Retries are made here, on a clean cluster: a dead container stays dead.
-                    "--retries",
-                    "0",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                if i > 0 || opts.resume || round > 0 {
-                    args.push("--resume".into());
-                }
-                if round > 0 {
-                    args.push("--retry-failed".into());
-                }
-                let status = Command::new("docker")
-                    .args(["exec", &head])
-                    .args(&args)
-                    .status()
-                    .context("cannot run docker exec")?;
-                Ok(status.code().unwrap_or(1))
-            })();
+            let result = cluster
+                .start(largest, *cores, cpus, &work)
+                .and_then(|head| {
+                    data_url = cluster_data(&data_url, &head, &work)?;
+                    let resume = i > 0 || opts.resume || round > 0;
+                    run_group(&head, &group, &data_url, &work, resume, round > 0)
+                });
             let last = round >= opts.retries || !matches!(result, Ok(2));
             if !last || !opts.keep || i + 1 < groups.len() {
                 cluster.down();
@@ -399,9 +316,9 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
             }
             round += 1;
             eprintln!(
-            "compose: some runs were not ok: retrying them on a clean cluster (round {round} of {})",
-            opts.retries
-        );
+                "compose: some runs were not ok: retrying them on a clean cluster (round {round} of {})",
+                opts.retries
+            );
         };
         if c == 1 {
             bail!("the study in the head container failed (exit 1): see above");
@@ -409,6 +326,97 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
         code = code.max(c);
     }
     Ok(code)
+}
+
+/// Makes the data reachable from the cluster and returns its location there: no data → the
+/// default FRACTAL set, generated into the cluster store once; a local directory → uploaded to
+/// the store; `s3://…` and `embedded` as they are.
+fn cluster_data(data_url: &str, head: &str, work: &Path) -> Result<String> {
+    if data_url.is_empty() {
+        let name = "fractal-default";
+        let marker = work
+            .join("s3data")
+            .join(BUCKET)
+            .join(name)
+            .join(".complete");
+        if !marker.exists() {
+            eprintln!(
+                "compose: generating the default FRACTAL data set into s3://{BUCKET}/{name} (once)"
+            );
+            let out = format!("s3://{BUCKET}/{name}");
+            docker_exec(
+                head,
+                &["harness", "data", "generate", "fractal", "--out", &out],
+            )?;
+            std::fs::write(&marker, "complete\n")?;
+        }
+        return Ok(format!("s3://{BUCKET}/{name}"));
+    }
+    if data_url.starts_with("s3://") || data_url == "embedded" {
+        return Ok(data_url.to_string());
+    }
+    let name = Path::new(data_url)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "data".into());
+    let dest = work.join("work/upload").join(&name);
+    let _ = std::fs::remove_dir_all(&dest);
+    crate::transfer::copy_tree(Path::new(data_url), &dest)?;
+    let url = format!("s3://{BUCKET}/{name}");
+    eprintln!("compose: uploading {data_url} to the cluster store as {url}");
+    let upload = docker_exec(
+        head,
+        &[
+            "harness",
+            "data",
+            "upload",
+            &format!("/work/upload/{name}"),
+            &url,
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dest);
+    upload.map(|()| url)
+}
+
+/// Runs `group` (one cluster shape) from the head container; returns its exit code.
+/// Retries are made by the caller on a clean cluster (a dead container stays dead), so the
+/// head gets `--retries 0`, and `--retry-failed` in retry rounds.
+fn run_group(
+    head: &str,
+    group: &StudySpec,
+    data_url: &str,
+    work: &Path,
+    resume: bool,
+    retry_failed: bool,
+) -> Result<i32> {
+    std::fs::write(work.join("work/study.toml"), group.to_toml())?;
+    let mut args = vec![
+        "harness",
+        "study",
+        "/work/study.toml",
+        "--hostfile",
+        "/work/hosts",
+        "--results",
+        "/work/results",
+        "--reports",
+        "/work/reports",
+        "--data",
+        data_url,
+        "--retries",
+        "0",
+    ];
+    if resume {
+        args.push("--resume");
+    }
+    if retry_failed {
+        args.push("--retry-failed");
+    }
+    let status = Command::new("docker")
+        .args(["exec", head])
+        .args(&args)
+        .status()
+        .context("cannot run docker exec")?;
+    Ok(status.code().unwrap_or(1))
 }
 
 fn docker_exec(container: &str, args: &[&str]) -> Result<()> {
