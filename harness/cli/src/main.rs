@@ -575,7 +575,7 @@ fn study(spec: &StudySpec, data: &str, common: &Common) -> Result<ExitCode> {
         resume: common.resume,
         no_limits: common.no_limits,
         retries: common.retries,
-        mlflow: predict::tracking_uri(common.mlflow.as_deref()),
+        mlflow: mlflow::tracking_uri(common.mlflow.as_deref()),
     };
     let StudySummary {
         ran,

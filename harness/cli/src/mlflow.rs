@@ -315,6 +315,13 @@ impl Mlflow {
     }
 }
 
+/// The tracking URI from `--mlflow` or `MLFLOW_TRACKING_URI`.
+pub fn tracking_uri(flag: Option<&str>) -> Option<String> {
+    flag.map(String::from)
+        .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok())
+        .filter(|u| !u.is_empty())
+}
+
 /// What [`log_wine_run`] created.
 #[derive(Debug, Clone)]
 pub struct Logged {

@@ -15,18 +15,11 @@ use harness_core::classify::roc_auc;
 use workload_wine::batch::{self, PredictJob, PredictSummary};
 use workload_wine::model::Model;
 
-use crate::mlflow::{fetch_model, Mlflow};
+use crate::mlflow::{fetch_model, tracking_uri, Mlflow};
 use crate::{launcher, provenance};
 
 /// Summary file name inside the output directory.
 pub const SUMMARY: &str = "_predict_summary.json";
-
-/// The tracking URI from `--mlflow` or `MLFLOW_TRACKING_URI`.
-pub fn tracking_uri(flag: Option<&str>) -> Option<String> {
-    flag.map(String::from)
-        .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok())
-        .filter(|u| !u.is_empty())
-}
 
 /// A local model directory for `model` (a path or a `models:/` URI).
 ///
