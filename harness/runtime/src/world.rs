@@ -172,16 +172,6 @@ impl World {
         Some((status.source_rank() as u32, value))
     }
 
-    /// Blocks until a message from any executor arrives: `(source rank, value)`.
-    ///
-    /// # Panics
-    /// As [`World::try_recv_json`].
-    pub fn recv_json<T: DeserializeOwned>(&self) -> (u32, T) {
-        let (bytes, status) = self.timed(|| self.comm.any_process().receive_vec::<u8>());
-        let value = serde_json::from_slice(&bytes).expect("message deserialises");
-        (status.source_rank() as u32, value)
-    }
-
     /// Aborts every executor of the run (MPI_Abort) with `code`.
     pub fn abort(&self, code: i32) -> ! {
         self.comm.abort(code)
