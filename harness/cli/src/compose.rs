@@ -23,6 +23,8 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use harness_core::units::format_bytes;
 use harness_core::StudySpec;
+use harness_runtime::workload::DefaultData;
+use harness_runtime::Workload;
 
 const DOCKERFILE: &str = include_str!("../../../docker/Dockerfile");
 const S3_DOCKERFILE: &str = include_str!("../../../docker/s3.Dockerfile");
@@ -233,13 +235,18 @@ fn ip_of(container: &str) -> Result<String> {
     Ok(ip.trim().to_string())
 }
 
-/// Runs `spec` on the compose cluster; `data` is `s3://…` on the cluster store, or a local
-/// directory that is uploaded there first. Returns the head's exit code (0 all ok, 2 some runs
+/// Runs `spec` on the compose cluster; `data` is `s3://…` on the cluster store, a local
+/// directory that is uploaded there first, or `None` for the workload's default data. Returns the head's exit code (0 all ok, 2 some runs
 /// not ok).
 ///
 /// # Errors
 /// Docker/Compose missing or failing, bad data.
-pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<i32> {
+pub fn run_study(
+    spec: &StudySpec,
+    workload: &dyn Workload,
+    data: Option<&str>,
+    opts: &ComposeOptions,
+) -> Result<i32> {
     docker_reachable()?;
     let compose = compose_cmd()?;
     spec.validate()?;
@@ -276,7 +283,7 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
     }
     let largest = *spec.executors.iter().max().expect("validated");
     let mut code = 0;
-    let mut data_url = data.to_string();
+    let mut data_url: Option<String> = data.map(String::from);
     for (i, (cores, memory)) in groups.iter().enumerate() {
         let bytes = harness_core::parse_memory(memory)?;
         let mut env = base_env.clone();
@@ -302,9 +309,10 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
             let result = cluster
                 .start(largest, *cores, cpus, &work)
                 .and_then(|head| {
-                    data_url = cluster_data(&data_url, &head, &work)?;
+                    let url = cluster_data(data_url.as_deref(), workload, &head, &work)?;
+                    data_url = Some(url.clone());
                     let resume = i > 0 || opts.resume || round > 0;
-                    run_group(&head, &group, &data_url, &work, resume, round > 0)
+                    run_group(&head, &group, &url, &work, resume, round > 0)
                 });
             let last = round >= opts.retries || !matches!(result, Ok(2));
             if !last || !opts.keep || i + 1 < groups.len() {
@@ -329,31 +337,54 @@ pub fn run_study(spec: &StudySpec, data: &str, opts: &ComposeOptions) -> Result<
 }
 
 /// Makes the data reachable from the cluster and returns its location there: no data → the
-/// default FRACTAL set, generated into the cluster store once; a local directory → uploaded to
-/// the store; `s3://…` and `embedded` as they are.
-fn cluster_data(data_url: &str, head: &str, work: &Path) -> Result<String> {
-    if data_url.is_empty() {
-        let name = "fractal-default";
-        let marker = work
-            .join("s3data")
-            .join(BUCKET)
-            .join(name)
-            .join(".complete");
-        if !marker.exists() {
-            eprintln!(
-                "compose: generating the default FRACTAL data set into s3://{BUCKET}/{name} (once)"
-            );
-            let out = format!("s3://{BUCKET}/{name}");
-            docker_exec(
-                head,
-                &["harness", "data", "generate", "fractal", "--out", &out],
-            )?;
-            std::fs::write(&marker, "complete\n")?;
-        }
-        return Ok(format!("s3://{BUCKET}/{name}"));
-    }
-    if data_url.starts_with("s3://") || data_url == "embedded" {
+/// workload's default (its built-in name, or its default data set generated into the cluster
+/// store once); a local directory → uploaded to the store; `s3://…` as it is.
+fn cluster_data(
+    data_url: Option<&str>,
+    workload: &dyn Workload,
+    head: &str,
+    work: &Path,
+) -> Result<String> {
+    let Some(data_url) = data_url else {
+        return match workload.default_data() {
+            DefaultData::Builtin(name) => Ok(name.to_string()),
+            DefaultData::Required(hint) => bail!("no data location: {hint}"),
+            DefaultData::Generated { key, describe } => {
+                let generator = workload
+                    .generator()
+                    .context("the workload's default data has no generator")?;
+                let marker = work
+                    .join("s3data")
+                    .join(BUCKET)
+                    .join(&key)
+                    .join(".complete");
+                let url = format!("s3://{BUCKET}/{key}");
+                if !marker.exists() {
+                    eprintln!("compose: generating {describe} into {url} (once)");
+                    docker_exec(
+                        head,
+                        &[
+                            "harness",
+                            "data",
+                            "generate",
+                            generator.name(),
+                            "--out",
+                            &url,
+                        ],
+                    )?;
+                    std::fs::write(&marker, "complete\n")?;
+                }
+                Ok(url)
+            }
+        };
+    };
+    if data_url.starts_with("s3://") {
         return Ok(data_url.to_string());
+    }
+    if let DefaultData::Builtin(name) = workload.default_data() {
+        if name == data_url {
+            return Ok(data_url.to_string());
+        }
     }
     let name = Path::new(data_url)
         .file_name()

@@ -1,5 +1,11 @@
 //! Launching one run with `mpirun` (Open MPI) and turning what happened into a record.
 //!
+//! One attempt is four steps: [`spawn_and_wait`] (start `mpirun`, enforce the timeout),
+//! [`classify_exit`] (ok / failed / timeout, with the executors' own error texts),
+//! collect OOM kills from whoever applied the memory limit ([`collect_oom_local`] for the
+//! run's cgroups, [`collect_oom_nodes`] for nodes that limit themselves), and
+//! [`build_record`]. [`Launcher`] ties them together for the study loop.
+//!
 //! `mpirun -np <executors> [--oversubscribe] --bind-to none <harness> exec <job.json>`:
 //! executors bind themselves (their cgroup's CPU set is the binding), so mpirun's own binding is
 //! off. `--oversubscribe` is passed only when executors × cores exceed the logical CPUs, and the
@@ -10,7 +16,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -21,6 +27,7 @@ use harness_core::{
 };
 use harness_runtime::limits;
 
+use crate::runner::Launch;
 use crate::store::{write_synced, Store};
 
 /// Checks that `mpirun` is installed and is Open MPI.
@@ -166,8 +173,312 @@ pub fn mpirun_command(executors: u32, threads: u32, oversubscribed: bool) -> Com
     cmd
 }
 
+/// The files of one attempt of a run: job, outcome, per-rank error files, log and artifacts.
+/// Each attempt keeps its own (`<run_id>-a<attempt>` after the first).
+struct AttemptFiles {
+    job: PathBuf,
+    outcome: PathBuf,
+    error_prefix: PathBuf,
+    log_rel: PathBuf,
+    log: PathBuf,
+    artifacts_rel: PathBuf,
+    artifacts: PathBuf,
+}
+
+impl AttemptFiles {
+    fn new(store: &Store, plan: &RunPlan, attempt: u32) -> Self {
+        let jobs = store.dir().join("jobs");
+        let name = if attempt == 0 {
+            plan.run_id.clone()
+        } else {
+            format!("{}-a{attempt}", plan.run_id)
+        };
+        let log_rel = PathBuf::from("logs").join(format!("{name}.log"));
+        let artifacts_rel = PathBuf::from("artifacts").join(&name);
+        AttemptFiles {
+            job: jobs.join(format!("{name}.json")),
+            outcome: jobs.join(format!("{name}.outcome.json")),
+            error_prefix: jobs.join(&name),
+            log: store.dir().join(&log_rel),
+            log_rel,
+            artifacts: store.dir().join(&artifacts_rel),
+            artifacts_rel,
+        }
+    }
+
+    fn rank_error(&self, rank: u32) -> PathBuf {
+        PathBuf::from(format!("{}.{rank}.err", self.error_prefix.display()))
+    }
+
+    /// Removes what an earlier try of this very attempt may have left; creates the artifacts
+    /// directory.
+    fn reset(&self, executors: u32) -> Result<()> {
+        let _ = std::fs::remove_dir_all(&self.artifacts);
+        std::fs::create_dir_all(&self.artifacts)
+            .with_context(|| format!("cannot create {}", self.artifacts.display()))?;
+        let _ = std::fs::remove_file(&self.outcome);
+        for r in 0..executors {
+            let _ = std::fs::remove_file(self.rank_error(r));
+        }
+        Ok(())
+    }
+}
+
+/// How `mpirun` ended.
+#[derive(Debug)]
+pub enum Exit {
+    /// It could not be started.
+    NotStarted(String),
+    /// It exited by itself.
+    Exited(ExitStatus),
+    /// It ran past the timeout and was stopped.
+    TimedOut,
+    /// Waiting for it failed.
+    WaitFailed(String),
+}
+
+/// Starts `cmd` in its own process group (registered for Ctrl-C, and killed with the driver
+/// through `PR_SET_PDEATHSIG`) and waits for it, stopping it after `timeout`. Returns how it
+/// ended and the wall-clock seconds from start to end.
+pub fn spawn_and_wait(mut cmd: Command, timeout: Duration) -> (Exit, f64) {
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        // SAFETY: prctl in the forked child before exec; it only sets a signal to receive.
+        unsafe {
+            cmd.pre_exec(|| {
+                // If the driver dies (even by SIGKILL), mpirun gets SIGTERM and stops its
+                // executors instead of running on orphaned.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let t0 = Instant::now();
+    let exit = match cmd.spawn() {
+        Err(e) => Exit::NotStarted(format!("cannot start mpirun: {e}")),
+        Ok(mut child) => {
+            crate::interrupt::set_current_group(child.id() as i32);
+            let exit = loop {
+                match child.try_wait() {
+                    Ok(Some(s)) => break Exit::Exited(s),
+                    Ok(None) if t0.elapsed() > timeout => {
+                        stop(&mut child);
+                        break Exit::TimedOut;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                    Err(e) => break Exit::WaitFailed(format!("waiting for mpirun failed: {e}")),
+                }
+            };
+            crate::interrupt::set_current_group(0);
+            exit
+        }
+    };
+    (exit, t0.elapsed().as_secs_f64())
+}
+
+/// Status and error text of an attempt from how `mpirun` ended: ok only when it exited 0 and
+/// rank 0 wrote its outcome; a failure carries the executors' own error files, or the log's
+/// tail when no executor wrote one.
+fn classify_exit(
+    exit: &Exit,
+    files: &AttemptFiles,
+    executors: u32,
+    timeout: Duration,
+) -> (RunStatus, Option<String>) {
+    match exit {
+        Exit::NotStarted(e) | Exit::WaitFailed(e) => (RunStatus::Failed, Some(e.clone())),
+        Exit::TimedOut => (
+            RunStatus::Timeout,
+            Some(format!(
+                "run exceeded the timeout of {} s and was killed",
+                timeout.as_secs()
+            )),
+        ),
+        Exit::Exited(s) if s.success() && files.outcome.exists() => (RunStatus::Ok, None),
+        Exit::Exited(s) => {
+            let rank_errors: Vec<String> = (0..executors)
+                .filter_map(|r| std::fs::read_to_string(files.rank_error(r)).ok())
+                .map(|t| t.trim().to_string())
+                .collect();
+            let error = if rank_errors.is_empty() {
+                format!(
+                    "mpirun exited with {s}; last output:\n{}",
+                    tail(&files.log, 12)
+                )
+            } else {
+                rank_errors.join("\n")
+            };
+            (RunStatus::Failed, Some(error))
+        }
+    }
+}
+
+/// OOM kills in the run's cgroups (limits applied here): kills executors that outlived
+/// `mpirun`, reads each rank's `oom_kill` counter and peak, removes the cgroups. `Some` with
+/// the cause when any executor was killed by its memory limit.
+fn collect_oom_local(cgroup: &str, run_id: &str, memory_bytes: u64) -> Option<(OomInfo, String)> {
+    let stray = limits::kill_remaining(cgroup, Duration::from_secs(5));
+    if stray > 0 {
+        tracing::warn!("{run_id}: killed {stray} executor(s) that outlived mpirun");
+    }
+    let mem = limits::inspect_and_remove(cgroup);
+    let killed: Vec<_> = mem.iter().filter(|m| m.oom_kills > 0).collect();
+    if killed.is_empty() {
+        return None;
+    }
+    let info = OomInfo {
+        memory_limit_bytes: killed[0].limit_bytes.unwrap_or(memory_bytes),
+        peak_bytes: killed
+            .iter()
+            .filter_map(|m| m.peak_bytes)
+            .max()
+            .unwrap_or(0),
+        ranks: killed.iter().map(|m| m.rank).collect(),
+    };
+    let error = format!(
+        "executor(s) {:?} killed by the memory limit of {} ({memory_bytes} bytes)",
+        info.ranks,
+        harness_core::format_bytes(memory_bytes),
+    );
+    Some((info, error))
+}
+
+/// What the nodes that set their own limits say after a failed attempt: the nodes that no
+/// longer answer (named in the error), and `Some` OOM info when a node's memory cgroup
+/// counted a new OOM kill since `before`.
+fn collect_oom_nodes(
+    hosts: &[String],
+    before: &[Option<limits::RankMemory>],
+    memory_bytes: u64,
+    error: Option<String>,
+) -> (Option<OomInfo>, Option<String>) {
+    let after = node_memory(hosts);
+    let gone: Vec<String> = after
+        .iter()
+        .zip(hosts)
+        .enumerate()
+        .filter(|(_, (a, _))| a.is_none())
+        .map(|(rank, (_, h))| format!("rank {rank} ({h})"))
+        .collect();
+    let mut error = error;
+    if !gone.is_empty() {
+        error = Some(format!(
+            "executor node(s) {} no longer answer (container killed or stopped?); {}",
+            gone.join(", "),
+            error.unwrap_or_default()
+        ));
+    }
+    let killed: Vec<(u32, limits::RankMemory)> = after
+        .into_iter()
+        .zip(before)
+        .enumerate()
+        .filter_map(|(rank, (a, b))| {
+            let a = a?;
+            let before = b.as_ref().map_or(0, |b| b.oom_kills);
+            (a.oom_kills > before).then_some((rank as u32, a))
+        })
+        .collect();
+    if killed.is_empty() {
+        return (None, error);
+    }
+    let info = OomInfo {
+        memory_limit_bytes: killed[0].1.limit_bytes.unwrap_or(memory_bytes),
+        peak_bytes: killed
+            .iter()
+            .filter_map(|(_, m)| m.peak_bytes)
+            .max()
+            .unwrap_or(0),
+        ranks: killed.iter().map(|(r, _)| *r).collect(),
+    };
+    let error = format!(
+        "executor(s) {:?} killed by the memory limit of their node ({} bytes)",
+        info.ranks, info.memory_limit_bytes
+    );
+    (Some(info), Some(error))
+}
+
+/// What an attempt produced, for [`build_record`].
+struct Attempt<'a> {
+    plan: &'a RunPlan,
+    attempt: u32,
+    status: RunStatus,
+    error: Option<String>,
+    started_at: DateTime<Utc>,
+    launch_unix: f64,
+    wall_sec: f64,
+    oversubscribed: bool,
+    oom: Option<OomInfo>,
+    outcome: Option<ExecutorOutcome>,
+}
+
+/// The record of an attempt: the outcome's times, data, metrics and executor reports when
+/// rank 0 wrote one, else only the status, cause and wall time.
+fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>) -> RunRecord {
+    let mut record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        study: settings.study.clone(),
+        run_id: a.plan.run_id.clone(),
+        workload: settings.workload.clone(),
+        point: a.plan.point.clone(),
+        repetition: a.plan.repetition,
+        attempt: a.attempt,
+        status: a.status,
+        error: a.error,
+        started_at: a.started_at,
+        finished_at: Utc::now(),
+        times: Times {
+            total_time_sec: a.wall_sec,
+            ..Times::default()
+        },
+        data: Default::default(),
+        metrics: Default::default(),
+        executor_reports: Vec::new(),
+        oversubscribed: a.oversubscribed,
+        oom: a.oom,
+        log: Some(files.log_rel.display().to_string()),
+        // Kept only when the workload wrote something there.
+        artifacts: match std::fs::remove_dir(&files.artifacts) {
+            Ok(()) => None,
+            Err(_) => Some(files.artifacts_rel.display().to_string()),
+        },
+        farm: None,
+        provenance: settings.provenance.clone(),
+    };
+    if let Some(o) = a.outcome {
+        record.provenance.lightgbm_version = o.lightgbm_version;
+        record.times = Times {
+            total_time_sec: o.finished_unix - a.launch_unix,
+            startup_sec: Some(o.startup_sec),
+            load_sec: Some(o.load_sec),
+            training_time_sec: Some(o.training_time_sec),
+            eval_sec: Some(o.eval_sec),
+            comm_sec: Some(o.comm_sec),
+        };
+        record.data = o.data;
+        record.metrics = o.metrics;
+        record.executor_reports = o.executor_reports;
+        record.farm = o.farm;
+    }
+    record
+}
+
+/// Launches the runs of one study on this machine (or on `--hostfile` hosts) with `mpirun`.
+pub struct Launcher<'a> {
+    pub settings: LaunchSettings,
+    pub store: &'a Store,
+}
+
+impl Launch for Launcher<'_> {
+    fn launch(&self, plan: &RunPlan, attempt: u32) -> Result<RunRecord> {
+        run_one(&self.settings, self.store, plan, attempt)
+    }
+}
+
 /// Runs one planned run to completion and returns its record (never an `Err` for a failed run:
-/// failures become records). `Err` only when the job file cannot be written.
+/// failures become records).
 ///
 /// # Errors
 /// The job file or log cannot be created.
@@ -178,27 +489,8 @@ pub fn run_one(
     attempt: u32,
 ) -> Result<RunRecord> {
     let point = &plan.point;
-    let jobs = store.dir().join("jobs");
-    // Each attempt keeps its own job, outcome and log files.
-    let name = if attempt == 0 {
-        plan.run_id.clone()
-    } else {
-        format!("{}-a{attempt}", plan.run_id)
-    };
-    let job_path = jobs.join(format!("{name}.json"));
-    let outcome_path = jobs.join(format!("{name}.outcome.json"));
-    let error_prefix = jobs.join(&name);
-    let log_rel = PathBuf::from("logs").join(format!("{name}.log"));
-    let log_path = store.dir().join(&log_rel);
-    let artifacts_rel = PathBuf::from("artifacts").join(&name);
-    let artifacts_path = store.dir().join(&artifacts_rel);
-    let _ = std::fs::remove_dir_all(&artifacts_path);
-    std::fs::create_dir_all(&artifacts_path)
-        .with_context(|| format!("cannot create {}", artifacts_path.display()))?;
-    let _ = std::fs::remove_file(&outcome_path);
-    for r in 0..point.executors {
-        let _ = std::fs::remove_file(format!("{}.{r}.err", error_prefix.display()));
-    }
+    let files = AttemptFiles::new(store, plan, attempt);
+    files.reset(point.executors)?;
     let cgroup = (settings.limits && settings.hostfile.is_none())
         .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
     // With a hostfile each executor has a node of its own; mpirun refuses to oversubscribe it.
@@ -215,7 +507,6 @@ pub fn run_one(
         }
         limits::inspect_and_remove(cg);
     }
-
     // On nodes that set their own limits, OOM kills are counted by the node's cgroup.
     let node_hosts = settings
         .hostfile
@@ -234,14 +525,14 @@ pub fn run_one(
         repetition: plan.repetition,
         data: settings.data.clone(),
         launch_unix,
-        outcome_path: outcome_path.display().to_string(),
-        error_prefix: error_prefix.display().to_string(),
+        outcome_path: files.outcome.display().to_string(),
+        error_prefix: files.error_prefix.display().to_string(),
         cgroup: cgroup.clone(),
         burn_sec: 0.2,
-        artifacts_dir: Some(artifacts_path.display().to_string()),
+        artifacts_dir: Some(files.artifacts.display().to_string()),
         limits_by_node: settings.hostfile.is_some(),
     };
-    write_synced(&job_path, &serde_json::to_vec_pretty(&job)?)?;
+    write_synced(&files.job, &serde_json::to_vec_pretty(&job)?)?;
 
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
     let mut cmd = mpirun_command(point.executors, point.cores, oversubscribed);
@@ -253,216 +544,57 @@ pub fn run_one(
             }
         }
     }
-    cmd.arg(&exe).arg("exec").arg(&job_path);
-    let log =
-        File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    cmd.arg(&exe).arg("exec").arg(&files.job);
+    let log = File::create(&files.log)
+        .with_context(|| format!("cannot create {}", files.log.display()))?;
     cmd.stdout(log.try_clone()?)
         .stderr(log)
         .stdin(Stdio::null());
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-        // SAFETY: prctl in the forked child before exec; it only sets a signal to receive.
-        unsafe {
-            cmd.pre_exec(|| {
-                // If the driver dies (even by SIGKILL), mpirun gets SIGTERM and stops its
-                // executors instead of running on orphaned.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
 
-    let t0 = Instant::now();
-    let mut status = RunStatus::Ok;
-    let mut error = None;
-    match cmd.spawn() {
-        Err(e) => {
-            status = RunStatus::Failed;
-            error = Some(format!("cannot start mpirun: {e}"));
-        }
-        Ok(mut child) => {
-            crate::runner::set_current_group(child.id() as i32);
-            let exit = loop {
-                match child.try_wait() {
-                    Ok(Some(s)) => break Some(s),
-                    Ok(None) if t0.elapsed() > settings.timeout => {
-                        stop(&mut child);
-                        break None;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                    Err(e) => {
-                        error = Some(format!("waiting for mpirun failed: {e}"));
-                        break None;
-                    }
-                }
-            };
-            match exit {
-                None if error.is_none() => {
-                    status = RunStatus::Timeout;
-                    error = Some(format!(
-                        "run exceeded the timeout of {} s and was killed",
-                        settings.timeout.as_secs()
-                    ));
-                }
-                None => status = RunStatus::Failed,
-                Some(s) if s.success() && outcome_path.exists() => {}
-                Some(s) => {
-                    status = RunStatus::Failed;
-                    let rank_errors: Vec<String> = (0..point.executors)
-                        .filter_map(|r| {
-                            std::fs::read_to_string(format!("{}.{r}.err", error_prefix.display()))
-                                .ok()
-                        })
-                        .map(|t| t.trim().to_string())
-                        .collect();
-                    error = Some(if rank_errors.is_empty() {
-                        format!(
-                            "mpirun exited with {s}; last output:\n{}",
-                            tail(&log_path, 12)
-                        )
-                    } else {
-                        rank_errors.join("\n")
-                    });
-                }
-            }
-        }
-    }
-    let wall = t0.elapsed().as_secs_f64();
-
-    // Memory accounting of the run's cgroups, then remove them. Executors that outlived
-    // mpirun (it was killed, or crashed) are killed first: they are all in the run's cgroups.
+    let (exit, wall_sec) = spawn_and_wait(cmd, settings.timeout);
+    let (mut status, mut error) = classify_exit(&exit, &files, point.executors, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {
-        let stray = limits::kill_remaining(cg, Duration::from_secs(5));
-        if stray > 0 {
-            tracing::warn!(
-                "{}: killed {stray} executor(s) that outlived mpirun",
-                plan.run_id
-            );
-        }
-        let mem = limits::inspect_and_remove(cg);
-        let killed: Vec<_> = mem.iter().filter(|m| m.oom_kills > 0).collect();
-        if !killed.is_empty() {
+        if let Some((info, cause)) = collect_oom_local(cg, &plan.run_id, point.memory_bytes) {
             status = RunStatus::Oom;
-            oom = Some(OomInfo {
-                memory_limit_bytes: killed[0].limit_bytes.unwrap_or(point.memory_bytes),
-                peak_bytes: killed
-                    .iter()
-                    .filter_map(|m| m.peak_bytes)
-                    .max()
-                    .unwrap_or(0),
-                ranks: killed.iter().map(|m| m.rank).collect(),
-            });
-            error = Some(format!(
-                "executor(s) {:?} killed by the memory limit of {} ({} bytes)",
-                oom.as_ref().map(|o| o.ranks.clone()).unwrap_or_default(),
-                harness_core::format_bytes(point.memory_bytes),
-                point.memory_bytes
-            ));
-        }
-    }
-
-    if status != RunStatus::Ok && !node_hosts.is_empty() {
-        let after = node_memory(&node_hosts);
-        let gone: Vec<String> = after
-            .iter()
-            .zip(&node_hosts)
-            .enumerate()
-            .filter(|(_, (a, _))| a.is_none())
-            .map(|(rank, (_, h))| format!("rank {rank} ({h})"))
-            .collect();
-        if !gone.is_empty() {
-            error = Some(format!(
-                "executor node(s) {} no longer answer (container killed or stopped?); {}",
-                gone.join(", "),
-                error.unwrap_or_default()
-            ));
-        }
-        let killed: Vec<(u32, limits::RankMemory)> = after
-            .into_iter()
-            .zip(&memory_before)
-            .enumerate()
-            .filter_map(|(rank, (a, b))| {
-                let a = a?;
-                let before = b.as_ref().map_or(0, |b| b.oom_kills);
-                (a.oom_kills > before).then_some((rank as u32, a))
-            })
-            .collect();
-        if !killed.is_empty() {
-            status = RunStatus::Oom;
-            let info = OomInfo {
-                memory_limit_bytes: killed[0].1.limit_bytes.unwrap_or(point.memory_bytes),
-                peak_bytes: killed
-                    .iter()
-                    .filter_map(|(_, m)| m.peak_bytes)
-                    .max()
-                    .unwrap_or(0),
-                ranks: killed.iter().map(|(r, _)| *r).collect(),
-            };
-            error = Some(format!(
-                "executor(s) {:?} killed by the memory limit of their node ({} bytes)",
-                info.ranks, info.memory_limit_bytes
-            ));
+            error = Some(cause);
             oom = Some(info);
         }
     }
-
+    if status != RunStatus::Ok && !node_hosts.is_empty() {
+        let (info, cause) =
+            collect_oom_nodes(&node_hosts, &memory_before, point.memory_bytes, error);
+        error = cause;
+        if let Some(info) = info {
+            status = RunStatus::Oom;
+            oom = Some(info);
+        }
+    }
     let outcome: Option<ExecutorOutcome> = (status == RunStatus::Ok)
-        .then(|| std::fs::read(&outcome_path).ok())
+        .then(|| std::fs::read(&files.outcome).ok())
         .flatten()
         .and_then(|b| serde_json::from_slice(&b).ok());
     if status == RunStatus::Ok && outcome.is_none() {
         status = RunStatus::Failed;
         error = Some(format!(
             "rank 0 wrote no readable outcome at {}",
-            outcome_path.display()
+            files.outcome.display()
         ));
     }
-    let mut record = RunRecord {
-        schema_version: SCHEMA_VERSION,
-        study: settings.study.clone(),
-        run_id: plan.run_id.clone(),
-        workload: settings.workload.clone(),
-        point: point.clone(),
-        repetition: plan.repetition,
-        attempt,
-        status,
-        error,
-        started_at,
-        finished_at: Utc::now(),
-        times: Times {
-            total_time_sec: wall,
-            ..Times::default()
+    Ok(build_record(
+        settings,
+        &files,
+        Attempt {
+            plan,
+            attempt,
+            status,
+            error,
+            started_at,
+            launch_unix,
+            wall_sec,
+            oversubscribed,
+            oom,
+            outcome,
         },
-        data: Default::default(),
-        metrics: Default::default(),
-        executor_reports: Vec::new(),
-        oversubscribed,
-        oom,
-        log: Some(log_rel.display().to_string()),
-        // Kept only when the workload wrote something there.
-        artifacts: match std::fs::remove_dir(&artifacts_path) {
-            Ok(()) => None,
-            Err(_) => Some(artifacts_rel.display().to_string()),
-        },
-        provenance: settings.provenance.clone(),
-    };
-    if let Some(o) = outcome {
-        record.provenance.lightgbm_version = o.lightgbm_version;
-        record.times = Times {
-            total_time_sec: o.finished_unix - launch_unix,
-            startup_sec: Some(o.startup_sec),
-            load_sec: Some(o.load_sec),
-            training_time_sec: Some(o.training_time_sec),
-            eval_sec: Some(o.eval_sec),
-            comm_sec: Some(o.comm_sec),
-        };
-        record.data = o.data;
-        record.metrics = o.metrics;
-        record.executor_reports = o.executor_reports;
-    }
-    Ok(record)
+    ))
 }

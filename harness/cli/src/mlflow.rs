@@ -1,14 +1,12 @@
 //! MLflow tracking and model registry over MLflow's REST API (`/api/2.0/mlflow/...`).
 //!
-//! What a finished `wine` run logs (driver side, after its record is written, so nothing is lost
-//! locally if the server is down):
-//! - a baseline run (`<run_id>-baseline`): the forest's parameters, test AUC and accuracy,
-//!   `baseline.json` as artifact;
-//! - a search run (`<run_id>-search`) with one nested run per trial (`mlflow.parentRunId`):
-//!   params, `auc`, `rounds`, `seconds`; the parent holds the search's metrics, `trials.jsonl`
-//!   and the best model under `model/`;
-//! - the best model registered as a new version of `wine_quality`; the alias `champion` moves to
-//!   it only if its test AUC beats the current champion's (version tag `test_auc`).
+//! What a finished run logs is the workload's description ([`TrackedRun`]s, from
+//! `Workload::tracking`): runs with params, metrics, tags and artifacts, nested runs
+//! (`mlflow.parentRunId`), and a model version registered from a run's artifacts whose alias
+//! (e.g. `champion`) moves to it only if its score (a version tag) beats the alias's current
+//! version. The driver logs after the run's record is written, so nothing is lost locally if
+//! the server is down. `models:/<name>@<alias>` and `models:/<name>/<version>` resolve to a
+//! local model directory for batch scoring and serving.
 //!
 //! Artifacts go through the tracking server's artifact proxy
 //! (`/api/2.0/mlflow-artifacts/artifacts/...`, `mlflow server --serve-artifacts`, the default).
@@ -19,13 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use harness_core::RunRecord;
+use harness_runtime::model::MODEL_META;
+use harness_runtime::tracking::TrackedRun;
 use serde_json::{json, Value};
 use thiserror::Error;
-
-/// Registered model name of the wine search's best model.
-pub const REGISTERED_MODEL: &str = "wine_quality";
-/// Alias that points at the best version so far.
-pub const CHAMPION: &str = "champion";
 
 /// Failures talking to MLflow.
 #[derive(Debug, Error)]
@@ -270,8 +265,8 @@ impl Mlflow {
     }
 
     /// Registers `source` (an artifact URI of run `run_id`) as a new version of `model`, tagged
-    /// with `test_auc`; moves `alias` to it when its AUC beats the alias's current version.
-    /// Returns (version, whether the alias moved).
+    /// with `score_name` = `score`; moves `alias` to it when its score beats the alias's current
+    /// version (higher is better). Returns (version, whether the alias moved).
     ///
     /// # Errors
     /// Transport or server errors.
@@ -281,7 +276,8 @@ impl Mlflow {
         alias: &str,
         source: &str,
         run_id: &str,
-        test_auc: f64,
+        score_name: &str,
+        score: f64,
     ) -> Result<(String, bool), MlflowError> {
         match self.post("registered-models/create", json!({"name": model})) {
             Ok(_) => {}
@@ -291,20 +287,20 @@ impl Mlflow {
         let v = self.post(
             "model-versions/create",
             json!({"name": model, "source": source, "run_id": run_id,
-                   "tags": [{"key": "test_auc", "value": test_auc.to_string()}]}),
+                   "tags": [{"key": score_name, "value": score.to_string()}]}),
         )?;
         let version = v["model_version"]["version"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let current_auc = self.alias(model, alias)?.and_then(|mv| {
+        let current = self.alias(model, alias)?.and_then(|mv| {
             mv["tags"].as_array().and_then(|t| {
                 t.iter()
-                    .find(|t| t["key"] == "test_auc")
+                    .find(|t| t["key"] == score_name)
                     .and_then(|t| t["value"].as_str()?.parse::<f64>().ok())
             })
         });
-        let better = current_auc.is_none_or(|c| test_auc > c);
+        let better = current.is_none_or(|c| score > c);
         if better {
             self.post(
                 "registered-models/alias",
@@ -322,153 +318,112 @@ pub fn tracking_uri(flag: Option<&str>) -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// What [`log_wine_run`] created.
-#[derive(Debug, Clone)]
+/// What [`Mlflow::log_runs`] created.
+#[derive(Debug, Clone, Default)]
 pub struct Logged {
-    pub baseline_run: Option<String>,
-    pub search_run: String,
-    pub trials: usize,
-    pub version: Option<String>,
-    pub champion: bool,
+    /// Names and ids of the top-level runs.
+    pub runs: Vec<(String, String)>,
+    /// Nested runs under them.
+    pub nested: usize,
+    /// Registered versions: (model, version, whether the alias moved to it).
+    pub versions: Vec<(String, String, bool)>,
 }
 
-/// Logs one finished `wine` run (see the module doc). `study_dir` holds its artifacts.
-///
-/// # Errors
-/// The first MLflow or file error; the caller warns and goes on.
-pub fn log_wine_run(
-    m: &Mlflow,
-    record: &RunRecord,
-    study_dir: &Path,
-) -> Result<Logged, MlflowError> {
-    let artifacts = record
-        .artifacts
-        .as_ref()
-        .map(|a| study_dir.join(a))
-        .ok_or_else(|| MlflowError::Other(format!("run {} has no artifacts", record.run_id)))?;
-    let exp = m.experiment(&record.study)?;
-    let base_tags = vec![
-        ("harness.study", record.study.clone()),
-        ("harness.run_id", record.run_id.clone()),
-        ("harness.workload", record.workload.clone()),
-        ("harness.repetition", record.repetition.to_string()),
-    ];
-    let extra = &record.metrics.extra;
-    let get = |k: &str| extra.get(k).copied().unwrap_or(f64::NAN);
-    let point = &record.point;
+impl std::fmt::Display for Logged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let runs: Vec<String> = self
+            .runs
+            .iter()
+            .map(|(name, id)| format!("{name} {id}"))
+            .collect();
+        write!(f, "runs {}", runs.join(", "))?;
+        if self.nested > 0 {
+            write!(f, " with {} nested runs", self.nested)?;
+        }
+        for (model, version, moved) in &self.versions {
+            write!(f, ", registered {model} v{version}")?;
+            if *moved {
+                write!(f, " (new champion)")?;
+            }
+        }
+        Ok(())
+    }
+}
 
-    let baseline_run = if artifacts.join("baseline.json").exists() {
-        let (id, uri) = m.create_run(&exp, &format!("{}-baseline", record.run_id), &base_tags)?;
-        m.log_batch(
-            &id,
-            &[
-                ("model", "random_forest".into()),
-                ("library", "linfa-ensemble".into()),
-                ("trees", workload_wine::baseline::TREES.to_string()),
-                ("seed", workload_wine::BASELINE_SEED.to_string()),
-            ],
-            &[
-                ("test_auc", get("baseline_auc")),
-                ("test_accuracy", get("baseline_accuracy")),
-            ],
-            &[("harness.kind", "baseline".into())],
-        )?;
-        m.upload(&uri, "baseline.json", &artifacts.join("baseline.json"))?;
-        m.finish_run(&id)?;
-        Some(id)
-    } else {
-        None
-    };
-
-    let (parent, uri) = m.create_run(&exp, &format!("{}-search", record.run_id), &base_tags)?;
-    m.log_batch(
-        &parent,
-        &[
-            ("executors", point.executors.to_string()),
-            ("cores", point.cores.to_string()),
-            ("memory_bytes", point.memory_bytes.to_string()),
-            ("fraction", point.fraction.to_string()),
-            ("algorithm", "tpe".into()),
-            ("evaluations", (get("trials") as u64).to_string()),
-            ("slots", (get("slots") as u64).to_string()),
-        ],
-        &[
-            ("best_auc", record.metrics.auc.unwrap_or(f64::NAN)),
-            ("trials_per_sec", get("trials_per_sec")),
-            ("slot_utilisation", get("slot_utilisation")),
+impl Mlflow {
+    /// Logs `runs` (a workload's [`TrackedRun`]s for `record`) into the experiment named after
+    /// the study: each run with its params, metrics, tags and artifacts, its nested runs, and
+    /// the model version it registers. Every run also gets the tags `harness.study`,
+    /// `harness.run_id`, `harness.workload` and `harness.repetition`.
+    ///
+    /// # Errors
+    /// The first MLflow or file error; the caller warns and goes on.
+    pub fn log_runs(&self, record: &RunRecord, runs: &[TrackedRun]) -> Result<Logged, MlflowError> {
+        let exp = self.experiment(&record.study)?;
+        let base = vec![
+            ("harness.study".to_string(), record.study.clone()),
+            ("harness.run_id".to_string(), record.run_id.clone()),
+            ("harness.workload".to_string(), record.workload.clone()),
             (
-                "training_time_sec",
-                record.times.training_time_sec.unwrap_or(f64::NAN),
+                "harness.repetition".to_string(),
+                record.repetition.to_string(),
             ),
-            ("total_time_sec", record.times.total_time_sec),
-        ],
-        &[("harness.kind", "search".into())],
-    )?;
-    let text = std::fs::read_to_string(artifacts.join("trials.jsonl"))
-        .map_err(|e| MlflowError::Other(format!("cannot read trials of {}: {e}", record.run_id)))?;
-    let trials: Vec<workload_wine::search::Trial> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    for t in &trials {
-        let mut tags = base_tags.clone();
-        tags.push(("mlflow.parentRunId", parent.clone()));
-        let (id, _) = m.create_run(&exp, &format!("trial-{:03}", t.id), &tags)?;
-        let p = &t.params;
-        m.log_batch(
-            &id,
-            &[
-                ("max_depth", p.max_depth.to_string()),
-                ("learning_rate", p.learning_rate.to_string()),
-                ("reg_alpha", p.reg_alpha.to_string()),
-                ("reg_lambda", p.reg_lambda.to_string()),
-                ("min_child_weight", p.min_child_weight.to_string()),
-            ],
-            &[
-                ("auc", t.auc),
-                ("rounds", f64::from(t.rounds)),
-                ("seconds", t.seconds),
-            ],
-            &[
-                ("harness.kind", "trial".into()),
-                ("harness.trial", t.id.to_string()),
-                ("harness.executor", t.rank.to_string()),
-            ],
-        )?;
-        m.finish_run(&id)?;
-    }
-    m.upload(&uri, "trials.jsonl", &artifacts.join("trials.jsonl"))?;
-    let model_dir = artifacts.join("model");
-    let mut version = None;
-    let mut champion = false;
-    if model_dir.exists() {
-        for f in [
-            workload_wine::model::MODEL_FILE,
-            workload_wine::model::META_FILE,
-            workload_wine::model::MLMODEL_FILE,
-        ] {
-            m.upload(&uri, &format!("model/{f}"), &model_dir.join(f))?;
+        ];
+        let mut logged = Logged::default();
+        for run in runs {
+            let id = self.log_run(&exp, &base, None, run, &mut logged)?;
+            logged.runs.push((run.name.clone(), id));
         }
-        if let Some(auc) = record.metrics.auc {
-            let (v, moved) = m.register(
-                REGISTERED_MODEL,
-                CHAMPION,
-                &format!("{uri}/model"),
-                &parent,
-                auc,
+        Ok(logged)
+    }
+
+    fn log_run(
+        &self,
+        exp: &str,
+        base: &[(String, String)],
+        parent: Option<&str>,
+        run: &TrackedRun,
+        logged: &mut Logged,
+    ) -> Result<String, MlflowError> {
+        let mut create_tags: Vec<(&str, String)> =
+            base.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        if let Some(p) = parent {
+            create_tags.push(("mlflow.parentRunId", p.to_string()));
+        }
+        let (id, uri) = self.create_run(exp, &run.name, &create_tags)?;
+        let params: Vec<(&str, String)> = run
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let metrics: Vec<(&str, f64)> = run.metrics.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let tags: Vec<(&str, String)> = run
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        self.log_batch(&id, &params, &metrics, &tags)?;
+        for child in &run.children {
+            self.log_run(exp, base, Some(&id), child, logged)?;
+            logged.nested += 1;
+        }
+        for (rel, local) in &run.artifacts {
+            self.upload(&uri, rel, local)?;
+        }
+        if let Some(r) = &run.register {
+            let (version, moved) = self.register(
+                &r.model,
+                &r.alias,
+                &format!("{uri}/{}", r.artifact_dir),
+                &id,
+                &r.score_name,
+                r.score,
             )?;
-            version = Some(v);
-            champion = moved;
+            logged.versions.push((r.model.clone(), version, moved));
         }
+        self.finish_run(&id)?;
+        Ok(id)
     }
-    m.finish_run(&parent)?;
-    Ok(Logged {
-        baseline_run,
-        search_run: parent,
-        trials: trials.len(),
-        version,
-        champion,
-    })
 }
 
 /// Resolves `models:/<name>@<alias>` or `models:/<name>/<version>` to a local model directory
@@ -476,7 +431,12 @@ pub fn log_wine_run(
 ///
 /// # Errors
 /// A malformed URI, an unknown model/alias/version, transport errors.
-pub fn fetch_model(m: &Mlflow, uri: &str, cache: &Path) -> Result<PathBuf, MlflowError> {
+pub fn fetch_model(
+    m: &Mlflow,
+    uri: &str,
+    cache: &Path,
+    files_of: impl Fn(&Path) -> Result<&'static [&'static str], String>,
+) -> Result<PathBuf, MlflowError> {
     let rest = uri
         .strip_prefix("models:/")
         .ok_or_else(|| MlflowError::Other(format!("`{uri}` is not a models:/ URI")))?;
@@ -504,11 +464,12 @@ pub fn fetch_model(m: &Mlflow, uri: &str, cache: &Path) -> Result<PathBuf, Mlflo
     let dir = cache.join(format!("{name}-v{version}"));
     std::fs::create_dir_all(&dir)
         .map_err(|e| MlflowError::Other(format!("cannot create {}: {e}", dir.display())))?;
-    for f in [
-        workload_wine::model::MODEL_FILE,
-        workload_wine::model::META_FILE,
-    ] {
-        m.download(source, f, &dir.join(f))?;
+    // The metadata names the workload, which knows the rest of the directory.
+    m.download(source, MODEL_META, &dir.join(MODEL_META))?;
+    for f in files_of(&dir).map_err(MlflowError::Other)? {
+        if *f != MODEL_META {
+            m.download(source, f, &dir.join(f))?;
+        }
     }
     Ok(dir)
 }

@@ -1,22 +1,25 @@
-//! `harness predict`: batch scoring of parquet files with a wine model across executors.
+//! `harness predict`: batch scoring of parquet files with a saved model across executors.
 //!
 //! The driver resolves the model (a model directory, or `models:/<name>@<alias>` /
-//! `models:/<name>/<version>` fetched from MLflow), checks model and input, then runs
+//! `models:/<name>/<version>` fetched from MLflow), finds the workload that saved it (its
+//! `harness-model.json`), checks model and input, then runs
 //! `mpirun -np E harness predict-exec <job>`; each executor scores its byte-balanced share of
-//! the files ([`workload_wine::batch`]). The summary (`<output>/_predict_summary.json`) holds
+//! the files ([`harness_runtime::scoring`]). The summary (`<output>/_predict_summary.json`) holds
 //! rows, seconds and rows/s, per executor and in all; when the input carries a `label` column
 //! the driver also reports the ROC AUC of the predictions.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 use harness_core::classify::roc_auc;
-use workload_wine::batch::{self, PredictJob, PredictSummary};
-use workload_wine::model::Model;
+use harness_runtime::model::Model;
+use harness_runtime::scoring::{self as batch, PredictJob, PredictSummary};
 
 use crate::mlflow::{fetch_model, tracking_uri, Mlflow};
-use crate::{launcher, provenance};
+use crate::{launcher, provenance, registry};
 
 /// Summary file name inside the output directory.
 pub const SUMMARY: &str = "_predict_summary.json";
@@ -32,8 +35,84 @@ pub fn resolve_model(model: &str, mlflow: Option<&str>) -> Result<PathBuf> {
     let uri = tracking_uri(mlflow).with_context(|| {
         format!("{model} needs an MLflow server: pass --mlflow URI or set MLFLOW_TRACKING_URI")
     })?;
-    let cache = crate::profile::cache_dir().join("models");
-    Ok(fetch_model(&Mlflow::new(&uri), model, &cache)?)
+    let cache = crate::cache::cache_dir().join("models");
+    let files_of = |dir: &Path| {
+        registry::for_model(dir)
+            .map_err(|e| format!("{e:#}"))?
+            .model_format()
+            .map(|f| f.files())
+            .ok_or_else(|| format!("{} holds no model this build can load", dir.display()))
+    };
+    Ok(fetch_model(&Mlflow::new(&uri), model, &cache, files_of)?)
+}
+
+/// Loads the model directory `dir` with the format of the workload that saved it.
+///
+/// # Errors
+/// No `harness-model.json`, an unknown workload, or the workload's load errors.
+pub fn load_model(dir: &Path) -> Result<Arc<dyn Model>> {
+    let workload = registry::for_model(dir)?;
+    let format = workload.model_format().with_context(|| {
+        format!(
+            "model {}: workload `{}` saves no models",
+            dir.display(),
+            workload.name()
+        )
+    })?;
+    format
+        .load(dir)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot load model {}", dir.display()))
+}
+
+/// `harness predict-exec <job>`: one executor's part of a batch scoring job.
+///
+/// # Errors
+/// The job file cannot be read, MPI cannot start, or rank 0 cannot write the summary.
+pub fn execute(job: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(job).with_context(|| format!("cannot read {}", job.display()))?;
+    let job: PredictJob = serde_json::from_str(&text)?;
+    let world = harness_runtime::World::init()?;
+    batch::run(&world, &job, |dir| {
+        load_model(dir).map_err(|e| format!("{e:#}"))
+    })
+    .map_err(anyhow::Error::msg)
+}
+
+/// `harness predict`: runs batch scoring and prints what each executor did, rows/s and the
+/// AUC against `label` when the input has one.
+///
+/// # Errors
+/// As [`predict`].
+pub fn command(a: &crate::cli::PredictArgs) -> Result<()> {
+    let (s, auc) = predict(
+        &a.model,
+        &a.input,
+        &a.output,
+        a.executors,
+        a.mlflow.as_deref(),
+    )?;
+    for r in &s.per_rank {
+        eprintln!(
+            "  executor {}: {} files, {} rows, {:.3}s",
+            r.rank,
+            r.files.len(),
+            r.rows,
+            r.seconds
+        );
+    }
+    println!(
+        "scored {} rows on {} executors in {:.3}s: {:.0} rows/s{}; output in {}",
+        s.rows,
+        s.executors,
+        s.seconds,
+        s.rows_per_sec,
+        auc.map(|a| format!("; ROC AUC against `label` {a:.6}"))
+            .unwrap_or_default(),
+        a.output.display()
+    );
+    Ok(())
 }
 
 /// Runs batch scoring; returns the summary and the AUC when the input had labels.
@@ -51,7 +130,7 @@ pub fn predict(
         bail!("--executors must be at least 1");
     }
     let dir = resolve_model(model, mlflow)?;
-    let m = Model::load(&dir)?;
+    let m = load_model(&dir)?;
     batch::list_parquet(input).map_err(anyhow::Error::msg)?;
     launcher::check_mpirun()?;
     std::fs::create_dir_all(output)
@@ -94,9 +173,6 @@ pub fn predict(
     let auc = batch::scored_with_labels(output)
         .map_err(anyhow::Error::msg)?
         .and_then(|(p, l)| roc_auc(&p, &l));
-    eprintln!(
-        "model {} (logged test AUC {:.6})",
-        m.meta.run_id, m.meta.test_auc
-    );
+    eprintln!("model: {}", m.describe());
     Ok((summary, auc))
 }

@@ -1,73 +1,107 @@
-//! The workload registry: names on the command line → implementations, data checks and
-//! default data locations.
+//! The workload registry: every workload this build knows. Adding a workload is one crate and
+//! one line in [`WORKLOADS`]; nothing else in the CLI names a workload.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use harness_runtime::workload::{DefaultData, Generator};
 use harness_runtime::Workload;
 
-/// Workloads this build knows, by name.
-pub const WORKLOADS: [&str; 2] = [workload_fractal_rf::NAME, workload_wine::NAME];
+/// The registered workloads; the first is the default of `harness profile`.
+pub static WORKLOADS: &[&dyn Workload] = &[&workload_fractal_rf::FractalRf, &workload_wine::Wine];
 
 /// The implementation of `name`, if this build has it.
-pub fn lookup(name: &str) -> Option<Box<dyn Workload>> {
-    match name {
-        workload_fractal_rf::NAME => Some(Box::new(workload_fractal_rf::FractalRf)),
-        workload_wine::NAME => Some(Box::new(workload_wine::Wine)),
-        _ => None,
-    }
+pub fn lookup(name: &str) -> Option<&'static dyn Workload> {
+    WORKLOADS.iter().copied().find(|w| w.name() == name)
 }
 
-/// The data location a workload uses when none is given, if it has one that needs no
-/// generation step: `embedded` for wine (the UCI files compiled into the binary).
-pub fn builtin_data(name: &str) -> Option<&'static str> {
-    match name {
-        workload_wine::NAME => Some(workload_wine::data::EMBEDDED),
-        _ => None,
-    }
+/// The implementation of `name`.
+///
+/// # Errors
+/// An unknown name, listing the known ones.
+pub fn get(name: &str) -> Result<&'static dyn Workload> {
+    lookup(name).ok_or_else(|| {
+        let known: Vec<&str> = WORKLOADS.iter().map(|w| w.name()).collect();
+        anyhow::anyhow!(
+            "unknown workload `{name}`: this build has {}",
+            known.join(", ")
+        )
+    })
+}
+
+/// The data generators of all workloads (`harness data generate <name>`).
+pub fn generators() -> impl Iterator<Item = &'static dyn Generator> {
+    WORKLOADS.iter().filter_map(|w| w.generator())
+}
+
+/// The workload that saved the model in `dir`.
+///
+/// # Errors
+/// No readable `harness-model.json`, or a workload this build does not have.
+pub fn for_model(dir: &Path) -> Result<&'static dyn Workload> {
+    let name = harness_runtime::model::model_workload(dir)?;
+    get(&name).with_context(|| format!("model {} was saved by `{name}`", dir.display()))
 }
 
 /// Resolves and checks `data` for `workload` before a study starts, returning the location the
-/// executors get (an absolute directory, or `embedded`).
+/// executors get: an absolute directory, an `s3://` prefix, or the workload's built-in name.
 ///
 /// # Errors
-/// A missing directory, a split without parquet files, a missing column (fractal-rf); a
-/// missing or malformed CSV naming file, line and column (wine).
-pub fn check_data(workload: &str, data: &str) -> Result<String> {
-    if builtin_data(workload) == Some(data) {
-        return Ok(data.to_string());
-    }
-    let location = if data.starts_with("s3://") {
-        data.to_string()
-    } else {
-        std::fs::canonicalize(data)
+/// A missing directory, or whatever [`Workload::check_data`] finds wrong.
+pub fn check_data(workload: &dyn Workload, data: &str) -> Result<String> {
+    let location = match workload.default_data() {
+        DefaultData::Builtin(name) if name == data => data.to_string(),
+        _ if data.starts_with("s3://") => data.to_string(),
+        _ => std::fs::canonicalize(data)
             .map_err(|_| harness_runtime::data::DataError::MissingDir(PathBuf::from(data)))?
             .display()
-            .to_string()
+            .to_string(),
     };
-    match workload {
-        workload_wine::NAME if location.starts_with("s3://") => {
-            anyhow::bail!("the wine workload reads its two CSV files from a local directory or the embedded copy, not from {data}")
-        }
-        workload_wine::NAME => {
-            workload_wine::data::load_dir(Path::new(&location))?;
-        }
-        _ => {
-            // The first file of every split opens with the columns the workload needs.
-            let columns: &[&str] = &workload_fractal_rf::schema::COLUMNS;
-            for split in ["train", "val", "test"] {
-                let files = harness_runtime::data::list_split(&location, split)?;
-                harness_runtime::data::open_columns_at(&location, &files[0].path, columns, 1024)?;
-            }
-        }
-    }
+    workload
+        .check_data(&location)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("data {data} is not usable for `{}`", workload.name()))?;
     Ok(location)
 }
 
-/// A clear error for an unknown workload name.
-pub fn unknown(name: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "unknown workload `{name}`: this build has {}",
-        WORKLOADS.join(", ")
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_unknown_names_are_listed() {
+        let mut names: Vec<&str> = WORKLOADS.iter().map(|w| w.name()).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "workload names are unique");
+        for w in WORKLOADS {
+            assert_eq!(get(w.name()).unwrap().name(), w.name());
+            assert!(!w.summary().is_empty());
+        }
+        let e = get("nope").err().expect("unknown").to_string();
+        for w in WORKLOADS {
+            assert!(e.contains(w.name()), "{e}");
+        }
+    }
+
+    #[test]
+    fn default_studies_are_valid_and_name_their_workload() {
+        let machine = harness_runtime::workload::Machine {
+            logical_cpus: 2,
+            memory_bytes: 24 << 30,
+        };
+        for w in WORKLOADS {
+            let s = w.default_study(&machine);
+            s.validate().unwrap();
+            assert_eq!(s.workload, w.name());
+            assert!(
+                s.executors
+                    .iter()
+                    .all(|e| e * s.cores.iter().max().unwrap() <= 2),
+                "{}: no point oversubscribed on 2 CPUs",
+                w.name()
+            );
+        }
+    }
 }

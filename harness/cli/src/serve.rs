@@ -1,13 +1,14 @@
-//! `harness serve`: an HTTP scoring endpoint compatible with MLflow's scoring protocol.
+//! `harness serve`: an HTTP scoring endpoint compatible with MLflow's scoring protocol, for any
+//! workload's saved model.
 //!
 //! Routes (as MLflow's `pyfunc` scoring server): `POST /invocations` (JSON `dataframe_split` or
 //! `dataframe_records`, answered with `{"predictions": [...]}`), `GET /ping`, `GET /health`,
 //! `GET /version`. Malformed requests get 400 with `{"error_code": "BAD_REQUEST", "message"}`
-//! naming the field ([`workload_wine::protocol`]); a content type other than JSON gets 415, as
-//! in MLflow. The body is read as bytes and parsed by us, so no extractor answers 422.
+//! naming the field ([`crate::protocol`]); a content type other than JSON gets 415, as in
+//! MLflow. The body is read as bytes and parsed by us, so no extractor answers 422.
 //!
-//! LightGBM boosters are not `Send`; each runtime worker thread loads its own from the model
-//! text on first use (thread-local), so requests never wait on a lock.
+//! Native models (LightGBM boosters) are often not `Send`: each runtime worker thread makes its
+//! own [`Scorer`] on first use (thread-local), so requests never wait on a lock.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -20,22 +21,19 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use lightgbm3::Booster;
+use harness_runtime::model::{Model, Scorer};
 use serde_json::json;
-use workload_wine::model::{predict_with, Model};
 
 /// What every request handler shares.
 #[derive(Clone)]
 struct Shared {
-    /// LightGBM model text; each thread builds its booster from it.
-    text: Arc<String>,
+    model: Arc<dyn Model>,
     /// Distinguishes models if several servers run in one process (tests).
     id: usize,
-    meta: Arc<serde_json::Value>,
 }
 
 thread_local! {
-    static BOOSTER: RefCell<Option<(usize, Booster)>> = const { RefCell::new(None) };
+    static SCORER: RefCell<Option<(usize, Box<dyn Scorer>)>> = const { RefCell::new(None) };
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response {
@@ -47,14 +45,14 @@ fn error(status: StatusCode, code: &str, message: String) -> Response {
 }
 
 fn score(shared: &Shared, x: &[f64]) -> Result<Vec<f64>, String> {
-    BOOSTER.with(|cell| {
+    SCORER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.as_ref().is_none_or(|(id, _)| *id != shared.id) {
-            let b = Booster::from_string(&shared.text).map_err(|e| e.to_string())?;
-            *slot = Some((shared.id, b));
+            let s = shared.model.scorer().map_err(|e| e.to_string())?;
+            *slot = Some((shared.id, s));
         }
-        let (_, b) = slot.as_ref().expect("set above");
-        predict_with(b, x).map_err(|e| e.to_string())
+        let (_, s) = slot.as_ref().expect("set above");
+        s.score(x).map_err(|e| e.to_string())
     })
 }
 
@@ -69,7 +67,7 @@ async fn invocations(State(shared): State<Shared>, headers: HeaderMap, body: Byt
             );
         }
     }
-    let x = match workload_wine::protocol::parse(&body) {
+    let x = match crate::protocol::parse(&body, shared.model.features()) {
         Ok(x) => x,
         Err(e) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.0),
     };
@@ -84,12 +82,11 @@ async fn invocations(State(shared): State<Shared>, headers: HeaderMap, body: Byt
 }
 
 /// The router for `model`.
-fn router(model: &Model) -> Router {
+fn router(model: Arc<dyn Model>) -> Router {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let shared = Shared {
-        text: Arc::new(model.text.clone()),
+        model,
         id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        meta: Arc::new(serde_json::to_value(&model.meta).expect("meta serialises")),
     };
     Router::new()
         .route("/invocations", post(invocations))
@@ -98,7 +95,7 @@ fn router(model: &Model) -> Router {
         .route(
             "/version",
             get(|State(s): State<Shared>| async move {
-                Json(json!({"harness": env!("CARGO_PKG_VERSION"), "model": *s.meta}))
+                Json(json!({"harness": env!("CARGO_PKG_VERSION"), "model": s.model.meta()}))
             }),
         )
         .with_state(shared)
@@ -108,24 +105,23 @@ fn router(model: &Model) -> Router {
 ///
 /// # Errors
 /// The address cannot be bound or the runtime cannot start.
-pub fn serve(model: Model, host: &str, port: u16, workers: usize) -> Result<()> {
+pub fn serve(model: Arc<dyn Model>, host: &str, port: u16, workers: usize) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.max(1))
         .enable_io()
         .build()
         .context("cannot start the HTTP runtime")?;
-    let app = router(&model);
+    let what = model.describe();
+    let app = router(model);
     rt.block_on(async move {
-        let addr: SocketAddr = format!("{host}:{port}")
-            .parse()
-            .with_context(|| format!("`{host}:{port}` is not an address (e.g. --host 127.0.0.1 --port 5001)"))?;
+        let addr: SocketAddr = format!("{host}:{port}").parse().with_context(|| {
+            format!("`{host}:{port}` is not an address (e.g. --host 127.0.0.1 --port 5001)")
+        })?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (port in use?)"))?;
         eprintln!(
-            "serving {} (test AUC {:.4}) on http://{}  — POST /invocations, GET /ping /health /version",
-            model.meta.run_id,
-            model.meta.test_auc,
+            "serving {what} on http://{}  — POST /invocations, GET /ping /health /version",
             listener.local_addr()?
         );
         axum::serve(listener, app)

@@ -1,12 +1,12 @@
 //! The job file the driver writes for one run, and the outcome rank 0 writes back.
 //!
-//! Flow (DESIGN.md): driver writes `jobs/<run_id>.json` → `mpirun … harness exec <job>` →
+//! Flow: driver writes `jobs/<run_id>.json` → `mpirun … harness exec <job>` →
 //! executors run the workload → rank 0 gathers the executor reports and writes an
 //! [`ExecutorOutcome`] to `outcome_path` → the driver turns it into a [`crate::RunRecord`].
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::{DataStats, ExecutorReport, Metrics, Point};
+use crate::record::{DataStats, ExecutorReport, FarmStats, Metrics, Point};
 
 /// Everything an executor needs to make one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,4 +65,7 @@ pub struct ExecutorOutcome {
     pub executor_reports: Vec<ExecutorReport>,
     /// LightGBM version the executors were built with.
     pub lightgbm_version: String,
+    /// Task placement and timing, for task-parallel workloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub farm: Option<FarmStats>,
 }

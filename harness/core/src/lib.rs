@@ -1,7 +1,7 @@
 //! Pure core of the scaling harness.
 //!
 //! Everything in this crate is deterministic and free of I/O: study specifications and their
-//! expansion into points and runs, the versioned result schema (schema v1 of `DESIGN.md`), the
+//! expansion into points and runs, the versioned result schema (schema v1), the
 //! job file the driver hands to executors, shard assignment of input files, and the statistics
 //! the reports use. Nothing here spawns processes, touches the file system or reads clocks, so
 //! every function is unit-testable and cannot fail on the outside world.

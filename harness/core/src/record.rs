@@ -80,8 +80,8 @@ pub enum RunStatus {
     Oom,
 }
 
-/// Phase times of a run, in seconds. The meaning is identical for every workload (DESIGN.md,
-/// Timing). A phase a failed run never reached is absent.
+/// Phase times of a run, in seconds. The meaning is identical for every workload (see the
+/// README, "Results"). A phase a failed run never reached is absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Times {
     /// Driver launch of the run → rank 0's record (includes `mpirun` start-up).
@@ -203,6 +203,52 @@ pub struct OomInfo {
     pub ranks: Vec<u32>,
 }
 
+/// One task of a task farm (wine trials, gbm-folds fold × grid tasks): where it ran and when.
+/// Times are seconds since the farm started, on rank 0's clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskSpan {
+    /// Order in which the task was handed out, from 0.
+    pub id: u32,
+    /// Executor (rank) that ran the task.
+    pub rank: u32,
+    /// Slot within the executor that ran the task, from 0.
+    pub slot: u32,
+    /// When rank 0 handed the task out, seconds.
+    pub dispatched_sec: f64,
+    /// When the task's result reached rank 0, seconds.
+    pub finished_sec: f64,
+    /// Seconds the task ran on its slot (the executor's own clock).
+    pub seconds: f64,
+    /// Whether the task succeeded.
+    pub ok: bool,
+}
+
+/// How a task-parallel run used its slots: every task's placement and timing, from which a
+/// report draws the per-task Gantt chart and computes throughput and utilisation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FarmStats {
+    /// Slots per executor (rank order): `cores / threads_per_task`, capped by `parallelism`.
+    pub slots: Vec<u32>,
+    /// Seconds from the first hand-out to the last result.
+    pub wall_sec: f64,
+    /// Every task in the order its result reached rank 0.
+    pub tasks: Vec<TaskSpan>,
+}
+
+impl FarmStats {
+    /// Tasks per second of the farm's wall time.
+    pub fn tasks_per_sec(&self) -> f64 {
+        self.tasks.len() as f64 / self.wall_sec.max(f64::MIN_POSITIVE)
+    }
+
+    /// Busy share of all slots: Σ task seconds / (slots × wall seconds), in [0, 1].
+    pub fn utilisation(&self) -> f64 {
+        let busy: f64 = self.tasks.iter().map(|t| t.seconds).sum();
+        let slots: u32 = self.slots.iter().sum();
+        busy / (f64::from(slots) * self.wall_sec).max(f64::MIN_POSITIVE)
+    }
+}
+
 /// Where and with what a run was made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Provenance {
@@ -218,7 +264,7 @@ pub struct Provenance {
     pub lightgbm_version: String,
 }
 
-/// One run: one execution of a point. Schema v1 of DESIGN.md.
+/// One run: one execution of a point (schema v1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunRecord {
     pub schema_version: u32,
@@ -251,6 +297,9 @@ pub struct RunRecord {
     /// directory; only for workloads that write some (optional, added within schema v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifacts: Option<String>,
+    /// Task placement and timing of a task-parallel run (optional, added within schema v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub farm: Option<FarmStats>,
     pub provenance: Provenance,
 }
 

@@ -1,6 +1,6 @@
 //! Choosing input files: the file-based fraction and byte-balanced shard assignment.
 //!
-//! DESIGN.md, Data: list a split's `*.parquet` files, sort by name, take the first
+//! The rule: list a split's `*.parquet` files, sort by name, take the first
 //! `max(1, floor(n × fraction))` — never sample rows — and give the chosen files to executors
 //! balanced by bytes with the longest-processing-time (LPT) greedy rule (Graham, 1969), not by
 //! index modulo.

@@ -172,6 +172,35 @@ pub fn open_columns_at(
     }
 }
 
+/// The Arrow schema of `rel` (a path from [`list_split`]) below `data`, a directory or an
+/// `s3://` prefix (whose object is fetched whole).
+///
+/// # Errors
+/// [`DataError::Io`], [`DataError::Parquet`], or an S3 error naming the object.
+pub fn schema_at(data: &str, rel: &str) -> Result<SchemaRef, DataError> {
+    let (shown, builder) = match s3_location(data)? {
+        Some(loc) => {
+            let shown = PathBuf::from(loc.url(rel));
+            let bytes = S3::shared().get(&loc, rel)?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(bytes).map(|b| b.schema().clone());
+            (shown, b)
+        }
+        None => {
+            let path = Path::new(data).join(rel);
+            let file = File::open(&path).map_err(|source| DataError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(file).map(|b| b.schema().clone());
+            (path, b)
+        }
+    };
+    builder.map_err(|e| DataError::Parquet {
+        path: shown,
+        message: e.to_string(),
+    })
+}
+
 /// Opens a parquet file for reading only `columns`, checking that each exists.
 ///
 /// # Errors

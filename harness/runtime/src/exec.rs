@@ -58,9 +58,9 @@ struct RankResult {
 /// # Errors
 /// Before MPI is up: returned. After: written to the rank's error file, then the MPI job is
 /// aborted when it has more than one executor (and returned when it has one).
-pub fn execute(
+pub fn execute<'w>(
     job_path: &Path,
-    lookup: impl Fn(&str) -> Option<Box<dyn Workload>>,
+    lookup: impl Fn(&str) -> Option<&'w dyn Workload>,
 ) -> Result<(), ExecError> {
     let text = std::fs::read_to_string(job_path).map_err(|e| ExecError::Job {
         path: job_path.display().to_string(),
@@ -85,10 +85,10 @@ pub fn execute(
     }
 }
 
-fn run(
+fn run<'w>(
     world: &World,
     job: &JobSpec,
-    lookup: impl Fn(&str) -> Option<Box<dyn Workload>>,
+    lookup: impl Fn(&str) -> Option<&'w dyn Workload>,
 ) -> Result<(), ExecError> {
     let workload =
         lookup(&job.workload).ok_or_else(|| ExecError::UnknownWorkload(job.workload.clone()))?;
@@ -188,6 +188,7 @@ fn run(
             metrics: output.metrics,
             executor_reports: all.into_iter().map(|r| r.report).collect(),
             lightgbm_version: crate::LIGHTGBM_VERSION.to_string(),
+            farm: output.farm,
         };
         let tmp = format!("{}.tmp", job.outcome_path);
         let write = |p: &str| -> std::io::Result<()> {

@@ -1,7 +1,7 @@
 //! The MPI world of one run, with collectives that account their time.
 //!
 //! Every collective goes through [`World`] so that the time an executor spends communicating is
-//! reported as `comm_sec` (DESIGN.md, Timing). Time spent in LightGBM's network callbacks is
+//! reported as `comm_sec`. Time spent in LightGBM's network callbacks is
 //! counted by [`crate::lgbm_net`] and added in [`World::comm_sec`].
 
 use std::cell::Cell;

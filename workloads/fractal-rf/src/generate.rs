@@ -342,3 +342,82 @@ mod tests {
         );
     }
 }
+
+/// `harness data generate fractal`: the generator behind the workload's default data.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FractalGenerator;
+
+/// Default data set: 300 train files × 70,000 points (21 M training points), seed 62.
+pub const DEFAULT_TRAIN_FILES: usize = 300;
+pub const DEFAULT_ROWS_PER_FILE: usize = 70_000;
+pub const DEFAULT_SEED: u64 = 62;
+
+impl harness_runtime::workload::Generator for FractalGenerator {
+    fn name(&self) -> &'static str {
+        "fractal"
+    }
+
+    fn about(&self) -> &'static str {
+        "FRACTAL-shaped LiDAR points: train/ val/ test/ parquet with FRACTAL's columns and class mix"
+    }
+
+    fn options(&self) -> Vec<harness_runtime::workload::GenOption> {
+        use harness_runtime::workload::GenOption;
+        vec![
+            GenOption {
+                name: "train-files",
+                help: "Files in train/",
+                default: Some(DEFAULT_TRAIN_FILES.to_string()),
+            },
+            GenOption {
+                name: "val-files",
+                help: "Files in val/ (default: train-files / 8, FRACTAL's 80/10/10 split)",
+                default: None,
+            },
+            GenOption {
+                name: "test-files",
+                help: "Files in test/ (default: train-files / 8)",
+                default: None,
+            },
+            GenOption {
+                name: "rows-per-file",
+                help: "Points per file",
+                default: Some(DEFAULT_ROWS_PER_FILE.to_string()),
+            },
+            GenOption {
+                name: "seed",
+                help: "Seed; each file depends only on (seed, split, index)",
+                default: Some(DEFAULT_SEED.to_string()),
+            },
+        ]
+    }
+
+    fn generate(
+        &self,
+        out: &Path,
+        options: &std::collections::BTreeMap<String, String>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<String, harness_runtime::WorkloadError> {
+        use harness_runtime::workload::gen_option;
+        let mut opts = GenerateOptions::new(
+            out.to_path_buf(),
+            gen_option(options, "train-files")?.unwrap_or(DEFAULT_TRAIN_FILES),
+            gen_option(options, "rows-per-file")?.unwrap_or(DEFAULT_ROWS_PER_FILE),
+            gen_option(options, "seed")?.unwrap_or(DEFAULT_SEED),
+        );
+        if let Some(v) = gen_option(options, "val-files")? {
+            opts.val_files = v;
+        }
+        if let Some(v) = gen_option(options, "test-files")? {
+            opts.test_files = v;
+        }
+        let s = generate(&opts, &|done, total| progress(done as u64, total as u64))?;
+        Ok(format!(
+            "wrote {} files, {} points, {:.1} MB into {}",
+            s.files,
+            s.rows,
+            s.bytes as f64 / 1e6,
+            out.display()
+        ))
+    }
+}

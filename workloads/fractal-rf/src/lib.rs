@@ -1,6 +1,6 @@
 //! `fractal-rf`: FRACTAL aerial LiDAR point classification with a random forest.
 //!
-//! Reference parameters (DESIGN.md, from the reference implementation's
+//! Reference parameters (from the reference implementation's
 //! `RandomForestClassifier(numTrees=40, maxDepth=6, seed=62)`): 40 trees, depth 6, seed 62.
 //! Here the forest is LightGBM's `boosting=rf`, trained data-parallel over all executors with
 //! LightGBM's own distributed tree learner (`tree_learner=data`) on MPI
@@ -20,9 +20,12 @@ pub mod schema;
 
 use harness_core::record::{Metrics, Rows};
 use harness_core::shard::FileEntry;
-use harness_runtime::data::shard_for;
+use harness_core::units::format_bytes;
+use harness_core::StudySpec;
+use harness_runtime::data::{list_split, open_columns_at, shard_for};
 use harness_runtime::lgbm_net::LightGbmNetwork;
 use harness_runtime::metrics::{argmax_rows, global_accuracy, local_correct};
+use harness_runtime::workload::{fitting_memory, DefaultData, Generator, Machine};
 use harness_runtime::{ExecutorContext, Workload, WorkloadError, WorkloadOutput};
 use lightgbm3::{Booster, Dataset};
 use serde_json::{json, Value};
@@ -130,9 +133,85 @@ fn correct_on(booster: &Booster, points: &Points) -> Result<(u64, u64), Workload
     Ok(local_correct(&predicted, &points.labels))
 }
 
+/// The reference's local study: executors {1, 2, 4, 7} × fractions {0.01, 0.05, 0.07, 0.1}, 2
+/// cores and 7g per executor (the reference's study).
+pub const REFERENCE_EXECUTORS: [u32; 4] = [1, 2, 4, 7];
+pub const REFERENCE_FRACTIONS: [f64; 4] = [0.01, 0.05, 0.07, 0.1];
+pub const REFERENCE_MEMORY: u64 = 7 << 30;
+
 impl Workload for FractalRf {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        "FRACTAL aerial LiDAR point classification: random forest (40 trees, depth 6) data-parallel over executors"
+    }
+
+    fn prepare_params(
+        &self,
+        params: &std::collections::BTreeMap<String, Value>,
+    ) -> Result<std::collections::BTreeMap<String, Value>, WorkloadError> {
+        RfParams::from_point(params)?;
+        Ok(params.clone())
+    }
+
+    /// The first file of every split opens with the columns the workload needs.
+    fn check_data(&self, location: &str) -> Result<(), WorkloadError> {
+        for split in ["train", "val", "test"] {
+            let files = list_split(location, split)?;
+            open_columns_at(location, &files[0].path, &schema::COLUMNS, 1024)?;
+        }
+        Ok(())
+    }
+
+    fn default_data(&self) -> DefaultData {
+        use generate::{DEFAULT_ROWS_PER_FILE, DEFAULT_SEED, DEFAULT_TRAIN_FILES};
+        DefaultData::Generated {
+            key: format!("fractal-s{DEFAULT_SEED}-t{DEFAULT_TRAIN_FILES}-r{DEFAULT_ROWS_PER_FILE}"),
+            describe: format!(
+                "the default FRACTAL data set ({DEFAULT_TRAIN_FILES} train files × \
+                 {DEFAULT_ROWS_PER_FILE} points, seed {DEFAULT_SEED}, ~1.1 GB)"
+            ),
+        }
+    }
+
+    fn generator(&self) -> Option<&dyn Generator> {
+        Some(&generate::FractalGenerator)
+    }
+
+    /// The reference's local study adapted so that no point is oversubscribed: 2 cores per
+    /// executor with ≥ 4 logical CPUs, else 1; the executor counts of {1, 2, 4, 7} with
+    /// executors × cores ≤ logical CPUs; 7g, lowered to 80 % of RAM / largest executor count
+    /// when that is less (in 256 MiB steps); the four fractions; 3 repetitions.
+    fn default_study(&self, machine: &Machine) -> StudySpec {
+        let cpus = machine.logical_cpus.max(1);
+        let cores = if cpus >= 4 { 2 } else { 1 };
+        let mut executors: Vec<u32> = REFERENCE_EXECUTORS
+            .iter()
+            .copied()
+            .filter(|e| e * cores <= cpus)
+            .collect();
+        if executors.is_empty() {
+            executors = vec![1];
+        }
+        let largest = *executors.iter().max().expect("non-empty");
+        StudySpec {
+            name: "fractal-rf-local".into(),
+            workload: NAME.into(),
+            executors,
+            cores: vec![cores],
+            memory: vec![format_bytes(fitting_memory(
+                machine,
+                largest,
+                REFERENCE_MEMORY,
+            ))],
+            fractions: REFERENCE_FRACTIONS.to_vec(),
+            repetitions: 3,
+            timeout_sec: 3600,
+            data: None,
+            params: Default::default(),
+        }
     }
 
     fn run(&self, ctx: &mut ExecutorContext<'_>) -> Result<WorkloadOutput, WorkloadError> {
@@ -205,6 +284,7 @@ impl Workload for FractalRf {
                 val: val.rows() as u64,
                 test: test.rows() as u64,
             },
+            farm: None,
         })
     }
 }
@@ -229,6 +309,26 @@ mod tests {
         let v = p.lightgbm(1, 2);
         assert_eq!(v["tree_learner"], "data");
         assert_eq!(v["num_machines"], 2);
+    }
+
+    #[test]
+    fn default_study_adapts_to_small_and_large_machines() {
+        let m = |cpus, gib: u64| Machine {
+            logical_cpus: cpus,
+            memory_bytes: gib << 30,
+        };
+        let s = FractalRf.default_study(&m(2, 24));
+        assert_eq!(s.executors, vec![1, 2]);
+        assert_eq!(s.cores, vec![1]);
+        assert_eq!(s.memory, vec!["7g"]);
+        assert_eq!(s.fractions, REFERENCE_FRACTIONS.to_vec());
+        let s = FractalRf.default_study(&m(16, 128));
+        assert_eq!(s.executors, vec![1, 2, 4, 7]);
+        assert_eq!(s.cores, vec![2]);
+        assert_eq!(s.memory, vec!["7g"]);
+        let s = FractalRf.default_study(&m(16, 16));
+        assert_eq!(s.memory, vec!["1.75g"], "7 executors in 80 % of 16 GiB");
+        s.validate().unwrap();
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub struct Class {
     pub share: f64,
 }
 
-/// FRACTAL's classes in model-label order (label = index). Shares from DESIGN.md (FRACTAL's
-/// class mix): ground 39 %, vegetation 57 %, building 2.8 %, water 0.5 %, bridge 0.1 %,
+/// FRACTAL's classes in model-label order (label = index). Shares from FRACTAL's dataset card
+/// (its class mix): ground 39 %, vegetation 57 %, building 2.8 %, water 0.5 %, bridge 0.1 %,
 /// other 0.6 %, permanent structure 0.04 % (rounded; the generator renormalises).
 pub const CLASSES: [Class; 7] = [
     Class {

@@ -3,7 +3,7 @@
 //! Both published layouts are accepted: the UCI archive's (semicolon-separated, quoted header)
 //! and the comma-separated copy in `../shared/data/wine`. The delimiter is taken from the header
 //! line. Red then white are concatenated, `is_red` (1/0) is appended as the 12th feature and the
-//! label is `quality >= 7` (Cortez et al., 2009; the reference pipeline of DESIGN.md).
+//! label is `quality >= 7` (Cortez et al., 2009; the MLflow wine-quality tutorial's pipeline).
 
 use std::io::Read;
 use std::path::Path;
@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(d.rows(), 1599 + 4898);
         let red_pos = (0..1599).filter(|&i| d.labels[i]).count();
         let white_pos = (1599..d.rows()).filter(|&i| d.labels[i]).count();
-        // DESIGN/data README: 217 red and 1,060 white wines have quality >= 7.
+        // UCI data set description: 217 red and 1,060 white wines have quality >= 7.
         assert_eq!((red_pos, white_pos), (217, 1060));
         assert_eq!(d.row(0)[11], 1.0);
         assert_eq!(d.row(1599)[11], 0.0);

@@ -1,7 +1,7 @@
 //! `wine`: UCI wine quality — a random-forest baseline and a TPE search of LightGBM models,
 //! task-parallel over MPI executors.
 //!
-//! Reference pipeline (DESIGN.md, wine; the MLflow wine-quality tutorial): red then white
+//! Reference pipeline (the MLflow wine-quality tutorial): red then white
 //! concatenated with `is_red`, label `quality >= 7`, seeded 75/25 split ([`data`]); baseline
 //! random forest of 10 trees → test ROC AUC ≈ 0.89 ([`baseline`]); TPE over the reference space,
 //! 96 LightGBM trials of ≤ 1000 rounds with early stopping 50 on the test split ([`search`]).
@@ -16,16 +16,21 @@
 //! [`search::Trial`] per line), `baseline.json`, `model/` ([`model`]).
 
 pub mod baseline;
-pub mod batch;
 pub mod data;
+pub mod export;
 pub mod model;
-pub mod protocol;
 pub mod search;
+mod tracking;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use harness_core::record::{Metrics, Rows};
+use harness_core::units::format_bytes;
+use harness_core::{RunRecord, StudySpec};
+use harness_runtime::model::ModelFormat;
+use harness_runtime::tracking::TrackedRun;
+use harness_runtime::workload::{fitting_memory, DefaultData, Machine};
 use harness_runtime::{ExecutorContext, Workload, WorkloadError, WorkloadOutput};
 use serde_json::Value;
 
@@ -97,6 +102,87 @@ impl Workload for Wine {
         NAME
     }
 
+    fn summary(&self) -> &'static str {
+        "UCI wine quality: linfa random-forest baseline + 96-trial TPE search of LightGBM models farmed over executors (embedded data)"
+    }
+
+    fn prepare_params(
+        &self,
+        params: &BTreeMap<String, Value>,
+    ) -> Result<BTreeMap<String, Value>, WorkloadError> {
+        WineParams::from_point(params)?;
+        Ok(params.clone())
+    }
+
+    fn check_data(&self, location: &str) -> Result<(), WorkloadError> {
+        if location == data::EMBEDDED {
+            return Ok(());
+        }
+        if location.starts_with("s3://") {
+            return Err(format!("the wine workload reads its two CSV files from a local directory or the embedded copy, not from {location}").into());
+        }
+        data::load_dir(Path::new(location))?;
+        Ok(())
+    }
+
+    fn default_data(&self) -> DefaultData {
+        DefaultData::Builtin(data::EMBEDDED)
+    }
+
+    fn export(&self, source: &str, out: &Path, files: usize) -> Result<String, WorkloadError> {
+        let all = data::load(source)?;
+        let split = data::split(&all, data::SPLIT_SEED, 1.0);
+        let mut lines = Vec::new();
+        for (name, d) in [("train", &split.train), ("test", &split.test)] {
+            export::export(d, &out.join(name), files)?;
+            lines.push(format!(
+                "{name}: {} rows in {} files",
+                d.rows(),
+                files.clamp(1, d.rows().max(1))
+            ));
+        }
+        Ok(lines.join("; "))
+    }
+
+    /// The 96-trial search at executors {1, 2, 4, 8} that fit the logical CPUs with 1 core each
+    /// (one trial slot per executor), 2g per executor (less if RAM is short), all training
+    /// rows, 3 repetitions, on the embedded UCI data.
+    fn default_study(&self, machine: &Machine) -> StudySpec {
+        let executors: Vec<u32> = [1, 2, 4, 8]
+            .into_iter()
+            .filter(|e| *e <= machine.logical_cpus.max(1))
+            .collect();
+        let largest = *executors.iter().max().expect("1 always fits");
+        StudySpec {
+            name: "wine-local".into(),
+            workload: NAME.into(),
+            executors,
+            cores: vec![1],
+            memory: vec![format_bytes(fitting_memory(machine, largest, 2 << 30))],
+            fractions: vec![1.0],
+            repetitions: 3,
+            timeout_sec: 3600,
+            data: None,
+            params: Default::default(),
+        }
+    }
+
+    fn progress_metrics(&self) -> &'static [(&'static str, &'static str)] {
+        &[("trials_per_sec", "trials/s")]
+    }
+
+    fn tracking(
+        &self,
+        record: &RunRecord,
+        artifacts: Option<&Path>,
+    ) -> Result<Vec<TrackedRun>, WorkloadError> {
+        tracking::runs(record, artifacts)
+    }
+
+    fn model_format(&self) -> Option<&dyn ModelFormat> {
+        Some(&model::WineModels)
+    }
+
     fn run(&self, ctx: &mut ExecutorContext<'_>) -> Result<WorkloadOutput, WorkloadError> {
         let params = WineParams::from_point(&ctx.job.point.params)?;
         let location = ctx.job.data.clone();
@@ -111,17 +197,13 @@ impl Workload for Wine {
             test: split.test.rows() as u64,
         };
         let cores = ctx.cores();
-        let (train, test) = (split.train.clone(), split.test.clone());
         let world = ctx.world;
-        let outcome = ctx.train(|| search::run(world, cores, train, test, &params.search));
+        let outcome =
+            ctx.train(|| search::run(world, cores, &split.train, &split.test, &params.search));
         let Some(outcome) = outcome else {
             // Not rank 0: the search's results live at rank 0.
             ctx.eval(|| ());
-            return Ok(WorkloadOutput {
-                metrics: Metrics::default(),
-                files: Vec::new(),
-                rows: Rows::default(),
-            });
+            return Ok(WorkloadOutput::default());
         };
         let job = ctx.job;
         let result = ctx.eval(|| -> Result<Metrics, WorkloadError> {
@@ -134,7 +216,7 @@ impl Workload for Wine {
             extra.insert("failed_trials".into(), failed as f64);
             extra.insert("trials_per_sec".into(), outcome.trials_per_sec());
             extra.insert("slot_utilisation".into(), outcome.utilisation());
-            extra.insert("slots".into(), f64::from(outcome.slots));
+            extra.insert("slots".into(), f64::from(outcome.slots()));
             if let Some(b) = best {
                 extra.insert("best_rounds".into(), f64::from(b.rounds));
                 extra.insert("best_trial".into(), f64::from(b.id));
@@ -180,6 +262,7 @@ impl Workload for Wine {
             metrics: result?,
             files: Vec::new(),
             rows,
+            farm: Some(outcome.farm),
         })
     }
 }

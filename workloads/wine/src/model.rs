@@ -11,7 +11,10 @@
 //! Scoring returns the probability of the positive class (`quality >= 7`).
 
 use std::path::Path;
+use std::sync::Arc;
 
+use harness_runtime::model::{Model, ModelFormat, Scorer, MODEL_META};
+use harness_runtime::WorkloadError;
 use lightgbm3::Booster;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -21,7 +24,7 @@ use crate::search::TrialParams;
 
 /// File names inside a model directory.
 pub const MODEL_FILE: &str = "model.txt";
-pub const META_FILE: &str = "harness-model.json";
+pub const META_FILE: &str = MODEL_META;
 pub const MLMODEL_FILE: &str = "MLmodel";
 
 /// What a model directory says about its model.
@@ -87,19 +90,21 @@ pub fn save(dir: &Path, model_text: &str, meta: &ModelMeta) -> Result<(), ModelE
     w(MLMODEL_FILE, mlmodel.as_bytes())
 }
 
-/// A loaded model: LightGBM booster and its metadata.
-pub struct Model {
+/// A loaded wine model: its metadata and LightGBM's model text (each scoring thread builds its
+/// own booster from the text: LightGBM boosters are not `Send`).
+#[derive(Debug, Clone)]
+pub struct WineModel {
     pub meta: ModelMeta,
-    /// LightGBM's text model, for loading further boosters (one per thread).
+    /// LightGBM's text model.
     pub text: String,
-    booster: Booster,
 }
 
-impl Model {
+impl WineModel {
     /// Loads the model directory `dir`.
     ///
     /// # Errors
-    /// Missing files, unparsable metadata, a model whose features are not [`FEATURES`].
+    /// Missing files, unparsable metadata or model text, a model whose features are not
+    /// [`FEATURES`].
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -120,23 +125,56 @@ impl Model {
             });
         }
         let text = read(MODEL_FILE)?;
-        let booster = Booster::from_string(&text).map_err(|e| ModelError::Invalid {
+        // Parse once here, so a corrupt model is reported at load time, not per request.
+        Booster::from_string(&text).map_err(|e| ModelError::Invalid {
             path: dir.join(MODEL_FILE).display().to_string(),
             message: e.to_string(),
         })?;
-        Ok(Model {
-            meta,
-            text,
-            booster,
-        })
+        Ok(WineModel { meta, text })
+    }
+}
+
+impl Model for WineModel {
+    fn features(&self) -> &[String] {
+        &self.meta.features
     }
 
-    /// Probability of `quality >= 7` for each row of `features` (row-major, 12 per row).
-    ///
-    /// # Errors
-    /// LightGBM's prediction errors.
-    pub fn predict(&self, features: &[f64]) -> Result<Vec<f64>, lightgbm3::Error> {
-        predict_with(&self.booster, features)
+    fn describe(&self) -> String {
+        format!(
+            "wine model of run {} (test AUC {:.6})",
+            self.meta.run_id, self.meta.test_auc
+        )
+    }
+
+    fn meta(&self) -> serde_json::Value {
+        serde_json::to_value(&self.meta).expect("meta serialises")
+    }
+
+    fn scorer(&self) -> Result<Box<dyn Scorer>, WorkloadError> {
+        Ok(Box::new(WineScorer(Booster::from_string(&self.text)?)))
+    }
+}
+
+/// One thread's booster.
+struct WineScorer(Booster);
+
+impl Scorer for WineScorer {
+    fn score(&self, rows: &[f64]) -> Result<Vec<f64>, WorkloadError> {
+        Ok(predict_with(&self.0, rows)?)
+    }
+}
+
+/// The wine model directory format (see the module doc).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WineModels;
+
+impl ModelFormat for WineModels {
+    fn files(&self) -> &'static [&'static str] {
+        &[MODEL_FILE, META_FILE, MLMODEL_FILE]
+    }
+
+    fn load(&self, dir: &Path) -> Result<Arc<dyn Model>, WorkloadError> {
+        Ok(Arc::new(WineModel::load(dir)?))
     }
 }
 

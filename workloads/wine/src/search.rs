@@ -1,7 +1,7 @@
 //! The hyperparameter search: TPE over LightGBM GBDT models, farmed to free slots on all
 //! executors over MPI.
 //!
-//! Reference (DESIGN.md, wine; the MLflow/hyperopt wine-quality notebook): `max_depth`
+//! Reference (the MLflow/hyperopt wine-quality notebook): `max_depth`
 //! U{4..100}, `learning_rate` e^U(−3,0), `reg_alpha` e^U(−5,−1), `reg_lambda` e^U(−6,−1),
 //! `min_child_weight` e^U(−1,3); 1000 boosting rounds with early stopping after 50 rounds
 //! without improvement of the test AUC; 96 evaluations; loss = −AUC.
@@ -12,22 +12,18 @@
 //! `n_startup_jobs` = 20); later ones ask TPE with every result told so far. Trials still
 //! running are not told, as with hyperopt's `SparkTrials`.
 //!
-//! Farming (DESIGN.md, Engine): every executor offers `cores / threads_per_task` slots; rank 0
-//! keeps at most `parallelism` trials in flight, hands a new trial to a slot as soon as it frees
-//! and asks TPE for it at that moment. Trials run on helper threads; only the main thread talks
-//! MPI (point-to-point JSON messages through [`World`]).
+//! Farming: the runtime's task farm ([`harness_runtime::farm`]) — every executor offers
+//! `cores / threads_per_task` slots; rank 0 keeps at most `parallelism` trials in flight, hands
+//! a new trial to a slot as soon as it frees and asks TPE for it at that moment. This module
+//! keeps only TPE and the objective.
 //!
 //! LightGBM mapping of the xgboost names: `reg_alpha` → `lambda_l1`, `reg_lambda` →
 //! `lambda_l2`, `min_child_weight` → `min_sum_hessian_in_leaf`; `num_leaves` = 2^min(depth, 12)
 //! so the depth, not LightGBM's default of 31 leaves, bounds the tree as in xgboost.
 
-use std::collections::VecDeque;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
-
 use harness_core::classify::roc_auc;
+use harness_core::record::FarmStats;
+use harness_runtime::farm::{self, FarmConfig, TaskSource};
 use harness_runtime::World;
 use lightgbm3::{Booster, Dataset};
 use rand08::{Rng, SeedableRng};
@@ -228,99 +224,37 @@ pub fn evaluate(
     Ok((auc, booster.num_iterations() as u32, booster))
 }
 
-/// Messages between rank 0 and the other executors.
-#[derive(Debug, Serialize, Deserialize)]
-enum Msg {
-    /// Rank 0 → executor: run this trial.
-    Run { id: u32, params: TrialParams },
-    /// Executor → rank 0: a finished trial (with its model text when it succeeded).
-    Done(Box<Finished>),
-    /// Rank 0 → executor: no more trials.
-    Stop,
+/// A finished trial's result as it travels back to rank 0: the test AUC, the rounds kept and
+/// the model's text (so rank 0 can save the best one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialResult {
+    pub auc: f64,
+    pub rounds: u32,
+    pub model: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Finished {
-    id: u32,
-    slot: u32,
-    auc: f64,
-    rounds: u32,
-    seconds: f64,
-    error: Option<String>,
-    model: Option<String>,
+/// TPE as the farm's task source: asked at the moment a slot frees, told every result.
+struct TpeSource {
+    tpe: Tpe,
+    left: u32,
 }
 
-/// A pool of helper threads running trials on this executor.
-struct Pool {
-    jobs: Option<mpsc::Sender<(u32, TrialParams)>>,
-    results: mpsc::Receiver<Finished>,
-    handles: Vec<thread::JoinHandle<()>>,
-}
-
-impl Pool {
-    fn new(slots: u32, train: Arc<WineData>, test: Arc<WineData>, cfg: &SearchConfig) -> Self {
-        let (job_tx, job_rx) = mpsc::channel::<(u32, TrialParams)>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (res_tx, results) = mpsc::channel();
-        let handles = (0..slots)
-            .map(|slot| {
-                let (job_rx, res_tx) = (job_rx.clone(), res_tx.clone());
-                let (train, test, cfg) = (train.clone(), test.clone(), cfg.clone());
-                thread::spawn(move || loop {
-                    let next = job_rx.lock().expect("job queue").recv();
-                    let Ok((id, params)) = next else { break };
-                    let t = Instant::now();
-                    let out =
-                        evaluate(&train, &test, &params, &cfg).and_then(|(auc, rounds, b)| {
-                            Ok((auc, rounds, b.save_string().map_err(|e| e.to_string())?))
-                        });
-                    let seconds = t.elapsed().as_secs_f64();
-                    let f = match out {
-                        Ok((auc, rounds, model)) => Finished {
-                            id,
-                            slot,
-                            auc,
-                            rounds,
-                            seconds,
-                            error: None,
-                            model: Some(model),
-                        },
-                        Err(e) => Finished {
-                            id,
-                            slot,
-                            auc: f64::NAN,
-                            rounds: 0,
-                            seconds,
-                            error: Some(e),
-                            model: None,
-                        },
-                    };
-                    if res_tx.send(f).is_err() {
-                        break;
-                    }
-                })
-            })
-            .collect();
-        Pool {
-            jobs: Some(job_tx),
-            results,
-            handles,
+impl TaskSource<TrialParams, TrialResult> for TpeSource {
+    fn next_task(&mut self) -> Option<TrialParams> {
+        if self.left == 0 {
+            return None;
         }
+        self.left -= 1;
+        Some(self.tpe.ask().1)
     }
 
-    fn submit(&self, id: u32, params: TrialParams) {
-        self.jobs
-            .as_ref()
-            .expect("pool open")
-            .send((id, params))
-            .expect("pool threads alive");
-    }
-
-    fn close(mut self) {
-        self.jobs = None;
-        for h in self.handles.drain(..) {
-            let _ = h.join();
-        }
+    fn finished(&mut self, id: u32, result: &Result<TrialResult, String>) {
+        // A failed trial counts as the worst loss TPE can see from a working one (AUC 0).
+        let loss = match result {
+            Ok(r) if r.auc.is_finite() => -r.auc,
+            _ => 0.0,
+        };
+        self.tpe.tell(id, loss);
     }
 }
 
@@ -333,22 +267,24 @@ pub struct SearchOutcome {
     pub best: Option<u32>,
     /// LightGBM model text of the best trial.
     pub best_model: Option<String>,
-    /// Wall-clock seconds from the first hand-out to the last result.
-    pub wall_sec: f64,
-    /// Concurrent slots used (min of all slots and `parallelism`).
-    pub slots: u32,
+    /// The farm's placement and timing of the trials, for the run record.
+    pub farm: FarmStats,
 }
 
 impl SearchOutcome {
     /// Trials per second of wall-clock time.
     pub fn trials_per_sec(&self) -> f64 {
-        self.trials.len() as f64 / self.wall_sec.max(f64::MIN_POSITIVE)
+        self.farm.tasks_per_sec()
     }
 
     /// Busy share of the slots: Σ trial seconds / (slots × wall seconds), in [0, 1].
     pub fn utilisation(&self) -> f64 {
-        let busy: f64 = self.trials.iter().map(|t| t.seconds).sum();
-        busy / (f64::from(self.slots) * self.wall_sec).max(f64::MIN_POSITIVE)
+        self.farm.utilisation()
+    }
+
+    /// Concurrent slots over all executors.
+    pub fn slots(&self) -> u32 {
+        self.farm.slots.iter().sum()
     }
 
     /// The best trial.
@@ -357,168 +293,81 @@ impl SearchOutcome {
     }
 }
 
-/// Slots each rank may run at once: `cores / threads_per_task` (at least 1) per rank, capped
-/// to `parallelism` in all by taking slots round-robin over ranks.
-pub fn slot_plan(size: u32, cores: u32, cfg: &SearchConfig) -> Vec<u32> {
-    let per_rank = (cores / cfg.threads_per_task.max(1)).max(1);
-    let cap = cfg
-        .parallelism
-        .unwrap_or(u32::MAX)
-        .max(1)
-        .min(per_rank * size);
-    let mut plan = vec![0u32; size as usize];
-    for k in 0..cap {
-        plan[(k % size) as usize] += 1;
+/// How trials map onto executors' slots.
+pub fn farm_config(cfg: &SearchConfig) -> FarmConfig {
+    FarmConfig {
+        threads_per_task: cfg.threads_per_task,
+        parallelism: cfg.parallelism,
     }
-    plan
 }
 
-const IDLE_POLL: Duration = Duration::from_millis(1);
-
-/// Runs the search on every executor. Rank 0 returns `Some(outcome)`, the others `None`.
+/// Runs the search on every executor through the runtime's task farm. Rank 0 returns
+/// `Some(outcome)`, the others `None`.
 pub fn run(
     world: &World,
     cores: u32,
-    train: WineData,
-    test: WineData,
+    train: &WineData,
+    test: &WineData,
     cfg: &SearchConfig,
 ) -> Option<SearchOutcome> {
-    let plan = slot_plan(world.size(), cores, cfg);
-    let mine = plan[world.rank() as usize];
-    let pool = Pool::new(mine, Arc::new(train), Arc::new(test), cfg);
-    if !world.is_root() {
-        // Executor: run what rank 0 sends, report back, until Stop.
-        loop {
-            let mut idle = true;
-            if let Ok(f) = pool.results.try_recv() {
-                world.send_json(0, &Msg::Done(Box::new(f)));
-                idle = false;
-            }
-            if let Some((_, msg)) = world.try_recv_json::<Msg>() {
-                match msg {
-                    Msg::Run { id, params } => pool.submit(id, params),
-                    Msg::Stop => break,
-                    Msg::Done(_) => unreachable!("only rank 0 receives results"),
-                }
-                idle = false;
-            }
-            if idle {
-                thread::sleep(IDLE_POLL);
-            }
-        }
-        pool.close();
-        return None;
-    }
-
-    let mut tpe = Tpe::new(cfg.seed, cfg.startup);
-    let mut free: Vec<u32> = plan.clone();
-    let mut trials: Vec<Option<Trial>> = Vec::new();
-    let mut dispatched: Vec<(u32, TrialParams, f64)> = Vec::new();
-    let mut best: Option<(f64, u32, String)> = None;
-    let mut pending: VecDeque<(u32, Finished)> = VecDeque::new();
-    let (mut asked, mut done) = (0u32, 0u32);
-    let start = Instant::now();
-    while done < cfg.evaluations {
-        // Hand out trials to free slots, asking TPE at the moment a slot frees.
-        for rank in 0..world.size() {
-            while free[rank as usize] > 0 && asked < cfg.evaluations {
-                let (id, params) = tpe.ask();
-                dispatched.push((rank, params, start.elapsed().as_secs_f64()));
-                if rank == 0 {
-                    pool.submit(id, params);
-                } else {
-                    world.send_json(rank, &Msg::Run { id, params });
-                }
-                free[rank as usize] -= 1;
-                asked += 1;
-            }
-        }
-        while let Ok(f) = pool.results.try_recv() {
-            pending.push_back((0, f));
-        }
-        while let Some((src, msg)) = world.try_recv_json::<Msg>() {
-            if let Msg::Done(f) = msg {
-                pending.push_back((src, *f));
-            }
-        }
-        if pending.is_empty() {
-            thread::sleep(IDLE_POLL);
-            continue;
-        }
-        while let Some((src, f)) = pending.pop_front() {
-            let (rank, params, dispatched_sec) = dispatched[f.id as usize];
-            debug_assert_eq!(rank, src);
-            free[src as usize] += 1;
-            done += 1;
-            tpe.tell(f.id, if f.auc.is_finite() { -f.auc } else { 0.0 });
-            if let Some(model) = f.model {
-                if best
-                    .as_ref()
-                    .is_none_or(|(a, id, _)| f.auc > *a || (f.auc == *a && f.id < *id))
-                {
-                    best = Some((f.auc, f.id, model));
-                }
-            }
-            let trial = Trial {
-                id: f.id,
-                params,
-                auc: f.auc,
-                rounds: f.rounds,
-                seconds: f.seconds,
-                rank: src,
-                slot: f.slot,
-                dispatched_sec,
-                finished_sec: start.elapsed().as_secs_f64(),
-                error: f.error,
-            };
-            if trials.len() <= f.id as usize {
-                trials.resize(f.id as usize + 1, None);
-            }
-            trials[f.id as usize] = Some(trial);
-        }
-    }
-    let wall_sec = start.elapsed().as_secs_f64();
-    for rank in 1..world.size() {
-        world.send_json(rank, &Msg::Stop);
-    }
-    pool.close();
-    let (best, best_model) = match best {
-        Some((_, id, model)) => (Some(id), Some(model)),
-        None => (None, None),
+    let mut source = TpeSource {
+        tpe: Tpe::new(cfg.seed, cfg.startup),
+        left: cfg.evaluations,
     };
+    let outcome = farm::run(world, cores, &farm_config(cfg), &mut source, |params| {
+        let (auc, rounds, booster) = evaluate(train, test, params, cfg)?;
+        let model = booster.save_string().map_err(|e| e.to_string())?;
+        Ok(TrialResult { auc, rounds, model })
+    })?;
+    let stats = outcome.spans();
+    let mut best: Option<(f64, u32)> = None;
+    for t in &outcome.tasks {
+        if let Ok(r) = &t.result {
+            if best.is_none_or(|(a, id)| r.auc > a || (r.auc == a && t.id < id)) {
+                best = Some((r.auc, t.id));
+            }
+        }
+    }
+    let mut best_model = None;
+    let mut trials: Vec<Trial> = outcome
+        .tasks
+        .into_iter()
+        .map(|t| {
+            let (auc, rounds, error) = match t.result {
+                Ok(r) => {
+                    if best.is_some_and(|(_, id)| id == t.id) {
+                        best_model = Some(r.model);
+                    }
+                    (r.auc, r.rounds, None)
+                }
+                Err(e) => (f64::NAN, 0, Some(e)),
+            };
+            Trial {
+                id: t.id,
+                params: t.task,
+                auc,
+                rounds,
+                seconds: t.seconds,
+                rank: t.rank,
+                slot: t.slot,
+                dispatched_sec: t.dispatched_sec,
+                finished_sec: t.finished_sec,
+                error,
+            }
+        })
+        .collect();
+    trials.sort_by_key(|t| t.id);
     Some(SearchOutcome {
-        trials: trials
-            .into_iter()
-            .map(|t| t.expect("every trial finished"))
-            .collect(),
-        best,
+        trials,
+        best: best.map(|(_, id)| id),
         best_model,
-        wall_sec,
-        slots: plan.iter().sum(),
+        farm: stats,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slot_plan_caps_parallelism_round_robin() {
-        let c = SearchConfig::default();
-        assert_eq!(slot_plan(2, 1, &c), vec![1, 1]);
-        assert_eq!(slot_plan(2, 4, &c), vec![4, 4]);
-        let two = SearchConfig {
-            threads_per_task: 2,
-            ..c.clone()
-        };
-        assert_eq!(slot_plan(3, 4, &two), vec![2, 2, 2]);
-        let capped = SearchConfig {
-            parallelism: Some(3),
-            ..c.clone()
-        };
-        assert_eq!(slot_plan(2, 4, &capped), vec![2, 1]);
-        assert_eq!(slot_plan(1, 1, &capped), vec![1]);
-    }
 
     #[test]
     fn tpe_samples_stay_in_the_reference_space_and_concentrate() {

@@ -4,14 +4,12 @@
 //! - `{"dataframe_split": {"columns": [..], "data": [[..], ..], "index": [..]?}}`
 //! - `{"dataframe_records": [{"col": value, ..}, ..]}`
 //!
-//! Every feature of [`FEATURES`] must be present; other columns are ignored (as MLflow's schema
+//! Every feature the model names must be present; other columns are ignored (as MLflow's schema
 //! enforcement does). Values must be JSON numbers. The answer is `{"predictions": [p, ..]}`.
 //! Every problem is a [`ProtocolError`] whose message names the offending field, so the server
 //! answers 400 with it.
 
 use serde_json::{Map, Value};
-
-use crate::data::FEATURES;
 
 /// A malformed scoring request; the message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,12 +47,13 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Parses a request body into row-major features (12 per row).
+/// Parses a request body into row-major values of `features` (in that order, one row per
+/// record).
 ///
 /// # Errors
 /// Not JSON, not an object, neither or both of `dataframe_split` / `dataframe_records`, a
 /// missing feature column, a row of the wrong length, a value that is not a number, no rows.
-pub fn parse(body: &[u8]) -> Result<Vec<f64>, ProtocolError> {
+pub fn parse(body: &[u8], features: &[String]) -> Result<Vec<f64>, ProtocolError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| bad(format!("body is not valid JSON: {e}")))?;
     let Value::Object(obj) = v else {
@@ -76,8 +75,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<f64>, ProtocolError> {
         })
         .collect();
     let rows = match formats.as_slice() {
-        [k] if k.as_str() == "dataframe_split" => split(&obj["dataframe_split"])?,
-        [k] if k.as_str() == "dataframe_records" => records(&obj["dataframe_records"])?,
+        [k] if k.as_str() == "dataframe_split" => split(&obj["dataframe_split"], features)?,
+        [k] if k.as_str() == "dataframe_records" => records(&obj["dataframe_records"], features)?,
         [k] => {
             return Err(bad(format!(
                 "`{k}` (tensor input) is not supported by this model: send `dataframe_split` or `dataframe_records`"
@@ -98,7 +97,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<f64>, ProtocolError> {
     Ok(rows)
 }
 
-fn split(v: &Value) -> Result<Vec<f64>, ProtocolError> {
+fn split(v: &Value, features: &[String]) -> Result<Vec<f64>, ProtocolError> {
     let obj = v.as_object().ok_or_else(|| {
         bad(format!(
             "dataframe_split: expected an object, got {}",
@@ -122,13 +121,13 @@ fn split(v: &Value) -> Result<Vec<f64>, ProtocolError> {
             })
         })
         .collect::<Result<_, _>>()?;
-    let positions: Vec<usize> = FEATURES
+    let positions: Vec<usize> = features
         .iter()
         .map(|f| {
             names.iter().position(|n| n == f).ok_or_else(|| {
                 bad(format!(
                     "dataframe_split.columns: missing column `{f}` (required: {})",
-                    FEATURES.join(", ")
+                    features.join(", ")
                 ))
             })
         })
@@ -138,7 +137,7 @@ fn split(v: &Value) -> Result<Vec<f64>, ProtocolError> {
         .ok_or_else(|| bad("dataframe_split.data is missing"))?
         .as_array()
         .ok_or_else(|| bad("dataframe_split.data: expected an array of rows"))?;
-    let mut out = Vec::with_capacity(data.len() * FEATURES.len());
+    let mut out = Vec::with_capacity(data.len() * features.len());
     for (r, row) in data.iter().enumerate() {
         let row = row.as_array().ok_or_else(|| {
             bad(format!(
@@ -153,7 +152,7 @@ fn split(v: &Value) -> Result<Vec<f64>, ProtocolError> {
                 names.len()
             )));
         }
-        for (f, &p) in FEATURES.iter().zip(&positions) {
+        for (f, &p) in features.iter().zip(&positions) {
             out.push(number(
                 &row[p],
                 &format!("dataframe_split.data[{r}][{p}] (`{f}`)"),
@@ -163,14 +162,14 @@ fn split(v: &Value) -> Result<Vec<f64>, ProtocolError> {
     Ok(out)
 }
 
-fn records(v: &Value) -> Result<Vec<f64>, ProtocolError> {
+fn records(v: &Value, features: &[String]) -> Result<Vec<f64>, ProtocolError> {
     let rows = v.as_array().ok_or_else(|| {
         bad(format!(
             "dataframe_records: expected an array of objects, got {}",
             kind(v)
         ))
     })?;
-    let mut out = Vec::with_capacity(rows.len() * FEATURES.len());
+    let mut out = Vec::with_capacity(rows.len() * features.len());
     for (r, row) in rows.iter().enumerate() {
         let row: &Map<String, Value> = row.as_object().ok_or_else(|| {
             bad(format!(
@@ -178,9 +177,9 @@ fn records(v: &Value) -> Result<Vec<f64>, ProtocolError> {
                 kind(row)
             ))
         })?;
-        for f in FEATURES {
+        for f in features {
             let v = row
-                .get(f)
+                .get(f.as_str())
                 .ok_or_else(|| bad(format!("dataframe_records[{r}]: missing field `{f}`")))?;
             out.push(number(v, &format!("dataframe_records[{r}].{f}"))?);
         }
@@ -192,6 +191,27 @@ fn records(v: &Value) -> Result<Vec<f64>, ProtocolError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A model's features, in model order.
+    const FEATURES: [&str; 12] = [
+        "fixed_acidity",
+        "volatile_acidity",
+        "citric_acid",
+        "residual_sugar",
+        "chlorides",
+        "free_sulfur_dioxide",
+        "total_sulfur_dioxide",
+        "density",
+        "pH",
+        "sulphates",
+        "alcohol",
+        "is_red",
+    ];
+
+    fn parse(body: &[u8]) -> Result<Vec<f64>, ProtocolError> {
+        let features: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        super::parse(body, &features)
+    }
 
     fn row() -> Vec<f64> {
         vec![

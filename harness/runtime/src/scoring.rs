@@ -1,10 +1,11 @@
-//! Batch scoring of parquet files across executors, and the parquet export of the split.
+//! Batch scoring of parquet files with a saved [`Model`] across executors.
 //!
 //! `harness predict` starts `mpirun -np E harness predict-exec job.json`; every executor lists
 //! the input directory's (or `s3://` prefix's) `*.parquet`, takes its byte-balanced share
 //! ([`harness_core::shard::assign_by_bytes`]), scores each file with the model and writes
-//! `<output>/<same name>` holding the input columns plus `prediction` (Float64, probability of
-//! `quality >= 7`). Rank 0 gathers rows and seconds and writes the [`PredictSummary`].
+//! `<output>/<same name>` holding the input columns plus `prediction` (Float64, the model's
+//! score, e.g. a positive-class probability). Rank 0 gathers rows and seconds and writes the
+//! [`PredictSummary`]. Any workload's model works: the model names its feature columns.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -15,19 +16,19 @@ use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, Rec
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use harness_core::shard::{assign_by_bytes, FileEntry};
-use harness_runtime::data::s3_location;
-use harness_runtime::s3::S3;
-use harness_runtime::World;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{WineData, FEATURES};
-use crate::model::Model;
+use crate::data::s3_location;
+use crate::model::{Model, Scorer};
+use crate::s3::S3;
+use crate::world::World;
 
 /// Name of the output column.
 pub const PREDICTION: &str = "prediction";
-/// Name of the optional label column (`quality >= 7`) in exported data.
+/// Name of the optional label column (boolean) that, when present, lets `harness predict`
+/// report the ROC AUC of the predictions.
 pub const LABEL: &str = "label";
 
 /// What `harness predict` hands to every executor.
@@ -101,10 +102,10 @@ pub fn list_parquet(dir: &str) -> Result<Vec<FileEntry>, String> {
     Ok(files)
 }
 
-/// The 12 feature columns of `batch` as row-major f64 (any numeric type is cast).
-fn features_of(path: &Path, batch: &RecordBatch) -> Result<Vec<f64>, String> {
-    let mut columns = Vec::with_capacity(FEATURES.len());
-    for name in FEATURES {
+/// The `features` columns of `batch` as row-major f64 (any numeric type is cast).
+fn features_of(path: &Path, batch: &RecordBatch, features: &[String]) -> Result<Vec<f64>, String> {
+    let mut columns = Vec::with_capacity(features.len());
+    for name in features {
         let col = batch.column_by_name(name).ok_or_else(|| {
             let have: Vec<String> = batch
                 .schema()
@@ -141,7 +142,7 @@ fn features_of(path: &Path, batch: &RecordBatch) -> Result<Vec<f64>, String> {
         columns.push(c);
     }
     let n = batch.num_rows();
-    let mut out = Vec::with_capacity(n * FEATURES.len());
+    let mut out = Vec::with_capacity(n * features.len());
     for i in 0..n {
         for c in &columns {
             out.push(c.value(i));
@@ -155,27 +156,39 @@ fn features_of(path: &Path, batch: &RecordBatch) -> Result<Vec<f64>, String> {
 /// # Errors
 /// Unreadable parquet, missing or non-numeric feature columns, write failures — each naming
 /// the file.
-pub fn score_file(model: &Model, input: &Path, output: &Path) -> Result<u64, String> {
+pub fn score_file(
+    model: &dyn Model,
+    scorer: &dyn Scorer,
+    input: &Path,
+    output: &Path,
+) -> Result<u64, String> {
     let file = File::open(input).map_err(|e| err(input, e))?;
-    score_source(model, file, input, output)
+    score_source(model, scorer, file, input, output)
 }
 
 /// Scores `rel` below `input_dir` (a directory or an `s3://` prefix) into `output`.
 ///
 /// # Errors
 /// As [`score_file`]; S3 errors name the object.
-pub fn score_at(model: &Model, input_dir: &str, rel: &str, output: &Path) -> Result<u64, String> {
+pub fn score_at(
+    model: &dyn Model,
+    scorer: &dyn Scorer,
+    input_dir: &str,
+    rel: &str,
+    output: &Path,
+) -> Result<u64, String> {
     match s3_location(input_dir).map_err(|e| e.to_string())? {
         Some(loc) => {
             let bytes = S3::shared().get(&loc, rel).map_err(|e| e.to_string())?;
-            score_source(model, bytes, Path::new(&loc.url(rel)), output)
+            score_source(model, scorer, bytes, Path::new(&loc.url(rel)), output)
         }
-        None => score_file(model, &Path::new(input_dir).join(rel), output),
+        None => score_file(model, scorer, &Path::new(input_dir).join(rel), output),
     }
 }
 
 fn score_source<T: parquet::file::reader::ChunkReader + 'static>(
-    model: &Model,
+    model: &dyn Model,
+    scorer: &dyn Scorer,
     source: T,
     input: &Path,
     output: &Path,
@@ -193,8 +206,8 @@ fn score_source<T: parquet::file::reader::ChunkReader + 'static>(
     let mut rows = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| err(input, e))?;
-        let x = features_of(input, &batch)?;
-        let p = model.predict(&x).map_err(|e| err(input, e))?;
+        let x = features_of(input, &batch, model.features())?;
+        let p = scorer.score(&x).map_err(|e| err(input, e))?;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         columns.push(Arc::new(Float64Array::from(p)));
         let scored = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(output, e))?;
@@ -208,10 +221,15 @@ fn score_source<T: parquet::file::reader::ChunkReader + 'static>(
 /// One executor's part of `job`: its byte-balanced share of the input files.
 ///
 /// # Errors
-/// Any [`score_file`] error, a bad model or input directory.
-pub fn score_share(job: &PredictJob, rank: u32, size: u32) -> Result<RankScoring, String> {
+/// Any [`score_file`] error, a bad input directory.
+pub fn score_share(
+    job: &PredictJob,
+    model: &dyn Model,
+    rank: u32,
+    size: u32,
+) -> Result<RankScoring, String> {
     let t = Instant::now();
-    let model = Model::load(Path::new(&job.model_dir)).map_err(|e| e.to_string())?;
+    let scorer = model.scorer().map_err(|e| e.to_string())?;
     let files = list_parquet(&job.input_dir)?;
     let mine = assign_by_bytes(&files, size as usize)
         .into_iter()
@@ -226,7 +244,7 @@ pub fn score_share(job: &PredictJob, rank: u32, size: u32) -> Result<RankScoring
     for f in &mine {
         // Objects below the prefix may sit in sub-folders: flatten their names.
         let output = PathBuf::from(&job.output_dir).join(f.path.replace('/', "__"));
-        share.rows += score_at(&model, &job.input_dir, &f.path, &output)?;
+        share.rows += score_at(model, scorer.as_ref(), &job.input_dir, &f.path, &output)?;
         share.bytes += f.bytes;
         share.files.push(f.path.clone());
     }
@@ -234,15 +252,21 @@ pub fn score_share(job: &PredictJob, rank: u32, size: u32) -> Result<RankScoring
     Ok(share)
 }
 
-/// Runs `job` on every executor of `world`; rank 0 writes the summary. A failing executor's
-/// error is carried to rank 0 and into the summary instead of aborting the others.
+/// Runs `job` on every executor of `world` with the model `load` returns for its directory;
+/// rank 0 writes the summary. A failing executor's error (a model that does not load included)
+/// is carried to rank 0 and into the summary instead of aborting the others.
 ///
 /// # Errors
 /// Rank 0: the summary cannot be written.
-pub fn run(world: &World, job: &PredictJob) -> Result<(), String> {
+pub fn run(
+    world: &World,
+    job: &PredictJob,
+    load: impl Fn(&Path) -> Result<Arc<dyn Model>, String>,
+) -> Result<(), String> {
+    let model = load(Path::new(&job.model_dir));
     world.barrier();
     let t = Instant::now();
-    let share = score_share(job, world.rank(), world.size());
+    let share = model.and_then(|m| score_share(job, m.as_ref(), world.rank(), world.size()));
     world.barrier();
     let seconds = t.elapsed().as_secs_f64();
     let mine: Result<RankScoring, String> =
@@ -310,39 +334,4 @@ pub fn scored_with_labels(dir: &Path) -> Result<Option<ScoredLabels>, String> {
         }
     }
     Ok(Some((p, l)))
-}
-
-/// Writes `data` as `files` parquet files `part-00000.parquet`… in `dir`: the 12 features
-/// (Float64) and [`LABEL`] (Boolean). Rows are split into contiguous, near-equal parts.
-///
-/// # Errors
-/// File creation or write failures.
-pub fn export(data: &WineData, dir: &Path, files: usize) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-    let mut fields: Vec<Field> = FEATURES
-        .iter()
-        .map(|f| Field::new(*f, DataType::Float64, false))
-        .collect();
-    fields.push(Field::new(LABEL, DataType::Boolean, false));
-    let schema = Arc::new(Schema::new(fields));
-    let n = data.rows();
-    let files = files.clamp(1, n.max(1));
-    for k in 0..files {
-        let (lo, hi) = (k * n / files, (k + 1) * n / files);
-        let mut columns: Vec<ArrayRef> = (0..FEATURES.len())
-            .map(|j| {
-                Arc::new(Float64Array::from_iter_values(
-                    (lo..hi).map(|i| data.row(i)[j]),
-                )) as ArrayRef
-            })
-            .collect();
-        columns.push(Arc::new(BooleanArray::from(data.labels[lo..hi].to_vec())));
-        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(dir, e))?;
-        let path = dir.join(format!("part-{k:05}.parquet"));
-        let file = File::create(&path).map_err(|e| err(&path, e))?;
-        let mut w = ArrowWriter::try_new(file, schema.clone(), None).map_err(|e| err(&path, e))?;
-        w.write(&batch).map_err(|e| err(&path, e))?;
-        w.close().map_err(|e| err(&path, e))?;
-    }
-    Ok(())
 }

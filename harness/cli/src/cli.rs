@@ -1,0 +1,372 @@
+//! The command-line grammar (clap): commands, their options and help text. The data
+//! generators' subcommands (`harness data generate <set>`) are added at run time from the
+//! workload registry ([`command`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use harness_core::StudySpec;
+
+use crate::registry;
+
+/// Scaling studies of distributed ML training: run a workload over a grid of cluster shapes
+/// (executors × cores × memory × data fraction) on Open MPI, record every run as JSON with the
+/// limits each executor really had, and render HTML reports with scaling charts.
+#[derive(Parser)]
+#[command(name = "harness", version, about, long_about = None, after_help = "\
+Workloads: fractal-rf (default), wine — `harness profile local --workload NAME`.
+
+Examples:
+  harness profile local                                  default FRACTAL study on this machine
+  harness profile local --executors 1,2 --cores 1 --fractions 0.05,0.1 --reps 2
+  harness data generate fractal --out data/fractal --train-files 300 --rows-per-file 70000
+  harness run fractal-rf --data data/fractal --executors 2 --cores 1 --memory 2g --fraction 0.05
+  harness study my-study.toml --data data/fractal
+  harness report results/fractal-rf-local                -> reports/fractal-rf-local/index.html
+  harness profile compose --executors 1,2 --cores 1 --memory 1g --fractions 0.05 --reps 1
+  harness run fractal-rf --data s3://data/fractal        (AWS_ENDPOINT_URL etc. from the environment)
+  harness run wine --executors 2 --mlflow http://127.0.0.1:5000
+  harness predict --model models:/wine_quality@champion --input wine/test --output scored
+  harness serve --model results/wine-run/artifacts/e1-c1-m7g-f1-r0/model --port 5001")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a predefined study (`local`: this machine; `compose`: a docker-compose cluster).
+    ///
+    /// Each workload has a default local study adapted to this machine so that no point is
+    /// oversubscribed. fractal-rf's is the reference FRACTAL study — executors {1, 2, 4, 7} ×
+    /// fractions {0.01, 0.05, 0.07, 0.1}, 2 cores and 7g per executor, 3 repetitions — with 1
+    /// core per executor below 4 logical CPUs, only executor counts with executors × cores ≤
+    /// logical CPUs, and memory lowered to 80 % of RAM / largest executor count when 7g would
+    /// not fit (on 2 CPUs / 24 GiB: executors {1, 2} × 1 core × 7g). The filters replace an
+    /// axis. Without --data, a workload's default data is used: generated once into
+    /// ~/.cache/harness/data ($HARNESS_CACHE overrides) for fractal-rf (300 train files × 70,000
+    /// points, seed 62, ~1.1 GB) and gbm-folds (300,000 hourly rows × 100 features, seed 42),
+    /// embedded in the binary for wine.
+    Profile(ProfileArgs),
+    /// Run one point of a workload (optionally repeated) as a small study.
+    Run(RunArgs),
+    /// Run the study described by a TOML file (see `harness study --help`).
+    Study(StudyArgs),
+    /// Render the HTML report of a study from its records (`results/<study>`).
+    Report(ReportArgs),
+    /// Generate or manage input data.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Print the JSON Schema of run records (schema v1).
+    Schema,
+    /// Executor entry point, started by mpirun on every rank: run one job file.
+    Exec {
+        /// Job file written by the driver.
+        job: PathBuf,
+    },
+    /// Score parquet files with a saved model across executors (adds a `prediction` column).
+    ///
+    /// Example: harness predict --model models:/wine_quality@champion --input wine-test/
+    /// --output scored/ --executors 2
+    Predict(PredictArgs),
+    /// Print this node's memory-cgroup accounting (OOM kills, peak, limit) as JSON; the driver
+    /// asks executor nodes for it over ssh to tell an OOM kill from other deaths.
+    #[command(hide = true)]
+    NodeMemory,
+    /// Executor entry point of `predict`, started by mpirun on every rank.
+    #[command(hide = true)]
+    PredictExec {
+        /// Job file written by `harness predict`.
+        job: PathBuf,
+    },
+    /// Serve a saved model over HTTP with MLflow's scoring protocol.
+    ///
+    /// POST /invocations with {"dataframe_split": {"columns": [...], "data": [[...]]}} or
+    /// {"dataframe_records": [{...}]} → {"predictions": [...]}; GET /ping, /health, /version.
+    /// Malformed requests get 400 with a message naming the field.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Model: a model directory (e.g. results/<study>/artifacts/<run>/model) or an MLflow
+    /// registry URI, models:/wine_quality@champion or models:/wine_quality/3.
+    #[arg(long)]
+    pub model: String,
+    /// Directory (or s3:// prefix) of *.parquet files holding the model's feature columns;
+    /// e.g. made by `harness data export wine`. A boolean `label` column, when present, gives
+    /// the ROC AUC of the predictions.
+    #[arg(long)]
+    pub input: String,
+    /// Output directory: one scored file per input file, plus _predict_summary.json.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Executors (MPI ranks) sharing the files by bytes.
+    #[arg(long, default_value_t = 1)]
+    pub executors: u32,
+    /// MLflow tracking URI for models:/ URIs (default: $MLFLOW_TRACKING_URI).
+    #[arg(long)]
+    pub mlflow: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Model: a model directory or models:/<name>@<alias> (see `harness predict --help`).
+    #[arg(long)]
+    pub model: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 5001)]
+    pub port: u16,
+    /// Worker threads (default: logical CPUs).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// MLflow tracking URI for models:/ URIs (default: $MLFLOW_TRACKING_URI).
+    #[arg(long)]
+    pub mlflow: Option<String>,
+}
+
+/// Where results and reports go, and how runs are made: the options `profile`, `run` and
+/// `study` share.
+#[derive(Args, Clone)]
+pub struct Common {
+    /// Data location: a directory or s3://bucket/prefix in the workload's layout (fractal-rf:
+    /// train/ val/ test/; gbm-folds: fold=K/{train,test}/). Default: the workload's own data
+    /// (generated once into the cache, or embedded).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Results root; records go to <RESULTS>/<study>/runs.jsonl. With s3://bucket/prefix the
+    /// records are staged in the cache and mirrored there (runs.jsonl, logs, artifacts) after
+    /// every run.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Reports root; the report goes to <REPORTS>/<study>/index.html.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Study name (directory under results/ and reports/).
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Run only the (point, repetition) pairs that have no record yet.
+    #[arg(long)]
+    pub resume: bool,
+    /// Per-run timeout in seconds; a run over it is killed and recorded as `timeout`.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Do not apply cgroup limits (records then say `enforced: false`).
+    #[arg(long)]
+    pub no_limits: bool,
+    /// Also run the (point, repetition) pairs whose latest attempt is not ok, as their next
+    /// attempt (used by `profile compose` to retry on a clean cluster).
+    #[arg(long, hide = true)]
+    pub retry_failed: bool,
+    /// Open MPI hostfile: executors run on these hosts (reached over ssh; one slot per
+    /// executor node), which set the limits themselves — compose containers with `cpus` and
+    /// `mem_limit`. Executors only measure them. Job, outcome and artifact files must be on a
+    /// file system the hosts share (the compose cluster mounts /work everywhere).
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+    /// Cap on concurrent tasks of a task-parallel workload (wine trials, gbm-folds tasks),
+    /// over all executors; the default is every free slot (cores / threads_per_task per
+    /// executor). Same as --param parallelism=N.
+    #[arg(long)]
+    pub parallelism: Option<u32>,
+    /// Parameter grid of a grid-search workload (gbm-folds), a TOML file of lists. Same as
+    /// --param grid=FILE; the grid's content is stored in every record.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    /// MLflow tracking URI (default: $MLFLOW_TRACKING_URI). Finished runs of workloads that
+    /// track (wine: baseline run, search run with nested trials, model registered as
+    /// wine_quality) are logged there. An unreachable server only warns; records stay on disk.
+    #[arg(long)]
+    pub mlflow: Option<String>,
+    /// Further attempts of a run that did not finish ok (an executor died, was killed by its
+    /// memory limit or timed out); every attempt is recorded with its `attempt` number.
+    #[arg(long, default_value_t = 1)]
+    pub retries: u32,
+}
+
+impl Common {
+    /// Applies the overrides every study command shares to `spec`: study name, timeout, and
+    /// the workload parameters behind `--parallelism` and `--grid`.
+    pub fn apply(&self, spec: &mut StudySpec) {
+        if let Some(n) = &self.study {
+            spec.name = n.clone();
+        }
+        if let Some(t) = self.timeout {
+            spec.timeout_sec = t;
+        }
+        if let Some(p) = self.parallelism {
+            spec.params
+                .insert("parallelism".into(), serde_json::Value::from(p));
+        }
+        if let Some(g) = &self.grid {
+            spec.params.insert(
+                "grid".into(),
+                serde_json::Value::from(g.display().to_string()),
+            );
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ProfileArgs {
+    /// Which predefined study: `local` (this machine) or `compose` (a docker-compose cluster of
+    /// resource-limited containers built here, data on its S3 store; see docker/compose.yaml).
+    #[arg(value_parser = ["local", "compose"])]
+    pub target: String,
+    /// compose: leave the cluster up at the end.
+    #[arg(long)]
+    pub keep: bool,
+    /// Workload of the study (default: the first registered, fractal-rf).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Only these executor counts (comma-separated), e.g. 1,2.
+    #[arg(long, value_delimiter = ',')]
+    pub executors: Option<Vec<u32>>,
+    /// Only these cores per executor, e.g. 1.
+    #[arg(long, value_delimiter = ',')]
+    pub cores: Option<Vec<u32>>,
+    /// Only these memory limits per executor, e.g. 7g,2g.
+    #[arg(long, value_delimiter = ',')]
+    pub memory: Option<Vec<String>>,
+    /// Only these fractions of the input files, e.g. 0.05,0.1.
+    #[arg(long, value_delimiter = ',')]
+    pub fractions: Option<Vec<f64>>,
+    /// Repetitions per point.
+    #[arg(long)]
+    pub reps: Option<u32>,
+    /// Workload parameter KEY=VALUE (JSON value), repeatable: --param trees=10.
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Workload name: fractal-rf, wine or gbm-folds.
+    pub workload: String,
+    /// Executors (MPI ranks).
+    #[arg(long, default_value_t = 1)]
+    pub executors: u32,
+    /// Cores per executor.
+    #[arg(long, default_value_t = 1)]
+    pub cores: u32,
+    /// Memory limit per executor (7g, 512m, …).
+    #[arg(long, default_value = "7g")]
+    pub memory: String,
+    /// Fraction of the input files, in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub fraction: f64,
+    /// Repetitions.
+    #[arg(long, default_value_t = 1)]
+    pub reps: u32,
+    /// Workload parameter KEY=VALUE (JSON value), repeatable: --param trees=10.
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Run a study file. Format:
+///
+///   name = "fractal-local"   workload = "fractal-rf"
+///   executors = [1, 2]   cores = [1]   memory = ["7g"]   fractions = [0.05, 0.1]
+///   repetitions = 2   timeout_sec = 1800   data = "/data/fractal"   [params] trees = 40
+#[derive(Args)]
+pub struct StudyArgs {
+    /// The study's TOML file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Study results directory, e.g. results/fractal-rf-local.
+    pub dir: PathBuf,
+    /// Reports root.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Compare with this study's records (e.g. results/before): per common point, the change of
+    /// median training time with its 95 % CI and a verdict (faster / slower / within noise).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum DataCommand {
+    /// Generate a data set deterministically from a seed: `harness data generate <SET> --out DIR`
+    /// (see `harness data generate <SET> --help` for its options).
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Generate,
+    /// Upload a local data directory (e.g. train/ val/ test/) to s3://bucket/prefix.
+    ///
+    /// Uses the standard AWS configuration: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a
+    /// profile, AWS_REGION, and AWS_ENDPOINT_URL for S3-compatible stores (path-style then).
+    Upload {
+        /// Local directory.
+        dir: PathBuf,
+        /// Destination, s3://bucket/prefix.
+        url: String,
+    },
+    /// Write a workload's built-in data as parquet (wine: the seeded 75/25 split's test/ and
+    /// train/ rows with the 12 features and `label`), e.g. as input of `harness predict`.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Workload whose data to export: wine.
+    pub workload: String,
+    /// Output directory (train/ and test/ are created in it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Files per split.
+    #[arg(long, default_value_t = 4)]
+    pub files: usize,
+    /// Source data: `embedded` or a directory with the workload's raw files.
+    #[arg(long, default_value = "embedded")]
+    pub data: String,
+}
+
+fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE (e.g. trees=10)"))?;
+    let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
+    Ok((k.to_string(), value))
+}
+
+/// The full command: [`Cli`] plus one `data generate <set>` subcommand per data generator of
+/// the registered workloads, each with `--out` and the generator's own options.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("data", |data| {
+        data.mut_subcommand("generate", |mut generate| {
+            for g in registry::generators() {
+                let mut sub = clap::Command::new(g.name()).about(g.about()).arg(
+                    clap::Arg::new("out")
+                        .long("out")
+                        .required(true)
+                        .value_name("DIR")
+                        .help("Output directory, or s3://bucket/prefix (generated into a temporary directory, then uploaded; AWS_ENDPOINT_URL etc. as for `data upload`)"),
+                );
+                for o in g.options() {
+                    let mut arg = clap::Arg::new(o.name)
+                        .long(o.name)
+                        .value_name("VALUE")
+                        .help(o.help);
+                    if let Some(d) = o.default {
+                        // Built once per process; clap keeps defaults as 'static text.
+                        arg = arg.default_value(&*Box::leak(d.into_boxed_str()));
+                    }
+                    sub = sub.arg(arg);
+                }
+                generate = generate.subcommand(sub);
+            }
+            generate
+        })
+    })
+}

@@ -1,0 +1,266 @@
+//! `harness run`, `harness study` and `harness profile`: build the study, check everything
+//! that can be wrong before the first run, run it, render its report.
+//!
+//! Order of checks (each stops the study with a clear message and records nothing): the grid
+//! and the workload's parameters, `mpirun`, the data location (a workload's default data is
+//! generated once here), the results location, existing records without `--resume`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use harness_core::StudySpec;
+use harness_runtime::s3::{S3Location, S3};
+use harness_runtime::workload::Machine;
+use harness_runtime::Workload;
+
+use crate::cli::{Common, ProfileArgs, RunArgs, StudyArgs};
+use crate::launcher::{check_mpirun, LaunchSettings, Launcher};
+use crate::runner::{run_all, todo};
+use crate::sinks::{ProgressLines, S3Mirror, Sink, Tracking};
+use crate::store::Store;
+use crate::{cache, compose, datasets, interrupt, mlflow, provenance, registry};
+
+/// `harness run <workload>`: one point, repeated, as a small study named `<workload>-run`.
+///
+/// # Errors
+/// Bad input before any run (see the module doc); I/O errors of the results store.
+pub fn run_command(a: RunArgs) -> Result<ExitCode> {
+    let workload = registry::get(&a.workload)?;
+    let mut spec = StudySpec {
+        name: format!("{}-run", workload.name()),
+        workload: workload.name().into(),
+        executors: vec![a.executors],
+        cores: vec![a.cores],
+        memory: vec![a.memory.clone()],
+        fractions: vec![a.fraction],
+        repetitions: a.reps,
+        timeout_sec: 3600,
+        data: None,
+        params: a.params.iter().cloned().collect(),
+    };
+    a.common.apply(&mut spec);
+    local(spec, &a.common)
+}
+
+/// `harness study FILE`.
+///
+/// # Errors
+/// An unreadable or invalid study file, then as [`run_command`].
+pub fn study_command(a: StudyArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("cannot read study file {}", a.file.display()))?;
+    let mut spec = StudySpec::from_toml(&text)
+        .with_context(|| format!("in study file {}", a.file.display()))?;
+    a.common.apply(&mut spec);
+    local(spec, &a.common)
+}
+
+/// `harness profile local|compose`: the workload's default study for this machine, with the
+/// axes the user filtered replaced.
+///
+/// # Errors
+/// As [`run_command`]; for compose, Docker errors.
+pub fn profile_command(a: ProfileArgs) -> Result<ExitCode> {
+    let workload = match &a.workload {
+        Some(name) => registry::get(name)?,
+        None => registry::WORKLOADS[0],
+    };
+    let mut spec = workload.default_study(&Machine {
+        logical_cpus: provenance::logical_cpus(),
+        memory_bytes: provenance::memory_bytes(),
+    });
+    if let Some(v) = a.executors {
+        spec.executors = v;
+    }
+    if let Some(v) = a.cores {
+        spec.cores = v;
+    }
+    if let Some(v) = a.memory {
+        spec.memory = v;
+    }
+    if let Some(v) = a.fractions {
+        spec.fractions = v;
+    }
+    if let Some(v) = a.reps {
+        spec.repetitions = v;
+    }
+    spec.params.extend(a.params.iter().cloned());
+    a.common.apply(&mut spec);
+    if a.target == "compose" {
+        return on_compose(spec, workload, &a.common, a.keep);
+    }
+    local(spec, &a.common)
+}
+
+/// Checks the grid and the workload's parameters; returns the workload with the parameters
+/// every run gets (e.g. a grid file replaced by its content).
+fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
+    spec.validate()?;
+    let workload = registry::get(&spec.workload)?;
+    spec.params = workload
+        .prepare_params(&spec.params)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("parameters of `{}`", workload.name()))?;
+    Ok(workload)
+}
+
+/// Runs `spec` on this machine (or `--hostfile` hosts) and renders its report.
+fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
+    let workload = prepare(&mut spec)?;
+    let mpi = check_mpirun()?;
+    let data = match common.data.clone().or_else(|| spec.data.clone()) {
+        Some(d) => d,
+        None => datasets::default_location(workload)?,
+    };
+    interrupt::install_handler();
+    let (results, mirror) = results_location(&common.results, &spec.name)?;
+    let data = registry::check_data(workload, &data)?;
+
+    let store = Store::open(&results, &spec.name)?;
+    let existing = store.load()?;
+    if !existing.is_empty() && !common.resume {
+        bail!(
+            "study `{}` already has {} records in {}: pass --resume to run only the missing runs, \
+             or --study NAME to start a new study (existing records are never overwritten)",
+            spec.name,
+            existing.len(),
+            store.runs_path().display()
+        );
+    }
+    store.save_spec(&spec)?;
+    let plan = spec.runs()?;
+    let todo = todo(&plan, &existing, common.retry_failed);
+    eprintln!(
+        "study `{}`: {} runs ({} points × {} repetitions), {} to do, {} already recorded; {}; results in {}",
+        spec.name,
+        plan.len(),
+        spec.points()?.len(),
+        spec.repetitions,
+        todo.len(),
+        plan.len() - todo.len(),
+        mpi,
+        store.runs_path().display()
+    );
+
+    let launcher = Launcher {
+        settings: LaunchSettings {
+            study: spec.name.clone(),
+            workload: spec.workload.clone(),
+            data,
+            timeout: Duration::from_secs(spec.timeout_sec),
+            limits: !common.no_limits,
+            logical_cpus: provenance::logical_cpus(),
+            provenance: provenance::collect(),
+            hostfile: common.hostfile.clone(),
+        },
+        store: &store,
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(ProgressLines::of(workload))];
+    if let Some(m) = mirror {
+        sinks.push(Box::new(S3Mirror(m)));
+    }
+    if let Some(uri) = mlflow::tracking_uri(common.mlflow.as_deref()) {
+        sinks.push(Box::new(Tracking {
+            mlflow: mlflow::Mlflow::new(&uri),
+            workload,
+        }));
+    }
+    let summary = run_all(&todo, &launcher, &store, common.retries, &mut sinks)?;
+
+    let all = store.load()?;
+    let report_dir = common.reports.join(&spec.name);
+    let page = harness_report::render_study(&all, &report_dir, None)
+        .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
+    harness_report::render_index(&common.reports)?;
+    eprintln!(
+        "done: {} runs made, {} already recorded, {} not ok; records in {}",
+        summary.ran,
+        plan.len() - todo.len(),
+        summary.failed,
+        store.runs_path().display()
+    );
+    eprintln!("report: {}", page.display());
+    Ok(if summary.failed > 0 {
+        eprintln!(
+            "{} run(s) did not finish ok: see their `error` in the records",
+            summary.failed
+        );
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Where records go: a local directory, or for `s3://bucket/prefix` a local staging copy under
+/// the cache (restored from the mirror's `runs.jsonl` when the local copy is missing, so
+/// `--resume` works from any machine) plus the mirror.
+fn results_location(
+    results: &std::path::Path,
+    study: &str,
+) -> Result<(PathBuf, Option<S3Location>)> {
+    let text = results.display().to_string();
+    if !text.starts_with("s3://") {
+        return Ok((results.to_path_buf(), None));
+    }
+    let loc = S3Location::parse(&text)
+        .with_context(|| format!("--results {text}: expected s3://bucket/prefix"))?;
+    let local = cache::cache_dir()
+        .join("s3-results")
+        .join(&loc.bucket)
+        .join(&loc.prefix);
+    let runs = local.join(study).join("runs.jsonl");
+    // Checks bucket and credentials before any run; restores the records if we have none.
+    S3::shared().list(&loc, study, ".jsonl")?;
+    if !runs.exists() {
+        if let Ok(bytes) = S3::shared().get(&loc, &format!("{study}/runs.jsonl")) {
+            std::fs::create_dir_all(local.join(study))?;
+            std::fs::write(&runs, &bytes)?;
+            eprintln!(
+                "restored {} records from {}",
+                bytes.iter().filter(|b| **b == b'\n').count(),
+                loc.url(&format!("{study}/runs.jsonl"))
+            );
+        }
+    }
+    eprintln!(
+        "results are staged in {} and mirrored to {} after every run",
+        local.display(),
+        text.trim_end_matches('/')
+    );
+    Ok((local, Some(loc)))
+}
+
+/// `harness profile compose`: the study on a docker-compose cluster, then its report here.
+fn on_compose(
+    mut spec: StudySpec,
+    workload: &'static dyn Workload,
+    common: &Common,
+    keep: bool,
+) -> Result<ExitCode> {
+    prepare(&mut spec)?;
+    if spec.name.ends_with("-local") && common.study.is_none() {
+        spec.name = spec.name.replace("-local", "-compose");
+    }
+    let s3s = std::env::var_os("HARNESS_S3S")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/harness-tools/s3s/bin/s3s-fs")
+        });
+    let opts = compose::ComposeOptions {
+        results: common.results.clone(),
+        work: cache::cache_dir().join("compose"),
+        keep,
+        resume: common.resume,
+        retries: common.retries,
+        s3s,
+    };
+    let code = compose::run_study(&spec, workload, common.data.as_deref(), &opts)?;
+    let records = crate::store::load_dir(&common.results.join(&spec.name))?;
+    let page = harness_report::render_study(&records, &common.reports.join(&spec.name), None)?;
+    harness_report::render_index(&common.reports)?;
+    eprintln!("report: {}", page.display());
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}

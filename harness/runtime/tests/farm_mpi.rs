@@ -1,0 +1,156 @@
+//! The task farm over a real `mpirun -np 2`: every task exactly once, on both executors, each
+//! on the executor and slot the record names, results in completion order, and failing or
+//! panicking tasks recorded as failed without stopping the others.
+//!
+//! The test binary is its own MPI program: [`farm_over_two_executors_is_fair_and_complete`]
+//! runs `mpirun -np 2 <this binary> rank_entry_point` with `HARNESS_FARM_OUT` set; under
+//! mpirun, [`rank_entry_point`] runs the farm and rank 0 writes what it saw as JSON.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::process::Command;
+
+use harness_runtime::farm::{self, FarmConfig, TaskRecord};
+use harness_runtime::World;
+
+/// What a task returns: its square and the executor that computed it.
+type Answer = (u64, u32);
+
+const TASKS: u32 = 40;
+
+fn work(rank: u32, n: &u32) -> Result<Answer, String> {
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(
+        5 + (n * 7) % 13,
+    )));
+    match n {
+        17 => panic!("task 17 panics on purpose"),
+        n if n % 10 == 3 => Err(format!("task {n} fails on purpose")),
+        n => Ok((u64::from(*n) * u64::from(*n), rank)),
+    }
+}
+
+/// Not a test of its own: the program each MPI rank runs (a no-op without `HARNESS_FARM_OUT`).
+#[test]
+fn rank_entry_point() {
+    let Some(out) = std::env::var_os("HARNESS_FARM_OUT") else {
+        return;
+    };
+    let world = World::init().expect("MPI");
+    let rank = world.rank();
+    let mut queue: VecDeque<u32> = if world.is_root() {
+        (0..TASKS).collect()
+    } else {
+        VecDeque::new()
+    };
+    // 2 cores per executor → 2 slots each.
+    let outcome = farm::run(&world, 2, &FarmConfig::default(), &mut queue, |n| {
+        work(rank, n)
+    });
+    if let Some(o) = outcome {
+        let json = serde_json::json!({
+            "tasks": o.tasks,
+            "slots": o.slots,
+            "wall_sec": o.wall_sec,
+            "utilisation": o.utilisation(),
+        });
+        std::fs::write(out, serde_json::to_vec(&json).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn farm_over_two_executors_is_fair_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("farm.json");
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["-np", "2", "--bind-to", "none", "-x", "HARNESS_FARM_OUT"])
+        .env("HARNESS_FARM_OUT", &out)
+        .arg(&exe)
+        .args([
+            "rank_entry_point",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    }
+    let run = cmd.output().expect("mpirun runs (install Open MPI)");
+    assert!(
+        run.status.success(),
+        "mpirun failed: {}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let tasks: Vec<TaskRecord<u32, Answer>> = serde_json::from_value(v["tasks"].clone()).unwrap();
+    assert_eq!(v["slots"], serde_json::json!([2, 2]));
+
+    // Complete: every task exactly once, handed out in queue order.
+    let mut ids: Vec<u32> = tasks.iter().map(|t| t.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..TASKS).collect::<Vec<_>>());
+    assert!(tasks.iter().all(|t| t.task == t.id));
+
+    // Placement is what the executor itself says, and both executors share the work.
+    let mut per_rank = BTreeMap::new();
+    for t in &tasks {
+        assert!(t.slot < 2, "{t:?}");
+        *per_rank.entry(t.rank).or_insert(0) += 1;
+        if let Ok((square, rank)) = &t.result {
+            assert_eq!(*square, u64::from(t.task) * u64::from(t.task));
+            assert_eq!(*rank, t.rank, "task {} ran where the record says", t.id);
+        }
+    }
+    assert_eq!(per_rank.len(), 2, "{per_rank:?}");
+    for (rank, n) in &per_rank {
+        assert!(
+            (12..=28).contains(n),
+            "executor {rank} ran {n} of {TASKS}: {per_rank:?}"
+        );
+    }
+
+    // Failures are recorded, the others went on.
+    for t in &tasks {
+        match t.task {
+            17 => assert!(
+                t.result.as_ref().unwrap_err().contains("panics on purpose"),
+                "{t:?}"
+            ),
+            n if n % 10 == 3 => {
+                assert_eq!(t.result, Err(format!("task {n} fails on purpose")))
+            }
+            _ => assert!(t.result.is_ok(), "{t:?}"),
+        }
+    }
+
+    // Completion order, and no slot ran two tasks at once (rank 0's clock; 5 ms tolerance for
+    // the message from the other executor).
+    assert!(tasks
+        .windows(2)
+        .all(|w| w[0].finished_sec <= w[1].finished_sec));
+    for t in &tasks {
+        assert!(
+            t.dispatched_sec <= t.finished_sec && t.seconds > 0.004,
+            "{t:?}"
+        );
+    }
+    for rank in 0..2 {
+        for slot in 0..2 {
+            let mut spans: Vec<(f64, f64)> = tasks
+                .iter()
+                .filter(|t| t.rank == rank && t.slot == slot)
+                .map(|t| (t.finished_sec - t.seconds, t.finished_sec))
+                .collect();
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for w in spans.windows(2) {
+                assert!(w[1].0 >= w[0].1 - 0.005, "overlap on {rank}/{slot}: {w:?}");
+            }
+        }
+    }
+    let u = v["utilisation"].as_f64().unwrap();
+    assert!(u > 0.3 && u <= 1.0, "utilisation {u}");
+}
