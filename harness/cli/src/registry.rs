@@ -8,7 +8,11 @@ use harness_runtime::workload::{DefaultData, Generator};
 use harness_runtime::Workload;
 
 /// The registered workloads; the first is the default of `harness profile`.
-pub static WORKLOADS: &[&dyn Workload] = &[&workload_fractal_rf::FractalRf, &workload_wine::Wine];
+pub static WORKLOADS: &[&dyn Workload] = &[
+    &workload_fractal_rf::FractalRf,
+    &workload_wine::Wine,
+    &workload_gbm_folds::GbmFolds,
+];
 
 /// The implementation of `name`, if this build has it.
 pub fn lookup(name: &str) -> Option<&'static dyn Workload> {
