@@ -1,6 +1,6 @@
 //! End-to-end tests of `gbm-folds`: generated time-series folds, tasks farmed over real
-//! `mpirun -np 2`, per-task and per-grid-point parquet; and bad grids or data refused before
-//! any run.
+//! `mpirun -np 2`, per-task and per-grid-point parquet, the report's task timeline; and bad
+//! grids or data refused before any run.
 
 mod common;
 
@@ -183,6 +183,19 @@ fn tasks_are_farmed_over_two_executors_into_parquet_and_a_timeline() {
     assert_eq!(r.metrics.auc, Some(best));
     let best_point = means.iter().position(|m| *m == best).unwrap();
     assert_eq!(x["best_params.max_depth"], [3.0, 6.0, 9.0][best_point]);
+
+    // The report: throughput, utilisation and the task timeline of the 2-executor run.
+    let page = std::fs::read_to_string(dir.join("reports/g/index.html")).unwrap();
+    for id in [
+        "chart-throughput",
+        "chart-utilisation",
+        "chart-gantt-e2",
+        "farm-table",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id} missing");
+    }
+    let gantt = std::fs::read_to_string(dir.join("reports/g/gantt-e2.svg")).unwrap();
+    assert!(gantt.contains("executor 1 · slot 0"), "one row per slot");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! formula lives in `harness_core::{stats, fit}`; this module only groups records.
 
 use harness_core::fit::{fit_amdahl, fit_usl, AmdahlFit, UslFit};
-use harness_core::record::Point;
+use harness_core::record::{FarmStats, Point};
 use harness_core::stats::{
     bootstrap_median_ci, karp_flatt, median, min_max, speedup, tukey_outliers, Outlier,
     BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
@@ -87,6 +87,22 @@ pub struct PointSummary {
     pub scaling_cores: Option<Scaling>,
     pub all_enforced: bool,
     pub oversubscribed: bool,
+    /// Task-parallel runs ([`RunRecord::farm`]): tasks per second of the farm's wall time.
+    pub throughput: Option<Dist>,
+    /// Task-parallel runs: busy share of all slots, Σ task seconds / (slots × wall seconds).
+    pub utilisation: Option<Dist>,
+    /// Task-parallel runs: median tasks and slots per run.
+    pub tasks: Option<f64>,
+    pub slots: Option<f64>,
+}
+
+/// The task timeline of one task-parallel run, for a Gantt chart (rank × slot × time).
+#[derive(Debug, Clone, Serialize)]
+pub struct Gantt {
+    pub run_id: String,
+    pub executors: u32,
+    pub fraction: f64,
+    pub farm: FarmStats,
 }
 
 /// Fits of one series (same cores, memory, fraction, params; executors vary).
@@ -118,6 +134,9 @@ pub struct Analysis {
     pub points: Vec<PointSummary>,
     pub fits: Vec<SeriesFit>,
     pub stragglers: Vec<Straggler>,
+    /// One task timeline per executor count of a task-parallel study: the median-training-time
+    /// run at the largest fraction (empty when no record has farm data).
+    pub gantts: Vec<Gantt>,
 }
 
 fn same_series(a: &Point, b: &Point) -> bool {
@@ -221,6 +240,14 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
                 oversubscribed: records
                     .iter()
                     .any(|r| r.point.same_as(point) && r.oversubscribed),
+                throughput: Dist::of(&col(&|r| r.farm.as_ref().map(FarmStats::tasks_per_sec))),
+                utilisation: Dist::of(&col(&|r| r.farm.as_ref().map(FarmStats::utilisation))),
+                tasks: median(&vals(&|r| r.farm.as_ref().map(|f| f.tasks.len() as f64))),
+                slots: median(&vals(&|r| {
+                    r.farm
+                        .as_ref()
+                        .map(|f| f64::from(f.slots.iter().sum::<u32>()))
+                })),
             }
         })
         .collect();
@@ -322,11 +349,49 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
             })
         })
         .collect();
+    let gantts = gantts(records, &points);
     Analysis {
         points,
         fits,
         stragglers,
+        gantts,
     }
+}
+
+/// The median-training-time ok run with farm data of each executor count, at its largest
+/// fraction.
+fn gantts(records: &[RunRecord], points: &[PointSummary]) -> Vec<Gantt> {
+    let mut execs: Vec<u32> = points
+        .iter()
+        .filter(|p| p.throughput.is_some())
+        .map(|p| p.point.executors)
+        .collect();
+    execs.sort_unstable();
+    execs.dedup();
+    execs
+        .into_iter()
+        .filter_map(|e| {
+            let p = points
+                .iter()
+                .filter(|p| p.point.executors == e && p.throughput.is_some())
+                .max_by(|a, b| a.point.fraction.total_cmp(&b.point.fraction))?;
+            let t = p.train.as_ref()?.median;
+            let run = ok_runs(records, &p.point)
+                .into_iter()
+                .filter(|r| r.farm.is_some())
+                .min_by(|a, b| {
+                    let d =
+                        |r: &RunRecord| (r.times.training_time_sec.unwrap_or(f64::MAX) - t).abs();
+                    d(a).total_cmp(&d(b))
+                })?;
+            Some(Gantt {
+                run_id: run.run_id.clone(),
+                executors: e,
+                fraction: p.point.fraction,
+                farm: run.farm.clone()?,
+            })
+        })
+        .collect()
 }
 
 /// Verdict of a comparison, as criterion.rs reports changes.

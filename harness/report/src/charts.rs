@@ -1,7 +1,7 @@
 //! SVG charts (plotters, SVG backend; text is left to the browser's fonts).
 //!
-//! [`line_chart`] draws most figures from a [`LineChart`] description; [`phase_chart`] and
-//! [`limits_chart`] are the two special layouts.
+//! [`line_chart`] draws most figures from a [`LineChart`] description; [`phase_chart`],
+//! [`limits_chart`] and [`gantt_chart`] are the special layouts.
 
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
@@ -448,4 +448,83 @@ mod tests {
         assert_eq!(executors_label(&2.0), "2");
         assert_eq!(executors_label(&2.5), "");
     }
+}
+
+/// Executor colours of task timelines: no red, which marks failed tasks.
+const GANTT_COLORS: [RGBColor; 8] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
+];
+
+/// One task of a Gantt chart: its row (0 = top), start and end seconds, colour index (its
+/// executor) and whether it succeeded (failed tasks are drawn in red).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GanttBar {
+    pub row: usize,
+    pub start: f64,
+    pub end: f64,
+    pub color: usize,
+    pub ok: bool,
+}
+
+/// A task timeline: one row per (executor, slot) labelled by `rows`, one bar per task, a thin
+/// gap between consecutive tasks of a slot so each stays visible.
+///
+/// # Errors
+/// [`ReportError::Chart`] if plotters fails.
+pub fn gantt_chart(title: &str, rows: &[String], bars: &[GanttBar]) -> Result<String, ReportError> {
+    let e = err(title);
+    let n = rows.len().max(1);
+    let xmax = bars.iter().map(|b| b.end).fold(0.0, f64::max).max(1e-3) * 1.02;
+    let height = (110 + 30 * n as u32).max(220);
+    let failed = RGBColor(0xd6, 0x27, 0x28);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 17))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(120)
+            .build_cartesian_2d(0f64..xmax, 0f64..n as f64)
+            .map_err(|x| e(x.to_string()))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| {
+                let i = (y - 0.5).round();
+                if (y - 0.5 - i).abs() < 0.01 && i >= 0.0 && (i as usize) < rows.len() {
+                    rows[rows.len() - 1 - i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("seconds since the first task was handed out")
+            .x_label_formatter(&seconds_label)
+            .draw()
+            .map_err(|x| e(x.to_string()))?;
+        // A gap of 0.15 % of the axis between tasks of one slot.
+        let gap = xmax * 0.0015;
+        let rects = bars.iter().map(|b| {
+            let y = (n - 1 - b.row.min(n - 1)) as f64;
+            let color = if b.ok {
+                GANTT_COLORS[b.color % GANTT_COLORS.len()].to_rgba()
+            } else {
+                failed.to_rgba()
+            };
+            let x1 = (b.end - gap).max(b.start + gap * 0.25);
+            Rectangle::new([(b.start, y + 0.12), (x1, y + 0.88)], color.filled())
+        });
+        chart.draw_series(rects).map_err(|x| e(x.to_string()))?;
+        root.present().map_err(|x| e(x.to_string()))?;
+    }
+    Ok(svg)
 }

@@ -1,10 +1,13 @@
 //! The study's figures: an [`Analysis`] (and the records, for per-executor limits) → SVG.
+//! Every study gets [`CHARTS`]; a task-parallel study also [`FARM_CHARTS`] and its task
+//! timelines (Gantt charts of rank × slot × time).
 
 use harness_core::fit::{amdahl_time, usl_time};
+use harness_core::record::FarmStats;
 use harness_core::RunRecord;
 
-use crate::analysis::{series_label, Analysis, PointSummary};
-use crate::charts::{self, LimitPoint, LineChart, Series, Style};
+use crate::analysis::{series_label, Analysis, Dist, PointSummary};
+use crate::charts::{self, GanttBar, LimitPoint, LineChart, Series, Style};
 use crate::ReportError;
 
 /// Chart ids, titles and what they show, in page order.
@@ -22,6 +25,13 @@ pub const CHARTS: [(&str, &str); 10] = [
     ("accuracy", "Accuracy vs fraction"),
     ("phases", "Per-executor phases (stragglers)"),
     ("limits", "Requested vs measured limits"),
+];
+
+/// Charts of task-parallel studies (records with farm data), after [`CHARTS`]; then one task
+/// timeline `gantt-e<executors>` per executor count.
+pub const FARM_CHARTS: [(&str, &str); 2] = [
+    ("throughput", "Task throughput vs executors"),
+    ("utilisation", "Slot utilisation vs executors"),
 ];
 
 fn series_keys(a: &Analysis) -> Vec<String> {
@@ -54,14 +64,15 @@ fn executor_chart(title: &str, y: &str, log_y: bool) -> LineChart {
     }
 }
 
-/// Every chart of the page as (id, title, svg).
+/// A chart of the page: (id, title, svg).
+pub type Chart = (String, String, String);
+
+/// Every chart of the page: [`CHARTS`], and for task-parallel studies [`FARM_CHARTS`] and the
+/// task timelines.
 ///
 /// # Errors
 /// [`ReportError::Chart`] if a chart cannot be drawn.
-pub fn all(
-    records: &[RunRecord],
-    a: &Analysis,
-) -> Result<Vec<(&'static str, &'static str, String)>, ReportError> {
+pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportError> {
     let keys = series_keys(a);
     let e = |p: &PointSummary| f64::from(p.point.executors);
     let mut time = executor_chart(CHARTS[0].1, "training time, s (log; median, 95 % CI)", true);
@@ -299,9 +310,193 @@ pub fn all(
         charts::phase_chart(CHARTS[8].1, &bars)?,
         charts::limits_chart(&limits)?,
     ];
-    Ok(CHARTS
+    let mut out: Vec<Chart> = CHARTS
         .iter()
         .zip(svgs)
-        .map(|((id, title), svg)| (*id, *title, svg))
-        .collect())
+        .map(|((id, title), svg)| (id.to_string(), title.to_string(), svg))
+        .collect();
+    if a.points.iter().any(|p| p.throughput.is_some()) {
+        out.extend(farm_charts(a)?);
+    }
+    Ok(out)
+}
+
+/// Throughput and utilisation against executors (one line per series, median and 95 % CI),
+/// and a task timeline per [`Analysis::gantts`] entry.
+fn farm_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
+    let e = |p: &PointSummary| f64::from(p.point.executors);
+    let mut tput = executor_chart(
+        FARM_CHARTS[0].1,
+        "tasks per second (median, 95 % CI)",
+        false,
+    );
+    let mut util = executor_chart(
+        FARM_CHARTS[1].1,
+        "Σ task seconds / (slots × wall seconds)",
+        false,
+    );
+    let (mut emin, mut emax) = (f64::INFINITY, 0f64);
+    for (i, key) in series_keys(a).iter().enumerate() {
+        let ps: Vec<&PointSummary> = a
+            .points
+            .iter()
+            .filter(|p| &series_label(&p.point) == key && p.throughput.is_some())
+            .collect();
+        let Some(first) = ps.first() else { continue };
+        for (chart, get) in [
+            (
+                &mut tput,
+                (|p: &PointSummary| p.throughput.clone()) as fn(&PointSummary) -> Option<Dist>,
+            ),
+            (&mut util, |p: &PointSummary| p.utilisation.clone()),
+        ] {
+            let ds: Vec<(f64, Dist)> = ps.iter().filter_map(|p| Some((e(p), get(p)?))).collect();
+            chart.series.push(Series {
+                label: key.clone(),
+                points: ds.iter().map(|(x, d)| (*x, d.median)).collect(),
+                whiskers: ds.iter().map(|(x, d)| (*x, d.ci.0, d.ci.1)).collect(),
+                style: Style::Measured,
+                color: Some(i),
+            });
+        }
+        // Linear scaling of the first point's throughput.
+        let (e0, t0) = (
+            e(first),
+            first.throughput.as_ref().expect("filtered").median,
+        );
+        let elast = e(ps[ps.len() - 1]);
+        emin = emin.min(e0);
+        emax = emax.max(elast);
+        tput.series.push(Series {
+            label: if i == 0 {
+                "ideal (linear)".into()
+            } else {
+                String::new()
+            },
+            points: vec![(e0, t0), (elast, t0 * elast / e0)],
+            whiskers: vec![],
+            style: Style::Dashed,
+            color: Some(i),
+        });
+    }
+    if emin.is_finite() {
+        util.series.push(Series {
+            label: "every slot busy".into(),
+            points: vec![(emin, 1.0), (emax, 1.0)],
+            whiskers: vec![],
+            style: Style::Dashed,
+            color: None,
+        });
+    }
+    let mut out = vec![
+        (
+            FARM_CHARTS[0].0.to_string(),
+            FARM_CHARTS[0].1.to_string(),
+            charts::line_chart(&tput)?,
+        ),
+        (
+            FARM_CHARTS[1].0.to_string(),
+            FARM_CHARTS[1].1.to_string(),
+            charts::line_chart(&util)?,
+        ),
+    ];
+    for g in &a.gantts {
+        let failed = g.farm.tasks.iter().filter(|t| !t.ok).count();
+        let title = format!(
+            "Task timeline, {} executor{} (run {}){}",
+            g.executors,
+            if g.executors == 1 { "" } else { "s" },
+            g.run_id,
+            if failed > 0 {
+                format!(", {failed} failed in red")
+            } else {
+                String::new()
+            }
+        );
+        let (rows, bars) = gantt_rows(&g.farm);
+        out.push((
+            format!("gantt-e{}", g.executors),
+            title.clone(),
+            charts::gantt_chart(&title, &rows, &bars)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Rows (`executor r · slot s`, in rank then slot order) and bars of a farm's tasks: a task
+/// spans from its end minus its seconds on the slot (not before it was handed out) to the
+/// moment its result reached rank 0.
+pub fn gantt_rows(farm: &FarmStats) -> (Vec<String>, Vec<GanttBar>) {
+    let mut rows = Vec::new();
+    let mut first_row = Vec::new();
+    for (rank, &n) in farm.slots.iter().enumerate() {
+        first_row.push(rows.len());
+        for slot in 0..n {
+            rows.push(format!("executor {rank} · slot {slot}"));
+        }
+    }
+    let bars = farm
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let row = first_row.get(t.rank as usize)? + t.slot as usize;
+            Some(GanttBar {
+                row,
+                start: (t.finished_sec - t.seconds).max(t.dispatched_sec),
+                end: t.finished_sec,
+                color: t.rank as usize,
+                ok: t.ok,
+            })
+        })
+        .collect();
+    (rows, bars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness_core::record::TaskSpan;
+
+    fn span(id: u32, rank: u32, slot: u32, dispatched: f64, finished: f64, secs: f64) -> TaskSpan {
+        TaskSpan {
+            id,
+            rank,
+            slot,
+            dispatched_sec: dispatched,
+            finished_sec: finished,
+            seconds: secs,
+            ok: id != 2,
+        }
+    }
+
+    #[test]
+    fn gantt_rows_follow_ranks_and_slots() {
+        let farm = FarmStats {
+            slots: vec![2, 1],
+            wall_sec: 3.0,
+            tasks: vec![
+                span(0, 0, 1, 0.0, 1.0, 0.9),
+                span(1, 1, 0, 0.0, 2.0, 1.5),
+                span(2, 0, 0, 0.5, 3.0, 2.9),
+            ],
+        };
+        let (rows, bars) = gantt_rows(&farm);
+        assert_eq!(
+            rows,
+            vec![
+                "executor 0 · slot 0",
+                "executor 0 · slot 1",
+                "executor 1 · slot 0"
+            ]
+        );
+        assert_eq!(bars.len(), 3);
+        assert_eq!((bars[0].row, bars[1].row, bars[2].row), (1, 2, 0));
+        // A bar starts at finish − seconds on the slot …
+        assert!((bars[0].start - 0.1).abs() < 1e-12 && bars[0].end == 1.0);
+        assert!((bars[1].start - 0.5).abs() < 1e-12);
+        // … but never before the task was handed out.
+        assert_eq!(bars[2].start, 0.5);
+        assert!(!bars[2].ok && bars[0].ok);
+        assert_eq!((bars[0].color, bars[1].color), (0, 1));
+    }
 }

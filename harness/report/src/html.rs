@@ -24,7 +24,7 @@ table{border-collapse:collapse;margin:8px 0 24px;font-size:12px}th,td{border:1px
 th{background:#f2f2f2}td.l,th.l{text-align:left}tr.bad td{background:#fde8e8}span.bad{color:#b00020;font-weight:600}\
 span.ok{color:#1b7f3b}span.mild{color:#a15c00}span.severe{color:#b00020}figure{margin:0}.charts{display:grid;grid-template-columns:1fr 1fr;gap:14px}\
 .charts svg{width:100%;height:auto}figcaption{font-size:12px;color:#555}small{color:#666}\
-code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}p.note{color:#555;font-size:13px;max-width:1000px}";
+figure.wide{grid-column:1/-1}div.scroll{overflow-x:auto;max-width:100%}code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}p.note{color:#555;font-size:13px;max-width:1000px}";
 
 /// Workload-specific metrics (`metrics.extra`, e.g. the wine search's `trials_per_sec` and
 /// `slot_utilisation`): medians over ok runs per point; empty when no run has any.
@@ -35,7 +35,7 @@ fn extra_table(a: &Analysis) -> String {
     if keys.is_empty() {
         return String::new();
     }
-    let mut h = String::from("<h3 id=\"workload-metrics\">Workload metrics</h3><p class=\"note\">Medians over ok runs of the metrics the workload reports besides times and accuracy.</p><table id=\"workload-metrics-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th>");
+    let mut h = String::from("<h3 id=\"workload-metrics\">Workload metrics</h3><p class=\"note\">Medians over ok runs of the metrics the workload reports besides times and accuracy.</p><div class=\"scroll\"><table id=\"workload-metrics-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th>");
     for k in &keys {
         let _ = write!(h, "<th>{}</th>", esc(k));
     }
@@ -53,6 +53,53 @@ fn extra_table(a: &Analysis) -> String {
             let _ = write!(h, "<td>{}</td>", opt(p.extra.get(*k).copied(), 4));
         }
         h.push_str("</tr>");
+    }
+    h.push_str("</table></div>");
+    h
+}
+
+/// Task-parallel studies: tasks, slots, throughput and slot utilisation per point, with the
+/// throughput's speedup and efficiency against the smallest executor count of the series;
+/// empty when no record has farm data.
+fn farm_table(a: &Analysis) -> String {
+    if a.points.iter().all(|p| p.throughput.is_none()) {
+        return String::new();
+    }
+    let mut h = String::from("<h3 id=\"task-farm\">Task farm</h3><p class=\"note\">Task-parallel runs: tasks per second of the farm's wall time and the busy share of all slots (Σ task seconds / (slots × wall seconds)), median over ok runs with the 95 % bootstrap interval and min–max. Throughput speedup and efficiency are against the smallest executor count of the same series. The task timelines below show where every task ran.</p><table id=\"farm-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>tasks</th><th>slots</th><th>tasks/s<br><small>[95 % CI]<br>min–max</small></th><th>utilisation<br><small>[95 % CI]<br>min–max</small></th><th>throughput speedup</th><th>efficiency</th></tr>");
+    for p in a.points.iter().filter(|p| p.throughput.is_some()) {
+        let base = a
+            .points
+            .iter()
+            .filter(|b| {
+                b.throughput.is_some()
+                    && b.point.cores == p.point.cores
+                    && b.point.memory_bytes == p.point.memory_bytes
+                    && (b.point.fraction - p.point.fraction).abs() < 1e-12
+                    && b.point.params == p.point.params
+            })
+            .min_by_key(|b| b.point.executors);
+        let (speedup, efficiency) = match (base, &p.throughput) {
+            (Some(b), Some(t)) => {
+                let s = t.median / b.throughput.as_ref().expect("filtered").median;
+                let n = f64::from(p.point.executors) / f64::from(b.point.executors);
+                (Some(s), Some(s / n))
+            }
+            _ => (None, None),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
+            p.point.executors,
+            p.point.cores,
+            format_bytes(p.point.memory_bytes),
+            p.point.fraction,
+            opt(p.tasks, 0),
+            opt(p.slots, 0),
+            dist_cells(p.throughput.as_ref()),
+            dist_cells(p.utilisation.as_ref()),
+            opt(speedup, 2),
+            opt(efficiency, 2),
+        );
     }
     h.push_str("</table>");
     h
@@ -180,7 +227,7 @@ fn usl_cells(m: Option<&UslFit>) -> String {
 pub fn study_page(
     records: &[RunRecord],
     a: &Analysis,
-    charts: &[(&str, &str, String)],
+    charts: &[crate::figures::Chart],
     changes: Option<&[Change]>,
 ) -> String {
     let first = &records[0];
@@ -245,6 +292,7 @@ pub fn study_page(
     }
     h.push_str("</table>");
     h.push_str(&extra_table(a));
+    h.push_str(&farm_table(a));
 
     h.push_str("<h2 id=\"fits\">Scaling-law fits</h2><p class=\"note\">Amdahl T(p) = T1·(s + (1 − s)/p) and USL T(p) = T1·(1 + σ(p − 1) + κp(p − 1))/p fitted to every ok run by Levenberg–Marquardt on relative residuals; intervals are 95 % bootstrap over runs. Peak executors √((1 − σ)/κ) when κ &gt; 0. Failed runs are excluded.</p>\
         <table id=\"fits-table\"><tr><th class=\"l\">series</th><th class=\"l\">time</th><th>Amdahl s</th><th>s 95 % CI</th><th>T1 (s)</th><th>rms error</th><th>USL σ</th><th>σ 95 % CI</th><th>USL κ</th><th>κ 95 % CI</th><th>peak executors</th><th>rms error</th></tr>");
@@ -266,9 +314,15 @@ pub fn study_page(
 
     h.push_str("<h2 id=\"charts\">Charts</h2><div class=\"charts\">");
     for (id, title, svg) in charts {
+        // Task timelines are read left to right over the whole run: full width.
+        let class = if id.starts_with("gantt-") {
+            " class=\"wide\""
+        } else {
+            ""
+        };
         let _ = write!(
             h,
-            "<figure id=\"chart-{id}\">{svg}<figcaption>{} — <a href=\"{id}.svg\">{id}.svg</a></figcaption></figure>",
+            "<figure id=\"chart-{id}\"{class}>{svg}<figcaption>{} — <a href=\"{id}.svg\">{id}.svg</a></figcaption></figure>",
             esc(title)
         );
     }

@@ -15,13 +15,35 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use harness_core::RunRecord;
-use harness_report::figures::CHARTS;
+use harness_report::figures::{CHARTS, FARM_CHARTS};
 
-fn fixture() -> Vec<RunRecord> {
-    include_str!("fixtures/fractal-fixture.jsonl")
-        .lines()
+fn parse(text: &str) -> Vec<RunRecord> {
+    text.lines()
         .map(|l| serde_json::from_str(l).expect("fixture record"))
         .collect()
+}
+
+fn fixture() -> Vec<RunRecord> {
+    parse(include_str!("fixtures/fractal-fixture.jsonl"))
+}
+
+/// Real records of a task-parallel study: gbm-folds, 12 tasks per run, executors {1, 2} ×
+/// fractions {0.5, 1} × 2 repetitions.
+fn farm_fixture() -> Vec<RunRecord> {
+    parse(include_str!("fixtures/gbm-folds-fixture.jsonl"))
+}
+
+/// Asserts that the rendered DOM holds chart `id` as an inline SVG.
+fn has_chart(dom: &str, id: &str) {
+    let at = dom
+        .find(&format!("id=\"chart-{id}\""))
+        .unwrap_or_else(|| panic!("chart {id} missing"));
+    let rest = &dom[at..];
+    let open = rest.find('>').expect("figure tag ends");
+    assert!(
+        rest[open + 1..].starts_with("<svg"),
+        "chart {id} has no SVG"
+    );
 }
 
 fn chromium() -> String {
@@ -175,12 +197,12 @@ fn report_renders_in_chromium_with_every_chart_and_no_network() {
 
     let (dom, requests) = browse(&page, &["--dump-dom"]);
     for (id, _) in CHARTS {
-        let at = dom
-            .find(&format!("id=\"chart-{id}\""))
-            .unwrap_or_else(|| panic!("chart {id} missing"));
+        has_chart(&dom, id);
+    }
+    for (id, _) in FARM_CHARTS {
         assert!(
-            dom[at..].starts_with(&format!("id=\"chart-{id}\"><svg")),
-            "chart {id} has no SVG"
+            !dom.contains(&format!("id=\"chart-{id}\"")),
+            "{id}: no farm charts for a data-parallel study"
         );
     }
     for table in [
@@ -240,5 +262,42 @@ fn report_renders_in_chromium_with_every_chart_and_no_network() {
     assert!(
         share > 0.02,
         "screenshot is nearly blank ({share:.3} inked)"
+    );
+}
+
+#[test]
+fn farm_report_shows_throughput_utilisation_and_task_timelines() {
+    let records = farm_fixture();
+    assert!(records.iter().all(|r| r.farm.is_some()));
+    let dir = tempfile::tempdir().unwrap();
+    let page = harness_report::render_study(&records, &dir.path().join("farm"), None).unwrap();
+    let (dom, requests) = browse(&page, &["--dump-dom"]);
+    assert!(requests.is_empty(), "{requests:?}");
+    for (id, _) in CHARTS.iter().chain(&FARM_CHARTS) {
+        has_chart(&dom, id);
+    }
+    for e in [1, 2] {
+        has_chart(&dom, &format!("gantt-e{e}"));
+    }
+    assert!(dom.contains("id=\"farm-table\""));
+
+    // The table's throughput is the median over repetitions of tasks / farm wall time.
+    let mut tput: Vec<f64> = records
+        .iter()
+        .filter(|r| r.point.executors == 2 && r.point.fraction == 1.0)
+        .map(|r| r.farm.as_ref().unwrap().tasks_per_sec())
+        .collect();
+    tput.sort_by(f64::total_cmp);
+    let median = harness_core::stats::median(&tput).unwrap();
+    assert!(dom.contains(&format!("{median:.3}")), "median {median:.3}");
+
+    // The 2-executor timeline: a row per slot, a bar per task.
+    let svg = std::fs::read_to_string(dir.path().join("farm/gantt-e2.svg")).unwrap();
+    assert!(svg.contains("executor 0 · slot 0") && svg.contains("executor 1 · slot 0"));
+    let tasks = records[0].farm.as_ref().unwrap().tasks.len();
+    assert!(
+        svg.matches("<rect").count() >= tasks,
+        "{} rects for {tasks} tasks",
+        svg.matches("<rect").count()
     );
 }
