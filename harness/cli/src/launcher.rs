@@ -26,6 +26,7 @@ use harness_core::{
     ExecutorOutcome, JobSpec, Provenance, RunPlan, RunRecord, RunStatus, SCHEMA_VERSION,
 };
 use harness_runtime::limits;
+use harness_runtime::progress::Progress;
 
 use crate::runner::Launch;
 use crate::store::{write_synced, Store};
@@ -217,6 +218,9 @@ impl AttemptFiles {
         std::fs::create_dir_all(&self.artifacts)
             .with_context(|| format!("cannot create {}", self.artifacts.display()))?;
         let _ = std::fs::remove_file(&self.outcome);
+        let _ = std::fs::remove_file(harness_runtime::progress::path_for(
+            &self.outcome.display().to_string(),
+        ));
         for r in 0..executors {
             let _ = std::fs::remove_file(self.rank_error(r));
         }
@@ -238,9 +242,15 @@ pub enum Exit {
 }
 
 /// Starts `cmd` in its own process group (registered for Ctrl-C, and killed with the driver
-/// through `PR_SET_PDEATHSIG`) and waits for it, stopping it after `timeout`. Returns how it
-/// ended and the wall-clock seconds from start to end.
-pub fn spawn_and_wait(mut cmd: Command, timeout: Duration) -> (Exit, f64) {
+/// through `PR_SET_PDEATHSIG`) and waits for it, stopping it after `timeout`. While it runs,
+/// the progress file `progress` is read about once a second and every new count handed to
+/// `on_progress`. Returns how it ended and the wall-clock seconds from start to end.
+pub fn spawn_and_wait(
+    mut cmd: Command,
+    timeout: Duration,
+    progress: &Path,
+    on_progress: &dyn Fn(&Progress),
+) -> (Exit, f64) {
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
@@ -261,7 +271,18 @@ pub fn spawn_and_wait(mut cmd: Command, timeout: Duration) -> (Exit, f64) {
         Err(e) => Exit::NotStarted(format!("cannot start mpirun: {e}")),
         Ok(mut child) => {
             crate::interrupt::set_current_group(child.id() as i32);
+            let mut polled = Instant::now();
+            let mut shown: Option<u64> = None;
             let exit = loop {
+                if polled.elapsed() >= Duration::from_secs(1) {
+                    polled = Instant::now();
+                    if let Some(p) = harness_runtime::progress::read(progress) {
+                        if shown != Some(p.done) {
+                            shown = Some(p.done);
+                            on_progress(&p);
+                        }
+                    }
+                }
                 match child.try_wait() {
                     Ok(Some(s)) => break Exit::Exited(s),
                     Ok(None) if t0.elapsed() > timeout => {
@@ -472,13 +493,18 @@ pub struct Launcher<'a> {
 }
 
 impl Launch for Launcher<'_> {
-    fn launch(&self, plan: &RunPlan, attempt: u32) -> Result<RunRecord> {
-        run_one(&self.settings, self.store, plan, attempt)
+    fn launch(
+        &self,
+        plan: &RunPlan,
+        attempt: u32,
+        on_progress: &dyn Fn(&Progress),
+    ) -> Result<RunRecord> {
+        run_one(&self.settings, self.store, plan, attempt, on_progress)
     }
 }
 
 /// Runs one planned run to completion and returns its record (never an `Err` for a failed run:
-/// failures become records).
+/// failures become records); progress rank 0 reports while it runs goes to `on_progress`.
 ///
 /// # Errors
 /// The job file or log cannot be created.
@@ -487,6 +513,7 @@ pub fn run_one(
     store: &Store,
     plan: &RunPlan,
     attempt: u32,
+    on_progress: &dyn Fn(&Progress),
 ) -> Result<RunRecord> {
     let point = &plan.point;
     let files = AttemptFiles::new(store, plan, attempt);
@@ -551,7 +578,8 @@ pub fn run_one(
         .stderr(log)
         .stdin(Stdio::null());
 
-    let (exit, wall_sec) = spawn_and_wait(cmd, settings.timeout);
+    let progress = harness_runtime::progress::path_for(&files.outcome.display().to_string());
+    let (exit, wall_sec) = spawn_and_wait(cmd, settings.timeout, &progress, on_progress);
     let (mut status, mut error) = classify_exit(&exit, &files, point.executors, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {

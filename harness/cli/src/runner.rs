@@ -11,15 +11,22 @@ use std::time::Instant;
 use anyhow::Result;
 use harness_core::{RunPlan, RunRecord, RunStatus};
 
-use crate::sinks::{Output, Progress, Sink};
+use harness_runtime::progress::Progress;
+
+use crate::sinks::{self, Output, Sink};
 use crate::store::Store;
 
 /// Makes one attempt of a planned run and returns its record (a failed run is a record, not an
-/// `Err`).
+/// `Err`), handing what the run reports while in flight to `on_progress`.
 pub trait Launch {
     /// # Errors
     /// Only when nothing could be recorded (e.g. the job file cannot be written).
-    fn launch(&self, plan: &RunPlan, attempt: u32) -> Result<RunRecord>;
+    fn launch(
+        &self,
+        plan: &RunPlan,
+        attempt: u32,
+        on_progress: &dyn Fn(&Progress),
+    ) -> Result<RunRecord>;
 }
 
 /// How a study ended.
@@ -74,7 +81,7 @@ pub fn run_all(
         out.set_message(&plan.run_id);
         let mut attempt = first_attempt;
         let record = loop {
-            let record = launch.launch(plan, attempt)?;
+            let record = launch.launch(plan, attempt, &|p| out.run_progress(&plan.run_id, p))?;
             store.append(&record)?;
             for s in sinks.iter_mut() {
                 s.attempt(&record, store, &out);
@@ -91,7 +98,7 @@ pub fn run_all(
         if record.status != RunStatus::Ok {
             summary.failed += 1;
         }
-        let progress = Progress {
+        let progress = sinks::Progress {
             done: i + 1,
             total: todo.len(),
             elapsed: started.elapsed(),
@@ -122,8 +129,20 @@ mod tests {
     }
 
     impl Launch for Mock {
-        fn launch(&self, plan: &RunPlan, attempt: u32) -> Result<RunRecord> {
+        fn launch(
+            &self,
+            plan: &RunPlan,
+            attempt: u32,
+            on_progress: &dyn Fn(&Progress),
+        ) -> Result<RunRecord> {
             self.calls.borrow_mut().push((plan.run_id.clone(), attempt));
+            on_progress(&Progress {
+                done: 1,
+                total: Some(2),
+                failed: 0,
+                unit: "tasks".into(),
+                elapsed_sec: 1.0,
+            });
             Ok(record(
                 plan,
                 attempt,
@@ -194,7 +213,7 @@ mod tests {
         fn retrying(&mut self, _: &RunRecord, _: u32, _: u32, _: &Output) {
             self.retries += 1;
         }
-        fn finished(&mut self, _: &RunRecord, _: &Store, p: &Progress, _: &Output) {
+        fn finished(&mut self, _: &RunRecord, _: &Store, p: &sinks::Progress, _: &Output) {
             self.finished.push(p.done);
         }
     }

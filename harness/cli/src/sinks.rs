@@ -6,11 +6,13 @@
 //! A sink is called after the record is appended and synced; a sink that fails warns through
 //! [`Output`] and loses nothing.
 
+use std::cell::Cell;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use harness_core::{RunRecord, RunStatus};
+use harness_runtime::progress::Progress as RunProgress;
 use harness_runtime::s3::S3Location;
 use harness_runtime::Workload;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,6 +23,8 @@ use crate::store::Store;
 /// Where the study's progress bar and lines go (stderr); lines print above the bar.
 pub struct Output {
     pb: ProgressBar,
+    /// When a run's in-flight progress was last printed as a line (bar hidden).
+    last_line: Cell<Option<Instant>>,
 }
 
 impl Output {
@@ -34,7 +38,38 @@ impl Output {
             .expect("valid template")
             .progress_chars("=> "),
         );
-        Output { pb }
+        Output {
+            pb,
+            last_line: Cell::new(None),
+        }
+    }
+
+    /// Shows the in-flight progress of run `run_id`: on the bar's message, or — when the bar is
+    /// hidden (stderr is not a terminal) — as a line at most once a minute.
+    pub fn run_progress(&self, run_id: &str, p: &RunProgress) {
+        let mut text = format!("{run_id}: {}", p.done);
+        if let Some(t) = p.total {
+            text.push_str(&format!("/{t}"));
+        }
+        text.push_str(&format!(" {}", p.unit));
+        if p.failed > 0 {
+            text.push_str(&format!(" ({} failed)", p.failed));
+        }
+        if let Some(eta) = p.eta_sec() {
+            text.push_str(&format!(", run ETA {eta:.0}s"));
+        }
+        if !self.pb.is_hidden() {
+            self.pb.set_message(text);
+            return;
+        }
+        let due = self
+            .last_line
+            .get()
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if due {
+            self.last_line.set(Some(Instant::now()));
+            eprintln!("      {text}");
+        }
     }
 
     /// Prints one line (above the bar when it is shown).

@@ -24,6 +24,7 @@ use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::progress::ProgressFile;
 use crate::world::World;
 
 /// Where rank 0 gets tasks from: asked when a slot frees, told when a task finishes.
@@ -37,22 +38,34 @@ pub trait TaskSource<T, R> {
 
     /// Task `id` (the order it was handed out, from 0) finished with `result`.
     fn finished(&mut self, _id: u32, _result: &Result<R, String>) {}
+
+    /// Tasks still to hand out, when known (for the run's progress display).
+    fn remaining(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<T, R> TaskSource<T, R> for VecDeque<T> {
     fn next_task(&mut self) -> Option<T> {
         self.pop_front()
     }
+
+    fn remaining(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 /// How tasks map onto executors' threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FarmConfig {
     /// Threads one task uses; an executor with `cores` cores offers
     /// `max(1, cores / threads_per_task)` slots.
     pub threads_per_task: u32,
     /// Cap on tasks in flight over all executors (`None`: every slot).
     pub parallelism: Option<u32>,
+    /// Where rank 0 writes its progress after every finished task
+    /// ([`crate::ExecutorContext::progress_path`]); `None`: nowhere.
+    pub progress: Option<std::path::PathBuf>,
 }
 
 impl Default for FarmConfig {
@@ -60,6 +73,7 @@ impl Default for FarmConfig {
         FarmConfig {
             threads_per_task: 1,
             parallelism: None,
+            progress: None,
         }
     }
 }
@@ -230,7 +244,8 @@ where
         }
         drop(done_tx);
         let outcome = if world.is_root() {
-            Some(lead(world, &plan, source, &job_tx, &done_rx))
+            let progress = cfg.progress.clone().map(|p| ProgressFile::new(p, "tasks"));
+            Some(lead(world, &plan, source, &job_tx, &done_rx, progress))
         } else {
             follow(world, &job_tx, &done_rx);
             None
@@ -248,6 +263,7 @@ fn lead<T, R, S>(
     source: &mut S,
     local: &Sender<(u32, T)>,
     done: &Receiver<Finished<R>>,
+    progress: Option<ProgressFile>,
 ) -> FarmOutcome<T, R>
 where
     T: Serialize + DeserializeOwned + Clone,
@@ -261,6 +277,7 @@ where
     let mut tasks = Vec::new();
     let mut exhausted = false;
     let mut in_flight = 0u32;
+    let mut failed = 0u64;
     loop {
         // Hand out a task to every free slot, asking the source at that moment.
         'ranks: for rank in 0..world.size() {
@@ -301,12 +318,14 @@ where
             }
         }
         arrived.extend(done.try_iter().map(|f| (0, f)));
+        let any = !arrived.is_empty();
         for (src, f) in arrived {
             let (rank, task, dispatched_sec) = dispatched[f.id as usize].clone();
             debug_assert_eq!(rank, src, "a result comes from the rank its task went to");
             free[rank as usize] += 1;
             in_flight -= 1;
             source.finished(f.id, &f.result);
+            failed += u64::from(f.result.is_err());
             tasks.push(TaskRecord {
                 id: f.id,
                 task,
@@ -317,6 +336,13 @@ where
                 seconds: f.seconds,
                 result: f.result,
             });
+        }
+        if let (true, Some(p)) = (any, &progress) {
+            let done = tasks.len() as u64;
+            let total = source
+                .remaining()
+                .map(|r| done + u64::from(in_flight) + r as u64);
+            p.write(done, total, failed);
         }
     }
     let wall_sec = start.elapsed().as_secs_f64();
@@ -364,13 +390,13 @@ mod tests {
         assert_eq!(slot_plan(2, 4, &c), vec![4, 4]);
         let two = FarmConfig {
             threads_per_task: 2,
-            ..c
+            ..c.clone()
         };
         assert_eq!(slot_plan(3, 4, &two), vec![2, 2, 2]);
         assert_eq!(slot_plan(1, 1, &two), vec![1], "at least one slot");
         let capped = FarmConfig {
             parallelism: Some(3),
-            ..c
+            ..c.clone()
         };
         assert_eq!(slot_plan(2, 4, &capped), vec![2, 1]);
         assert_eq!(slot_plan(1, 1, &capped), vec![1]);
@@ -380,11 +406,16 @@ mod tests {
     fn one_executor_runs_every_task_once_and_survives_failures() {
         // A world of size 1 (MPI singleton): the farm's queue, slots and failure handling.
         let world = World::init().expect("MPI singleton");
+        let dir = tempfile::tempdir().unwrap();
+        let progress = dir.path().join("run.outcome.json.progress");
         let mut queue: VecDeque<u32> = (0..40).collect();
         let out = run(
             &world,
             4,
-            &FarmConfig::default(),
+            &FarmConfig {
+                progress: Some(progress.clone()),
+                ..FarmConfig::default()
+            },
             &mut queue,
             |&n: &u32| -> Result<u64, String> {
                 match n % 10 {
@@ -417,6 +448,9 @@ mod tests {
             assert!(t.finished_sec >= t.dispatched_sec);
         }
         assert_eq!(out.failed(), 8);
+        // The last progress written says everything is done.
+        let p = crate::progress::read(&progress).expect("progress written");
+        assert_eq!((p.done, p.total, p.failed), (40, Some(40), 8));
         // Completion order: results are listed as they came back.
         assert!(out
             .tasks

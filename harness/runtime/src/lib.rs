@@ -22,6 +22,7 @@ pub mod lgbm_net;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod progress;
 pub mod s3;
 pub mod scoring;
 pub mod tracking;

@@ -218,6 +218,13 @@ impl<'a> ExecutorContext<'a> {
         }
     }
 
+    /// Where rank 0 reports progress while the run is in flight (see [`crate::progress`]):
+    /// give it to the task farm ([`crate::farm::FarmConfig::progress`]) or write it with a
+    /// [`crate::progress::ProgressFile`].
+    pub fn progress_path(&self) -> std::path::PathBuf {
+        crate::progress::path_for(&self.job.outcome_path)
+    }
+
     /// Cores given to this executor (its thread count).
     pub fn cores(&self) -> u32 {
         self.job.point.cores

@@ -190,6 +190,7 @@ impl FoldsParams {
         FarmConfig {
             threads_per_task: self.threads_per_task,
             parallelism: self.parallelism,
+            progress: None,
         }
     }
 }
@@ -389,9 +390,13 @@ impl Workload for GbmFolds {
         let points = params.grid.points();
         let cores = ctx.cores();
         let world = ctx.world;
+        let farm_cfg = FarmConfig {
+            progress: Some(ctx.progress_path()),
+            ..params.farm()
+        };
         let outcome = ctx.train(|| {
             let mut queue: VecDeque<Task> = tasks(points.len(), folds.len()).into();
-            farm::run(world, cores, &params.farm(), &mut queue, |t: &Task| {
+            farm::run(world, cores, &farm_cfg, &mut queue, |t: &Task| {
                 run_task(&params, &points[t.point as usize], &folds[t.fold as usize])
             })
         });

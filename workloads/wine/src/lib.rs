@@ -198,8 +198,17 @@ impl Workload for Wine {
         };
         let cores = ctx.cores();
         let world = ctx.world;
-        let outcome =
-            ctx.train(|| search::run(world, cores, &split.train, &split.test, &params.search));
+        let progress = Some(ctx.progress_path());
+        let outcome = ctx.train(|| {
+            search::run(
+                world,
+                cores,
+                &split.train,
+                &split.test,
+                &params.search,
+                progress,
+            )
+        });
         let Some(outcome) = outcome else {
             // Not rank 0: the search's results live at rank 0.
             ctx.eval(|| ());

@@ -256,6 +256,10 @@ impl TaskSource<TrialParams, TrialResult> for TpeSource {
         };
         self.tpe.tell(id, loss);
     }
+
+    fn remaining(&self) -> Option<usize> {
+        Some(self.left as usize)
+    }
 }
 
 /// What the search reports at rank 0.
@@ -298,23 +302,29 @@ pub fn farm_config(cfg: &SearchConfig) -> FarmConfig {
     FarmConfig {
         threads_per_task: cfg.threads_per_task,
         parallelism: cfg.parallelism,
+        progress: None,
     }
 }
 
-/// Runs the search on every executor through the runtime's task farm. Rank 0 returns
-/// `Some(outcome)`, the others `None`.
+/// Runs the search on every executor through the runtime's task farm; rank 0 reports its
+/// progress to `progress` when given. Rank 0 returns `Some(outcome)`, the others `None`.
 pub fn run(
     world: &World,
     cores: u32,
     train: &WineData,
     test: &WineData,
     cfg: &SearchConfig,
+    progress: Option<std::path::PathBuf>,
 ) -> Option<SearchOutcome> {
     let mut source = TpeSource {
         tpe: Tpe::new(cfg.seed, cfg.startup),
         left: cfg.evaluations,
     };
-    let outcome = farm::run(world, cores, &farm_config(cfg), &mut source, |params| {
+    let farm_cfg = FarmConfig {
+        progress,
+        ..farm_config(cfg)
+    };
+    let outcome = farm::run(world, cores, &farm_cfg, &mut source, |params| {
         let (auc, rounds, booster) = evaluate(train, test, params, cfg)?;
         let model = booster.save_string().map_err(|e| e.to_string())?;
         Ok(TrialResult { auc, rounds, model })
