@@ -555,7 +555,7 @@ pub fn run_one(
         outcome_path: files.outcome.display().to_string(),
         error_prefix: files.error_prefix.display().to_string(),
         cgroup: cgroup.clone(),
-        burn_sec: 0.2,
+        burn_sec: 0.5,
         artifacts_dir: Some(files.artifacts.display().to_string()),
         limits_by_node: settings.hostfile.is_some(),
     };

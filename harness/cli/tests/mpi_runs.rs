@@ -106,6 +106,11 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
             assert_eq!(e.cpu_quota, Some(1.0));
             assert_eq!(e.memory_limit_bytes, Some(1 << 30));
             assert!(e.effective_parallelism > 0.5 && e.effective_parallelism < 1.3);
+            // Idle machine: the CPU check got its CPU, training waited for none.
+            assert!(e.cpu_check_ratio.unwrap() >= 0.9, "{:?}", e.cpu_check_ratio);
+            let k = &e.kernel.as_ref().unwrap().train;
+            assert!(!k.contended, "{k:?}");
+            assert!(k.cpu_sec > 0.0 && k.cpu_sec <= k.wall_sec * 1.1, "{k:?}");
         }
         assert_ne!(a.cpuset, b.cpuset, "executors got disjoint CPUs");
     } else {
@@ -128,6 +133,209 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
     );
     let index = std::fs::read_to_string(dir.join("reports/index.html")).unwrap();
     assert!(index.contains("href=\"two/index.html\"") && index.contains("href=\"one/index.html\""));
+}
+
+/// The proof that executors train one model: at 2 and at 3 executors every rank holds a
+/// byte-identical model (the digest each rank computed from its own model text, and rank 0's
+/// saved `model.txt`), LightGBM's network moved bytes on every rank, and the model differs
+/// from the one a single executor trains on rank 0's shard alone.
+#[test]
+fn executors_hold_one_model_trained_over_the_network() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate_fractal(dir, "data", "6", "4000");
+    let d = data.to_str().unwrap();
+    let run = |data: &str, executors: &str, study: &str| {
+        assert_ok(harness(
+            dir,
+            &[
+                "run",
+                "fractal-rf",
+                "--data",
+                data,
+                "--executors",
+                executors,
+                "--cores",
+                "1",
+                "--memory",
+                "1g",
+                "--fraction",
+                "1",
+                "--param",
+                "trees=8",
+                "--study",
+                study,
+            ],
+        ));
+        let r = records(dir, study).remove(0);
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        r
+    };
+    let model_text = |r: &harness_core::RunRecord| {
+        let art = dir
+            .join("results")
+            .join(&r.study)
+            .join(r.artifacts.as_ref().unwrap());
+        std::fs::read_to_string(art.join("model.txt")).expect("rank 0 saved model.txt")
+    };
+    let mut two_digest = String::new();
+    let mut rank0_files = Vec::new();
+    for (n, study) in [(2usize, "two"), (3, "three")] {
+        let r = run(d, &n.to_string(), study);
+        assert_eq!(r.executor_reports.len(), n);
+        assert_eq!(
+            r.one_model(),
+            Some(true),
+            "{study}: every rank holds the same model"
+        );
+        let digest = r.executor_reports[0].model_digest.clone().unwrap();
+        assert_eq!(digest.len(), 64);
+        assert_eq!(
+            harness_runtime::model::digest(&model_text(&r)),
+            digest,
+            "the saved model is the one the ranks hold"
+        );
+        for e in &r.executor_reports {
+            let bytes = e.train_comm_bytes.unwrap();
+            assert!(
+                bytes > 0,
+                "{study} rank {}: LightGBM's network moved bytes",
+                e.rank
+            );
+            let comm = e.train_comm_sec.unwrap();
+            assert!(
+                comm > 0.0 && comm <= e.train_sec,
+                "{study} rank {}: {comm}",
+                e.rank
+            );
+            eprintln!(
+                "{study} rank {}: train_comm_bytes {bytes} ({} per tree of 56), train_comm_sec {comm:.3}",
+                e.rank,
+                bytes / 56
+            );
+        }
+        if n == 2 {
+            two_digest = digest;
+            rank0_files = r.executor_reports[0].files.clone();
+        }
+    }
+
+    // Rank 0's shard alone: its train files, the same val and test.
+    let solo = dir.join("solo");
+    std::fs::create_dir_all(solo.join("train")).unwrap();
+    for f in rank0_files.iter().filter(|f| f.starts_with("train/")) {
+        std::fs::copy(data.join(f), solo.join(f)).unwrap();
+    }
+    for split in ["val", "test"] {
+        std::fs::create_dir_all(solo.join(split)).unwrap();
+        for f in std::fs::read_dir(data.join(split)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), solo.join(split).join(f.file_name())).unwrap();
+        }
+    }
+    let one = run(solo.to_str().unwrap(), "1", "solo");
+    assert!(one.data.rows.train < 6 * 4000, "a shard, not the whole set");
+    assert_eq!(
+        one.executor_reports[0].train_comm_bytes,
+        Some(0),
+        "trained alone"
+    );
+    assert_ne!(
+        one.executor_reports[0].model_digest.as_deref(),
+        Some(two_digest.as_str()),
+        "the shared model is not what rank 0 trains on its shard alone"
+    );
+}
+
+/// A busy loop pinned to CPU 1 for the whole run: the executor given CPU 1 records run-queue
+/// wait, `contended` training and `enforced: false`, read from the kernel.
+#[test]
+fn a_competing_process_on_an_executors_cpu_is_recorded_as_contention() {
+    let _serial = serial();
+    if !cgroups_writable() {
+        println!("SKIPPED: executors cannot create cgroups here (not root), so no CPU is theirs");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate_fractal(dir, "data", "4", "20000");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            // SAFETY: cpu_set_t is plain data; pins this thread to CPU 1.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(1, &mut set);
+                assert_eq!(
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+                    0
+                );
+            }
+            let mut x = 1u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(3).wrapping_add(1));
+            }
+        })
+    };
+    let out = harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            data.to_str().unwrap(),
+            "--executors",
+            "2",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--fraction",
+            "1",
+            "--study",
+            "busy",
+        ],
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+    assert_ok(out);
+    let r = records(dir, "busy").remove(0);
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+    let on_cpu1 = r
+        .executor_reports
+        .iter()
+        .find(|e| e.cpuset == "1")
+        .expect("one executor was given CPU 1");
+    let train = &on_cpu1.kernel.as_ref().unwrap().train;
+    for e in &r.executor_reports {
+        let k = &e.kernel.as_ref().unwrap().train;
+        eprintln!(
+            "rank {} [{}]: training {:.2} s, run-queue wait {:.2} s ({:.0} %), CPU check {:?}, enforced {}",
+            e.rank,
+            e.cpuset,
+            k.wall_sec,
+            k.run_queue_wait_sec,
+            k.wait_share(1) * 100.0,
+            e.cpu_check_ratio,
+            e.enforced
+        );
+    }
+    assert!(train.contended, "{train:?}");
+    assert!(
+        train.wait_share(1) > 0.2,
+        "sharing a CPU with a busy loop: {train:?}"
+    );
+    assert!(!on_cpu1.enforced);
+    let note = on_cpu1.enforcement_note.as_deref().unwrap();
+    assert!(note.contains("contended during training"), "{note}");
+    assert!(
+        on_cpu1.cpu_check_ratio.unwrap() < 0.9,
+        "the CPU check saw the busy loop too: {:?}",
+        on_cpu1.cpu_check_ratio
+    );
+    assert!(!r.all_enforced());
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub struct JobSpec {
     /// Name of the per-run cgroup (`harness/<study>/<run_id>`), created under the launcher's own
     /// cgroup; `None` disables cgroup limits.
     pub cgroup: Option<String>,
-    /// Seconds of calibrated CPU burn used to measure effective parallelism (0 disables it).
+    /// Wall seconds of the CPU check — `cores` threads spin and the CPU time they got is read
+    /// back (0 disables it; the check then does not count against `enforced`).
     #[serde(default = "default_burn")]
     pub burn_sec: f64,
     /// Directory (absolute path) where rank 0 may write the run's artifacts — models, per-trial
@@ -42,7 +43,7 @@ pub struct JobSpec {
 }
 
 fn default_burn() -> f64 {
-    0.2
+    0.5
 }
 
 /// What rank 0 reports for a run: executor reports and run-level phase times (seconds).

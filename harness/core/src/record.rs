@@ -163,11 +163,14 @@ pub struct ExecutorReport {
     pub cpu_quota: Option<f64>,
     /// Memory limit of the executor's cgroup in bytes; absent when unlimited.
     pub memory_limit_bytes: Option<u64>,
-    /// Effective parallelism from a calibrated CPU burn on `cores_requested` threads:
-    /// (single-thread time × threads) / wall time. Close to `cores_requested` when the cores are
-    /// really there.
+    /// Effective parallelism from the CPU check: `cores_requested` threads spin for at least
+    /// 0.5 s and this is the CPU seconds they got over the wall seconds it took. Close to
+    /// `cores_requested` when the cores are really there; 0 when the check was disabled.
     pub effective_parallelism: f64,
-    /// Whether the requested limits were applied and measured as requested.
+    /// Whether the executor had what was requested, measured: limits applied and read back as
+    /// requested, the CPU check at least [`CPU_CHECK_MIN`], no other executor of the run on
+    /// the same host sharing one of its CPUs, and the training phase not contended
+    /// ([`PhaseKernel::contended`]).
     pub enforced: bool,
     /// Why `enforced` is false (or what was only partly applied).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,14 +185,126 @@ pub struct ExecutorReport {
     pub train_sec: f64,
     /// Seconds of the evaluation phase as seen by this executor.
     pub eval_sec: f64,
-    /// Seconds this executor spent inside collectives.
+    /// Seconds this executor spent inside collectives over the whole run: start-up barrier,
+    /// phase-aligning barriers, the training phase's collectives and the evaluation's.
     pub comm_sec: f64,
+    /// Seconds inside collectives *within* the training phase (LightGBM's network callbacks,
+    /// the task farm's messages, a workload's own reductions), without the barriers that open
+    /// and close the phase. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_comm_sec: Option<f64>,
+    /// Seconds this executor waited in the barrier that closes the training phase, i.e. for
+    /// the slowest executor to finish training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_wait_sec: Option<f64>,
+    /// Bytes this executor sent through LightGBM's network callbacks during training (its
+    /// share of every reduce-scatter and all-gather); 0 when it trained alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_comm_bytes: Option<u64>,
+    /// What the kernel says this executor's threads got in each timed phase (see
+    /// [`PhaseKernel`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelPhases>,
+    /// The CPU check's ratio: CPU seconds the check's `cores_requested` spinning threads got
+    /// over `wall × cores_requested`; below [`CPU_CHECK_MIN`] the executor did not get its
+    /// cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_check_ratio: Option<f64>,
+    /// SHA-256 (hex) of the model text this executor held after training, for workloads whose
+    /// executors train one model together: equal on every rank is the proof, read from the
+    /// models themselves, that they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_digest: Option<String>,
     /// Input files this executor read (paths relative to the data location).
     pub files: Vec<String>,
     /// Rows this executor read, all splits together.
     pub rows: u64,
     /// Bytes of the files this executor read.
     pub bytes: u64,
+}
+
+/// Least CPU-check ratio (CPU time / (wall × threads) of spinning threads) of an executor that
+/// really had its cores.
+pub const CPU_CHECK_MIN: f64 = 0.9;
+
+/// Run-queue wait or throttled time, as a share of a phase's core-seconds (wall × cores), above
+/// which the phase counts as contended.
+pub const CONTENDED_SHARE: f64 = 0.05;
+
+/// Seconds of run-queue wait or throttling per core below which a phase never counts as
+/// contended: on a sub-second phase one burst of kernel work (writeback, an interrupt storm)
+/// would otherwise cross [`CONTENDED_SHARE`]. Still recorded, never hidden.
+pub const CONTENDED_MIN_SEC: f64 = 0.1;
+
+/// What the kernel reports about one executor process over one timed phase (the sum over every
+/// call of that phase). Sources: `getrusage(RUSAGE_SELF)` for CPU time,
+/// `/proc/self/task/*/schedstat` (2nd field, ns) for the time the executor's threads were
+/// runnable but waiting for a CPU, the executor's cgroup `cpu.stat` (v2 `throttled_usec`,
+/// v1 `throttled_time`) for CFS throttling, and `/proc/stat`'s `steal` column of the
+/// executor's CPUs for time the hypervisor gave to someone else.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseKernel {
+    /// Wall-clock seconds of the phase.
+    pub wall_sec: f64,
+    /// User + system CPU seconds of the executor process.
+    pub cpu_sec: f64,
+    /// Seconds the executor's threads were runnable but not running (summed over threads).
+    pub run_queue_wait_sec: f64,
+    /// Seconds the executor's cgroup was throttled by its CFS quota (summed over CPUs);
+    /// absent when the cgroup has no `cpu.stat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_sec: Option<f64>,
+    /// CFS periods in which the cgroup was throttled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_periods: Option<u64>,
+    /// Steal seconds of the executor's CPUs (summed over CPUs); absent when `/proc/stat` is
+    /// unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal_sec: Option<f64>,
+    /// Whether run-queue wait or throttled time exceeded [`CONTENDED_SHARE`] of the phase's
+    /// core-seconds (`wall_sec × cores`) and [`CONTENDED_MIN_SEC`] per core.
+    pub contended: bool,
+}
+
+impl PhaseKernel {
+    /// Run-queue wait as a share of the phase's core-seconds for `cores` cores.
+    pub fn wait_share(&self, cores: u32) -> f64 {
+        share(self.run_queue_wait_sec, self.wall_sec, cores)
+    }
+
+    /// Throttled time as a share of the phase's core-seconds for `cores` cores (0 when unknown).
+    pub fn throttled_share(&self, cores: u32) -> f64 {
+        share(self.throttled_sec.unwrap_or(0.0), self.wall_sec, cores)
+    }
+
+    /// Whether the phase counts as contended for an executor of `cores` cores: run-queue wait
+    /// or throttled time above [`CONTENDED_SHARE`] of the core-seconds and above
+    /// [`CONTENDED_MIN_SEC`] per core.
+    pub fn is_contended(&self, cores: u32) -> bool {
+        let floor = CONTENDED_MIN_SEC * f64::from(cores.max(1));
+        let over = |sec: f64, share: f64| sec > floor && share > CONTENDED_SHARE;
+        over(self.run_queue_wait_sec, self.wait_share(cores))
+            || over(
+                self.throttled_sec.unwrap_or(0.0),
+                self.throttled_share(cores),
+            )
+    }
+}
+
+fn share(sec: f64, wall: f64, cores: u32) -> f64 {
+    if wall > 0.0 {
+        sec / (wall * f64::from(cores.max(1)))
+    } else {
+        0.0
+    }
+}
+
+/// [`PhaseKernel`] of the three timed phases of an executor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KernelPhases {
+    pub load: PhaseKernel,
+    pub train: PhaseKernel,
+    pub eval: PhaseKernel,
 }
 
 /// A run killed by its memory limit.
@@ -304,6 +419,19 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// Whether the executors hold one model: `Some(true)` when every report has a
+    /// [`ExecutorReport::model_digest`] and all are equal, `Some(false)` when they differ,
+    /// `None` when the workload reports none.
+    pub fn one_model(&self) -> Option<bool> {
+        let digests: Option<Vec<&str>> = self
+            .executor_reports
+            .iter()
+            .map(|e| e.model_digest.as_deref())
+            .collect();
+        let d = digests.filter(|d| !d.is_empty())?;
+        Some(d.iter().all(|x| *x == d[0]))
+    }
+
     /// Whether every executor report says its limits were enforced (false if there are none).
     pub fn all_enforced(&self) -> bool {
         !self.executor_reports.is_empty() && self.executor_reports.iter().all(|r| r.enforced)
@@ -343,6 +471,29 @@ mod tests {
         assert_ne!(q.key(), p.key());
         assert!(!p.same_as(&q));
         assert!(p.same_as(&p.clone()));
+    }
+
+    #[test]
+    fn contention_needs_a_share_and_a_floor() {
+        let k = |wall_sec, wait, throttled| PhaseKernel {
+            wall_sec,
+            run_queue_wait_sec: wait,
+            throttled_sec: throttled,
+            ..PhaseKernel::default()
+        };
+        assert!(k(10.0, 0.6, None).is_contended(1), "6 % of 10 s");
+        assert!(!k(10.0, 0.4, None).is_contended(1), "4 %");
+        assert!(
+            !k(10.0, 0.6, None).is_contended(2),
+            "3 % of 20 core-seconds"
+        );
+        assert!(
+            !k(0.8, 0.06, None).is_contended(1),
+            "7.5 % but 60 ms: one hiccup"
+        );
+        assert!(k(10.0, 0.0, Some(1.0)).is_contended(1), "throttled 10 %");
+        assert!(!k(0.0, 1.0, None).is_contended(1), "no wall time, no share");
+        assert!((k(10.0, 1.0, None).wait_share(2) - 0.05).abs() < 1e-12);
     }
 
     #[test]

@@ -118,12 +118,57 @@ pub struct SeriesFit {
     pub usl_total: Option<UslFit>,
 }
 
+/// One executor's phases in seconds. Training splits into compute, communication inside
+/// training (`train_comm_sec`) and waiting for the slowest executor (`train_wait_sec`), so
+/// compute = train − comm − wait. Records written before that split have only `comm_sec`
+/// (which includes start-up and evaluation collectives); for them comm is `comm_sec` capped at
+/// the phases' sum and wait is 0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankPhases {
+    pub rank: u32,
+    pub load: f64,
+    pub compute: f64,
+    pub comm: f64,
+    pub wait: f64,
+    pub eval: f64,
+    /// Run-queue wait of the executor's threads during training, seconds (from the kernel).
+    pub run_queue_wait: Option<f64>,
+    /// Whether training was contended (run-queue wait or throttling above 5 % of core-seconds).
+    pub contended: bool,
+}
+
+impl RankPhases {
+    /// The phases of one executor report.
+    pub fn of(e: &harness_core::record::ExecutorReport) -> Self {
+        let (comm, wait) = match (e.train_comm_sec, e.train_wait_sec) {
+            (Some(c), Some(w)) => (c.min(e.train_sec), w.min(e.train_sec - c.min(e.train_sec))),
+            _ => (e.comm_sec.min(e.train_sec + e.load_sec + e.eval_sec), 0.0),
+        };
+        let train = e.kernel.as_ref().map(|k| &k.train);
+        RankPhases {
+            rank: e.rank,
+            load: e.load_sec,
+            compute: (e.train_sec - comm - wait).max(0.0),
+            comm,
+            wait,
+            eval: e.eval_sec,
+            run_queue_wait: train.map(|k| k.run_queue_wait_sec),
+            contended: train.is_some_and(|k| k.contended),
+        }
+    }
+
+    /// Seconds the executor was busy with its own work: load + compute + eval.
+    pub fn busy(&self) -> f64 {
+        self.load + self.compute + self.eval
+    }
+}
+
 /// Per-executor phase times of one representative run, with the straggler ratio.
 #[derive(Debug, Clone, Serialize)]
 pub struct Straggler {
     pub run_id: String,
-    /// Per rank: (load, compute = train − comm, comm, eval) seconds.
-    pub phases: Vec<(u32, f64, f64, f64, f64)>,
+    /// One entry per rank.
+    pub phases: Vec<RankPhases>,
     /// max / median of per-executor busy time (load + compute + eval).
     pub ratio: f64,
 }
@@ -326,21 +371,8 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
                 let d = |r: &RunRecord| (r.times.training_time_sec.unwrap_or(f64::MAX) - t).abs();
                 d(a).total_cmp(&d(b))
             })?;
-            let phases: Vec<(u32, f64, f64, f64, f64)> = run
-                .executor_reports
-                .iter()
-                .map(|e| {
-                    let comm = e.comm_sec.min(e.train_sec + e.load_sec + e.eval_sec);
-                    (
-                        e.rank,
-                        e.load_sec,
-                        (e.train_sec - comm).max(0.0),
-                        comm,
-                        e.eval_sec,
-                    )
-                })
-                .collect();
-            let busy: Vec<f64> = phases.iter().map(|p| p.1 + p.2 + p.4).collect();
+            let phases: Vec<RankPhases> = run.executor_reports.iter().map(RankPhases::of).collect();
+            let busy: Vec<f64> = phases.iter().map(RankPhases::busy).collect();
             let ratio = busy.iter().copied().fold(0.0, f64::max) / median(&busy)?;
             Some(Straggler {
                 run_id: run.run_id.clone(),

@@ -271,20 +271,23 @@ pub fn line_chart(c: &LineChart) -> Result<String, ReportError> {
     Ok(svg)
 }
 
-/// One bar of the phase chart: a label and (load, compute, comm, eval) seconds.
-pub type PhaseBar = (String, [f64; 4]);
+/// One bar of the phase chart: a label and (load, compute, training comm, waiting, eval)
+/// seconds.
+pub type PhaseBar = (String, [f64; 5]);
 
-/// Horizontal stacked bars of per-executor phases (load / compute / comm / eval).
+/// Horizontal stacked bars of per-executor phases (load / compute / training communication /
+/// waiting for the slowest executor / eval).
 ///
 /// # Errors
 /// [`ReportError::Chart`] if plotters fails.
 pub fn phase_chart(title: &str, bars: &[PhaseBar]) -> Result<String, ReportError> {
     let e = err(title);
-    let names = ["load", "compute", "comm", "eval"];
+    let names = ["load", "compute", "train comm", "waiting", "eval"];
     let colors = [
         RGBColor(0x4e, 0x79, 0xa7),
         RGBColor(0x59, 0xa1, 0x4f),
         RGBColor(0xe1, 0x57, 0x59),
+        RGBColor(0xba, 0xb0, 0xac),
         RGBColor(0xf2, 0x8e, 0x2b),
     ];
     let xmax = bars

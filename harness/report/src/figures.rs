@@ -275,10 +275,16 @@ pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportErro
         .stragglers
         .iter()
         .flat_map(|s| {
-            s.phases.iter().map(move |(rank, l, c, m, ev)| {
+            s.phases.iter().map(move |p| {
                 (
-                    format!("{} r{} (×{:.2})", s.run_id, rank, s.ratio),
-                    [*l, *c, *m, *ev],
+                    format!(
+                        "{} r{} (×{:.2}){}",
+                        s.run_id,
+                        p.rank,
+                        s.ratio,
+                        if p.contended { " contended" } else { "" }
+                    ),
+                    [p.load, p.compute, p.comm, p.wait, p.eval],
                 )
             })
         })

@@ -328,13 +328,24 @@ pub fn study_page(
     }
     h.push_str("</div>");
 
-    h.push_str("<h2 id=\"stragglers\">Stragglers</h2><p class=\"note\">Per executor of the median run of each multi-executor point: load, compute (training minus time in collectives), communication and evaluation. The straggler ratio is max / median of executor busy time (load + compute + eval); 1.00 is perfectly balanced.</p><table id=\"stragglers-table\"><tr><th class=\"l\">run</th><th>rank</th><th>load</th><th>compute</th><th>comm</th><th>eval</th><th>straggler ratio</th></tr>");
+    h.push_str("<h2 id=\"stragglers\">Stragglers</h2><p class=\"note\">Per executor of the median run of each multi-executor point: load; training split into compute, communication inside training (collectives, LightGBM\u{2019}s network) and waiting for the slowest executor at the phase\u{2019}s closing barrier; evaluation. Run-queue wait is the time the executor\u{2019}s threads were runnable but had no CPU during training, read from the kernel (<code>/proc/self/task/*/schedstat</code>); <em>contended</em> means it, or CFS throttling, exceeded 5 % of the executor\u{2019}s core-seconds and 0.1 s per core. The straggler ratio is max / median of executor busy time (load + compute + eval); 1.00 is perfectly balanced.</p><table id=\"stragglers-table\"><tr><th class=\"l\">run</th><th>rank</th><th>load</th><th>compute</th><th>train comm</th><th>waiting</th><th>eval</th><th>run-queue wait</th><th>straggler ratio</th></tr>");
     for s in &a.stragglers {
-        for (rank, l, c, m, e) in &s.phases {
+        for p in &s.phases {
+            let rq = match p.run_queue_wait {
+                Some(w) if p.contended => format!("<span class=\"bad\">{w:.3} contended</span>"),
+                Some(w) => format!("{w:.3}"),
+                None => "\u{2014}".to_string(),
+            };
             let _ = write!(
                 h,
-                "<tr><td class=\"l\">{}</td><td>{rank}</td><td>{l:.3}</td><td>{c:.3}</td><td>{m:.3}</td><td>{e:.3}</td><td>{:.2}</td></tr>",
+                "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{rq}</td><td>{:.2}</td></tr>",
                 esc(&s.run_id),
+                p.rank,
+                p.load,
+                p.compute,
+                p.comm,
+                p.wait,
+                p.eval,
                 s.ratio
             );
         }
@@ -394,7 +405,7 @@ pub fn study_page(
         h.push_str("</table>");
     }
 
-    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism</th></tr>");
+    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism · training run-queue wait</th></tr>");
     for r in records {
         let bad = r.status != RunStatus::Ok || !r.all_enforced() || r.oversubscribed;
         let outlier = a
@@ -414,7 +425,7 @@ pub fn study_page(
             .executor_reports
             .iter()
             .map(|e| {
-                let text = format!(
+                let mut text = format!(
                     "r{}: {}/{} [{}] · {} · ×{:.2}",
                     e.rank,
                     e.cores_measured,
@@ -424,6 +435,14 @@ pub fn study_page(
                         .map_or("unlimited".into(), format_bytes),
                     e.effective_parallelism
                 );
+                if let Some(k) = e.kernel.as_ref().map(|k| &k.train) {
+                    let _ = write!(
+                        text,
+                        " · run-queue wait {:.1} %{}",
+                        k.wait_share(e.cores_requested) * 100.0,
+                        if k.contended { " contended" } else { "" }
+                    );
+                }
                 if e.enforced {
                     text
                 } else {

@@ -10,11 +10,12 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use harness_core::record::{DataStats, ExecutorReport, Rows};
+use harness_core::record::{DataStats, ExecutorReport, Rows, CPU_CHECK_MIN};
 use harness_core::{ExecutorOutcome, JobSpec};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::kernel;
 use crate::limits::{self, LimitRequest};
 use crate::workload::{ExecutorContext, Workload, WorkloadError};
 use crate::world::World;
@@ -114,7 +115,36 @@ fn run<'w>(
         None => ("none", Some("limits disabled (--no-limits)".to_string())),
     };
     let measured = limits::measure();
-    let problems = limits::check(&measured, point.cores, point.memory_bytes);
+    let mut problems = limits::check(&measured, point.cores, point.memory_bytes);
+    // Every executor has applied its limits before any checks its CPUs: until then another
+    // one may still run on any CPU.
+    world.barrier();
+    let (parallelism, cpu_ratio) = kernel::cpu_check(point.cores, job.burn_sec);
+    let cpu_check_ratio = (job.burn_sec > 0.0).then_some(cpu_ratio);
+    if let Some(r) = cpu_check_ratio.filter(|r| *r < CPU_CHECK_MIN) {
+        problems.push(format!(
+            "CPU check: {} spinning threads got {:.0} % of {} CPUs (least {:.0} %)",
+            point.cores,
+            r * 100.0,
+            point.cores,
+            CPU_CHECK_MIN * 100.0
+        ));
+    }
+    world.barrier();
+    let startup_sec = now_unix() - job.launch_unix;
+
+    let mut ctx = ExecutorContext::new(world, job);
+    let output = workload.run(&mut ctx).map_err(ExecError::Workload)?;
+
+    if ctx.kernel.train.contended {
+        let t = &ctx.kernel.train;
+        problems.push(format!(
+            "contended during training: run-queue wait {:.1} %, throttled {:.1} % of {} core-seconds",
+            t.wait_share(point.cores) * 100.0,
+            t.throttled_share(point.cores) * 100.0,
+            point.cores
+        ));
+    }
     let enforced = note.is_none() && problems.is_empty();
     if !problems.is_empty() {
         let p = problems.join("; ");
@@ -123,13 +153,6 @@ fn run<'w>(
             None => format!("measured: {p}"),
         });
     }
-    let parallelism = limits::effective_parallelism(point.cores, job.burn_sec);
-    world.barrier();
-    let startup_sec = now_unix() - job.launch_unix;
-
-    let mut ctx = ExecutorContext::new(world, job);
-    let output = workload.run(&mut ctx).map_err(ExecError::Workload)?;
-
     let bytes: u64 = output.files.iter().map(|f| f.bytes).sum();
     let mut result = RankResult {
         report: ExecutorReport {
@@ -149,6 +172,12 @@ fn run<'w>(
             train_sec: ctx.train_sec,
             eval_sec: ctx.eval_sec,
             comm_sec: 0.0,
+            train_comm_sec: Some(ctx.train_comm_sec),
+            train_wait_sec: Some(ctx.train_wait_sec),
+            train_comm_bytes: Some(crate::lgbm_net::sent_bytes()),
+            kernel: Some(ctx.kernel.clone()),
+            cpu_check_ratio,
+            model_digest: output.model_digest.clone(),
             files: output.files.iter().map(|f| f.path.clone()).collect(),
             rows: output.rows.train + output.rows.val + output.rows.test,
             bytes,
@@ -172,12 +201,16 @@ fn run<'w>(
             total_bytes += r.report.bytes;
             partitions += u32::from(!r.report.files.is_empty());
         }
+        let load_sec = all.iter().map(|r| r.load_sec).fold(0.0, f64::max);
+        let comm_sec = all.iter().map(|r| r.report.comm_sec).fold(0.0, f64::max);
+        let mut reports: Vec<ExecutorReport> = all.into_iter().map(|r| r.report).collect();
+        mark_shared_cpus(&mut reports);
         let outcome = ExecutorOutcome {
             startup_sec,
-            load_sec: all.iter().map(|r| r.load_sec).fold(0.0, f64::max),
+            load_sec,
             training_time_sec: ctx.train_sec,
             eval_sec: ctx.eval_sec,
-            comm_sec: all.iter().map(|r| r.report.comm_sec).fold(0.0, f64::max),
+            comm_sec,
             finished_unix: now_unix(),
             data: DataStats {
                 files,
@@ -186,7 +219,7 @@ fn run<'w>(
                 num_partitions: partitions,
             },
             metrics: output.metrics,
-            executor_reports: all.into_iter().map(|r| r.report).collect(),
+            executor_reports: reports,
             lightgbm_version: crate::LIGHTGBM_VERSION.to_string(),
             farm: output.farm,
         };
@@ -204,4 +237,80 @@ fn run<'w>(
         })?;
     }
     Ok(())
+}
+
+/// Marks executors that share a CPU with another executor of the run on the same host as not
+/// enforced (their cores were not theirs alone), naming the other ranks in the note.
+pub fn mark_shared_cpus(reports: &mut [ExecutorReport]) {
+    let cpus: Vec<Vec<usize>> = reports
+        .iter()
+        .map(|r| limits::parse_cpu_list(&r.cpuset))
+        .collect();
+    let mut notes: Vec<Vec<String>> = vec![Vec::new(); reports.len()];
+    for i in 0..reports.len() {
+        for j in 0..reports.len() {
+            if i == j || reports[i].host != reports[j].host {
+                continue;
+            }
+            let shared: Vec<usize> = cpus[i]
+                .iter()
+                .filter(|c| cpus[j].contains(c))
+                .copied()
+                .collect();
+            if !shared.is_empty() {
+                notes[i].push(format!(
+                    "shares CPU {} with rank {}",
+                    limits::cpu_list(&shared),
+                    reports[j].rank
+                ));
+            }
+        }
+    }
+    for (r, n) in reports.iter_mut().zip(notes) {
+        if n.is_empty() {
+            continue;
+        }
+        r.enforced = false;
+        let n = n.join(", ");
+        r.enforcement_note = Some(match r.enforcement_note.take() {
+            Some(old) => format!("{old}; {n}"),
+            None => format!("measured: {n}"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(rank: u32, host: &str, cpuset: &str) -> ExecutorReport {
+        ExecutorReport {
+            rank,
+            host: host.into(),
+            cpuset: cpuset.into(),
+            enforced: true,
+            ..ExecutorReport::default()
+        }
+    }
+
+    #[test]
+    fn executors_sharing_a_cpu_are_not_enforced() {
+        let mut r = vec![
+            report(0, "a", "0"),
+            report(1, "a", "1"),
+            report(2, "a", "0-1"),
+            report(3, "b", "0"),
+        ];
+        mark_shared_cpus(&mut r);
+        let enforced: Vec<bool> = r.iter().map(|e| e.enforced).collect();
+        assert_eq!(enforced, vec![false, false, false, true]);
+        assert_eq!(
+            r[2].enforcement_note.as_deref(),
+            Some("measured: shares CPU 0 with rank 0, shares CPU 1 with rank 1")
+        );
+        assert!(
+            r[3].enforcement_note.is_none(),
+            "another host is another CPU"
+        );
+    }
 }

@@ -240,6 +240,8 @@ where
                         break;
                     }
                 }
+                // Keep this thread's run-queue wait in the phase's kernel counters.
+                crate::kernel::retire_thread();
             });
         }
         drop(done_tx);

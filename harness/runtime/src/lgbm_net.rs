@@ -25,14 +25,39 @@ use mpi::traits::*;
 
 use crate::world::World;
 
-type CommSize = i32;
-type ReduceFunction = unsafe extern "C" fn(*const c_char, *mut c_char, c_int, CommSize);
+/// LightGBM's `comm_size_t`.
+pub type CommSize = i32;
+/// LightGBM's `ReduceFunction(src, dst, type_size, len)`: reduces `len` bytes of `src` into
+/// `dst`, element size `type_size`.
+pub type ReduceFunction = unsafe extern "C" fn(*const c_char, *mut c_char, c_int, CommSize);
 
 static COMM_NANOS: AtomicU64 = AtomicU64::new(0);
+static SENT_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// Seconds spent inside LightGBM's network callbacks by this process.
 pub fn comm_sec() -> f64 {
     COMM_NANOS.load(Ordering::Relaxed) as f64 * 1e-9
+}
+
+/// Bytes this process sent to other executors through LightGBM's network callbacks: in a
+/// reduce-scatter every block but its own, in an all-gather its block once per other rank.
+/// Zero when it never trained distributed — the proof that LightGBM used the network.
+pub fn sent_bytes() -> u64 {
+    SENT_BYTES.load(Ordering::Relaxed)
+}
+
+/// Bytes a rank sends in a reduce-scatter: every block of its input except block `rank`.
+fn reduce_scatter_sent(lens: &[CommSize], rank: usize) -> u64 {
+    lens.iter()
+        .enumerate()
+        .filter(|(i, _)| *i != rank)
+        .map(|(_, l)| *l as u64)
+        .sum()
+}
+
+/// Bytes a rank sends in an all-gather of `n` ranks: its block to each of the others.
+fn allgather_sent(lens: &[CommSize], rank: usize) -> u64 {
+    lens[rank] as u64 * (lens.len() as u64).saturating_sub(1)
 }
 
 fn account(start: Instant) {
@@ -40,12 +65,13 @@ fn account(start: Instant) {
 }
 
 /// Reduce-scatter: block `i` of every rank's input is reduced (with LightGBM's reducer, in rank
-/// order) into `output` of rank `i`.
+/// order) into `output` of rank `i`. Blocks may be uneven or empty. Public so a test can drive
+/// it over a real `mpirun`; LightGBM calls it through [`LightGbmNetwork::init`].
 ///
 /// # Safety
 /// Called by LightGBM with valid buffers: `input` of `input_size` bytes, `block_start` and
 /// `block_len` of `num_block` entries, `output` of at least `block_len[rank]` bytes.
-unsafe extern "C" fn reduce_scatter(
+pub unsafe extern "C" fn reduce_scatter(
     input: *mut c_char,
     input_size: CommSize,
     type_size: c_int,
@@ -66,12 +92,15 @@ unsafe extern "C" fn reduce_scatter(
     let mine = lens[rank];
     let recv_counts = vec![mine; n];
     let recv_displs: Vec<CommSize> = (0..n as CommSize).map(|i| i * mine).collect();
-    let mut recv = vec![0u8; mine as usize * n];
+    // At least one byte: an empty Vec's pointer is 0x1, which Open MPI reads as MPI_IN_PLACE
+    // and rejects (MPI_ERR_ARG) when this rank's block is empty.
+    let mut recv = vec![0u8; (mine as usize * n).max(1)];
     {
         let send = Partition::new(input, lens, starts);
         let mut part = PartitionMut::new(&mut recv[..], &recv_counts[..], &recv_displs[..]);
         world.all_to_all_varcount_into(&send, &mut part);
     }
+    SENT_BYTES.fetch_add(reduce_scatter_sent(lens, rank), Ordering::Relaxed);
     let out = std::slice::from_raw_parts_mut(output as *mut u8, mine as usize);
     out.copy_from_slice(&recv[..mine as usize]);
     let reduce = *reducer;
@@ -83,12 +112,13 @@ unsafe extern "C" fn reduce_scatter(
 }
 
 /// All-gather with variable blocks: rank `i` contributes `block_len[i]` bytes placed at
-/// `block_start[i]` of every rank's `output`.
+/// `block_start[i]` of every rank's `output`. Blocks may be uneven or empty; public like
+/// [`reduce_scatter`].
 ///
 /// # Safety
 /// Called by LightGBM with valid buffers: `input` of `input_size` bytes, `block_start` and
 /// `block_len` of `num_block` entries, `output` of `output_size` bytes.
-unsafe extern "C" fn allgather(
+pub unsafe extern "C" fn allgather(
     input: *mut c_char,
     input_size: CommSize,
     block_start: *const CommSize,
@@ -102,10 +132,20 @@ unsafe extern "C" fn allgather(
     let n = num_block as usize;
     let starts = std::slice::from_raw_parts(block_start, n);
     let lens = std::slice::from_raw_parts(block_len, n);
-    let input = std::slice::from_raw_parts(input as *const u8, input_size as usize);
+    // An empty contribution still needs a real buffer (see the reduce-scatter's).
+    let empty = [0u8; 1];
+    let input = if input_size > 0 && !input.is_null() {
+        std::slice::from_raw_parts(input as *const u8, input_size as usize)
+    } else {
+        &empty[..0]
+    };
     let out = std::slice::from_raw_parts_mut(output as *mut u8, output_size as usize);
     let mut part = PartitionMut::new(out, lens, starts);
     world.all_gather_varcount_into(input, &mut part);
+    SENT_BYTES.fetch_add(
+        allgather_sent(lens, world.rank() as usize),
+        Ordering::Relaxed,
+    );
     account(start);
 }
 

@@ -18,6 +18,7 @@
 pub mod data;
 pub mod exec;
 pub mod farm;
+pub mod kernel;
 pub mod lgbm_net;
 pub mod limits;
 pub mod metrics;

@@ -4,7 +4,7 @@
 //! limits, so an executor here (1) moves itself into its own cgroup — v1 or v2, whichever the
 //! host has — with a CPU set of `cores` CPUs, a CFS quota of `cores` CPUs and a memory limit,
 //! and then (2) measures what it really got: the affinity mask, the effective quota and memory
-//! limit over its cgroup ancestry, and a calibrated CPU burn on `cores` threads. Where a limit
+//! limit over its cgroup ancestry, and (in [`crate::kernel`]) a CPU check on `cores` threads. Where a limit
 //! cannot be applied the run still happens and the report says `enforced: false` with a note.
 //!
 //! Layout: `<launcher's cgroup>/harness/<study>/<run_id>/rank<r>` in every controller. The
@@ -183,6 +183,17 @@ fn mkdir_all(path: &Path) -> Result<(), String> {
     fs::create_dir_all(path).map_err(|e| format!("create {}: {e}", path.display()))
 }
 
+/// The `cpu.stat` of this process's own CPU cgroup (v2 unified, else v1 `cpu` controller):
+/// where CFS throttling is counted. `None` when no cgroup hierarchy is mounted.
+pub fn own_cpu_stat() -> Option<PathBuf> {
+    let mounts = Mounts::read();
+    let dir = match mounts.version() {
+        CgroupVersion::V2 => mounts.v2_dir(),
+        _ => mounts.v1_dir("cpu"),
+    }?;
+    Some(dir.join("cpu.stat"))
+}
+
 /// The CPUs this process may run on now (its affinity mask), sorted.
 pub fn affinity() -> Vec<usize> {
     // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for pid 0 (this thread).
@@ -216,6 +227,24 @@ pub fn cpu_list(cpus: &[usize]) -> String {
         i += 1;
     }
     out.join(",")
+}
+
+/// Parses a cpuset list: `0-2,5` → `[0, 1, 2, 5]`; parts that do not parse are skipped.
+pub fn parse_cpu_list(text: &str) -> Vec<usize> {
+    let mut cpus = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                    cpus.extend(a..=b);
+                }
+            }
+            None => cpus.extend(part.parse::<usize>().ok()),
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    cpus
 }
 
 /// The CPUs executor `local_rank` gets out of `available`: `cores` consecutive CPUs starting at
@@ -470,49 +499,6 @@ pub fn check(measured: &Measured, cores: u32, memory_bytes: u64) -> Vec<String> 
     problems
 }
 
-#[inline(never)]
-fn spin(iters: u64) -> u64 {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for i in 0..iters {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
-        x ^= x >> 29;
-    }
-    std::hint::black_box(x)
-}
-
-/// Effective parallelism from a calibrated CPU burn: the time of a fixed amount of work on one
-/// thread, then the same work on each of `threads` threads at once; returns
-/// `threads × t_single / t_parallel`. On `threads` free, unthrottled CPUs it is ≈ `threads`;
-/// a cgroup that gives fewer CPUs (or a quota) makes it smaller. Takes about `seconds`.
-pub fn effective_parallelism(threads: u32, seconds: f64) -> f64 {
-    if threads == 0 || seconds <= 0.0 {
-        return 0.0;
-    }
-    // Calibrate: iterations per second on one thread.
-    let mut iters = 1u64 << 16;
-    let rate = loop {
-        let t = Instant::now();
-        spin(iters);
-        let dt = t.elapsed().as_secs_f64();
-        if dt > 0.01 {
-            break iters as f64 / dt;
-        }
-        iters *= 2;
-    };
-    let work = (rate * seconds / 2.0).max(1.0) as u64;
-    let t = Instant::now();
-    spin(work);
-    let single = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| spin(work));
-        }
-    });
-    let parallel = t.elapsed().as_secs_f64();
-    f64::from(threads) * single / parallel
-}
-
 /// Peak resident set size of this process, bytes (`getrusage` `ru_maxrss`).
 pub fn peak_rss_bytes() -> u64 {
     // SAFETY: getrusage fills a plain struct.
@@ -709,6 +695,10 @@ mod tests {
         assert_eq!(cpu_list(&[3]), "3");
         assert_eq!(cpu_list(&[]), "");
         assert_eq!(cpu_list(&[0, 2, 4, 5, 6]), "0,2,4-6");
+        for cpus in [vec![0, 1, 2, 5], vec![3], vec![], vec![0, 2, 4, 5, 6]] {
+            assert_eq!(parse_cpu_list(&cpu_list(&cpus)), cpus);
+        }
+        assert_eq!(parse_cpu_list("4-5, 1,x"), vec![1, 4, 5]);
     }
 
     #[test]
@@ -756,11 +746,5 @@ mod tests {
         );
         assert_eq!(oom_kills("low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n"), 1);
         assert_eq!(oom_kills(""), 0);
-    }
-
-    #[test]
-    fn burn_measures_at_most_the_threads() {
-        let p = effective_parallelism(1, 0.05);
-        assert!(p > 0.5 && p < 1.5, "one thread is one CPU: {p}");
     }
 }

@@ -89,3 +89,13 @@ pub trait Scorer {
     /// The model's prediction errors.
     fn score(&self, rows: &[f64]) -> Result<Vec<f64>, WorkloadError>;
 }
+
+/// SHA-256 of a model's text, lower-case hex (64 characters). Executors that trained one model
+/// together report equal digests; a rank that trained alone on its shard reports another.
+pub fn digest(model_text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(model_text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

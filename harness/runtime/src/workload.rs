@@ -24,11 +24,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use harness_core::record::{FarmStats, Metrics, Rows};
+use harness_core::record::{FarmStats, KernelPhases, Metrics, PhaseKernel, Rows};
 use harness_core::shard::FileEntry;
 use harness_core::{JobSpec, RunRecord, StudySpec};
 use serde_json::Value;
 
+use crate::kernel;
 use crate::model::ModelFormat;
 use crate::tracking::TrackedRun;
 use crate::world::World;
@@ -195,19 +196,31 @@ pub struct WorkloadOutput {
     /// Task placement and timing of a task-parallel workload (rank 0's
     /// [`crate::farm::FarmOutcome::spans`]); recorded as the run's `farm`.
     pub farm: Option<FarmStats>,
+    /// [`crate::model::digest`] of the model this executor holds after training, for workloads
+    /// whose executors train one model together; recorded in its executor report.
+    pub model_digest: Option<String>,
 }
 
-/// The executor's view of a run: the MPI world, the job, and phase timers.
+/// The executor's view of a run: the MPI world, the job, and phase timers. Every phase is
+/// also measured from the kernel ([`crate::kernel`]): CPU time, run-queue wait, throttling and
+/// steal over the phase.
 pub struct ExecutorContext<'a> {
     pub world: &'a World,
     pub job: &'a JobSpec,
     pub(crate) load_sec: f64,
     pub(crate) train_sec: f64,
     pub(crate) eval_sec: f64,
+    /// Collectives inside training phases (without their aligning barriers), seconds.
+    pub(crate) train_comm_sec: f64,
+    /// Time in the barriers that close training phases, seconds.
+    pub(crate) train_wait_sec: f64,
+    pub(crate) kernel: KernelPhases,
+    sources: kernel::Sources,
 }
 
 impl<'a> ExecutorContext<'a> {
-    /// A context for `job` in `world`.
+    /// A context for `job` in `world`; kernel counters are read from this process's cgroup
+    /// and affinity as they are now (create it after limits are applied).
     pub fn new(world: &'a World, job: &'a JobSpec) -> Self {
         ExecutorContext {
             world,
@@ -215,6 +228,10 @@ impl<'a> ExecutorContext<'a> {
             load_sec: 0.0,
             train_sec: 0.0,
             eval_sec: 0.0,
+            train_comm_sec: 0.0,
+            train_wait_sec: 0.0,
+            kernel: KernelPhases::default(),
+            sources: kernel::Sources::own(),
         }
     }
 
@@ -232,33 +249,67 @@ impl<'a> ExecutorContext<'a> {
 
     /// Times a local loading phase (adds to this executor's `load_sec`).
     pub fn load<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let k0 = kernel::sample(&self.sources);
         let t = Instant::now();
         let out = f();
         self.load_sec += t.elapsed().as_secs_f64();
+        let k = kernel::between(&k0, &kernel::sample(&self.sources), self.cores());
+        let cores = self.cores();
+        kernel::accumulate(&mut self.kernel.load, &k, cores);
         out
     }
 
-    /// Times a barrier-aligned training phase: barrier, `f`, barrier.
+    /// Times a barrier-aligned training phase: barrier, `f`, barrier. Collectives inside `f`
+    /// add to `train_comm_sec`, the closing barrier to `train_wait_sec`.
     pub fn train<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        let (out, dt) = self.aligned(f);
-        self.train_sec += dt;
+        let (out, p) = self.aligned(f);
+        self.train_sec += p.wall_sec;
+        self.train_comm_sec += p.comm_sec;
+        self.train_wait_sec += p.closing_wait_sec;
+        let cores = self.cores();
+        kernel::accumulate(&mut self.kernel.train, &p.kernel, cores);
         out
     }
 
     /// Times a barrier-aligned evaluation phase: barrier, `f`, barrier.
     pub fn eval<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        let (out, dt) = self.aligned(f);
-        self.eval_sec += dt;
+        let (out, p) = self.aligned(f);
+        self.eval_sec += p.wall_sec;
+        let cores = self.cores();
+        kernel::accumulate(&mut self.kernel.eval, &p.kernel, cores);
         out
     }
 
-    fn aligned<T>(&self, f: impl FnOnce() -> T) -> (T, f64) {
+    fn aligned<T>(&self, f: impl FnOnce() -> T) -> (T, AlignedPhase) {
         self.world.barrier();
+        let k0 = kernel::sample(&self.sources);
+        let c0 = self.world.comm_sec();
         let t = Instant::now();
         let out = f();
+        let comm_sec = self.world.comm_sec() - c0;
+        let closing = Instant::now();
         self.world.barrier();
-        (out, t.elapsed().as_secs_f64())
+        let closing_wait_sec = closing.elapsed().as_secs_f64();
+        let wall_sec = t.elapsed().as_secs_f64();
+        let k = kernel::between(&k0, &kernel::sample(&self.sources), self.cores());
+        (
+            out,
+            AlignedPhase {
+                wall_sec,
+                comm_sec,
+                closing_wait_sec,
+                kernel: k,
+            },
+        )
     }
+}
+
+/// One barrier-aligned phase as measured.
+struct AlignedPhase {
+    wall_sec: f64,
+    comm_sec: f64,
+    closing_wait_sec: f64,
+    kernel: PhaseKernel,
 }
 
 /// Option `name` of a generator's `options`, parsed as `T`; `None` when absent.

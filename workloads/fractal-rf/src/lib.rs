@@ -12,7 +12,9 @@
 //! - multiclass grows one tree per class per iteration: 40 iterations × 7 classes = 280 trees;
 //! - labels are the fixed dense map of [`schema::label_of`], identical on every executor.
 //!
-//! Metrics: validation and test accuracy over all executors' shards.
+//! Metrics: validation and test accuracy over all executors' shards. Every executor reports the
+//! SHA-256 of its model text (`model_digest`: equal on all ranks when they trained one model);
+//! rank 0 writes the model to the run's artifacts as `model.txt` (LightGBM's text format).
 
 pub mod generate;
 pub mod load;
@@ -255,6 +257,18 @@ impl Workload for FractalRf {
             Ok(booster)
         })?;
 
+        // The model every executor holds: its digest proves they trained one model; rank 0
+        // keeps the text as the run's artifact `model.txt`.
+        let model_text = booster.save_string()?;
+        if rank == 0 {
+            if let Some(dir) = &ctx.job.artifacts_dir {
+                let path = std::path::Path::new(dir).join("model.txt");
+                std::fs::write(&path, &model_text)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+        }
+        let model_digest = Some(harness_runtime::model::digest(&model_text));
+
         let (val_acc, test_acc) = ctx.eval(|| -> Result<_, WorkloadError> {
             let (vc, vn) = correct_on(&booster, &val)?;
             let (tc, tn) = correct_on(&booster, &test)?;
@@ -285,6 +299,7 @@ impl Workload for FractalRf {
                 test: test.rows() as u64,
             },
             farm: None,
+            model_digest,
         })
     }
 }

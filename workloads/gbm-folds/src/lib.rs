@@ -425,6 +425,7 @@ impl Workload for GbmFolds {
             files: folds.iter().flat_map(|f| f.files.iter().cloned()).collect(),
             rows,
             farm: Some(outcome.spans()),
+            model_digest: None,
         })
     }
 

@@ -272,6 +272,7 @@ impl Workload for Wine {
             files: Vec::new(),
             rows,
             farm: Some(outcome.farm),
+            model_digest: None,
         })
     }
 }

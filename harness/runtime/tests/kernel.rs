@@ -1,0 +1,87 @@
+//! The kernel counters of `harness_runtime::kernel` against real threads. The counters are
+//! process-wide, so everything is one test: no other test's threads run in this process.
+
+use std::time::{Duration, Instant};
+
+use harness_runtime::kernel::{between, cpu_check, retire_thread, sample, Sources};
+
+/// Pins the calling thread to `cpu`.
+fn pin(cpu: usize) {
+    // SAFETY: cpu_set_t is plain data; sets this thread's affinity.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+            0
+        );
+    }
+}
+
+fn spin_for(d: Duration) {
+    let t = Instant::now();
+    let mut x = 1u64;
+    while t.elapsed() < d {
+        x = std::hint::black_box(x.wrapping_mul(3).wrapping_add(1));
+    }
+}
+
+#[test]
+fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
+    let src = Sources::own();
+    let cpu = harness_runtime::limits::affinity()[0];
+
+    // One busy thread: CPU time close to, and never above, its wall time.
+    let a = sample(&src);
+    spin_for(Duration::from_millis(300));
+    let b = sample(&src);
+    let busy = between(&a, &b, 1);
+    assert!(busy.wall_sec >= 0.3, "{busy:?}");
+    assert!(
+        busy.cpu_sec > 0.1 && busy.cpu_sec <= busy.wall_sec * 1.05 + 0.02,
+        "one spinning thread gets at most its wall time: {busy:?}"
+    );
+
+    // Sleeping costs no CPU and waits for none.
+    std::thread::sleep(Duration::from_millis(200));
+    let c = sample(&src);
+    let idle = between(&b, &c, 1);
+    assert!(idle.cpu_sec < 0.05, "{idle:?}");
+    assert!(idle.run_queue_wait_sec < 0.05, "{idle:?}");
+    assert!(!idle.contended, "{idle:?}");
+
+    // Three spinning threads on one CPU for 0.4 s: each is runnable the whole time and runs
+    // about a third of it, so together they wait about 0.8 s — and that wait outlives them.
+    let d = sample(&src);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                pin(cpu);
+                spin_for(Duration::from_millis(400));
+                retire_thread();
+            });
+        }
+    });
+    let e = sample(&src);
+    let shared = between(&d, &e, 1);
+    assert!(
+        shared.run_queue_wait_sec > 0.4,
+        "the ended threads' run-queue wait is kept: {shared:?}"
+    );
+    assert!(shared.contended, "{shared:?}");
+    assert!(
+        shared.cpu_sec < shared.wall_sec * 1.1 + 0.05,
+        "three threads on one CPU get one CPU: {shared:?}"
+    );
+
+    // The CPU check: two threads on one CPU get half of it each.
+    let (p, ratio) = std::thread::spawn(move || {
+        pin(cpu);
+        cpu_check(2, 0.3)
+    })
+    .join()
+    .unwrap();
+    assert!(ratio < 0.6 && ratio > 0.2, "{ratio}");
+    assert!((p - 2.0 * ratio).abs() < 1e-9);
+    assert_eq!(cpu_check(0, 1.0), (0.0, 0.0));
+}
