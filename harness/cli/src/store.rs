@@ -13,23 +13,41 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use harness_core::{RunRecord, StudySpec};
 
-/// One study's directory under the results root.
+/// One study's directory under the results root, held by this driver alone.
 pub struct Store {
     dir: PathBuf,
+    /// `<dir>/.lock`, exclusively `flock`ed while the store is open (released when the process
+    /// ends, however it ends).
+    _lock: File,
 }
 
+/// Name of the lock file in a study directory.
+const LOCK_FILE: &str = ".lock";
+
 impl Store {
-    /// Opens (creating) `<root>/<study>`.
+    /// Opens (creating) `<root>/<study>`, syncs the new directories to disk, and takes the
+    /// study's exclusive lock: two drivers never append to one study at once.
     ///
     /// # Errors
-    /// The directory cannot be created.
+    /// The directory cannot be created or synced, or another driver holds the study (its pid
+    /// is named).
     pub fn open(root: &Path, study: &str) -> Result<Self> {
         let dir = root.join(study);
         for sub in ["jobs", "logs"] {
             fs::create_dir_all(dir.join(sub))
                 .with_context(|| format!("cannot create {}", dir.join(sub).display()))?;
         }
-        Ok(Store { dir })
+        // A crash after this point must not lose the directory entries just made.
+        for d in [
+            dir.join("jobs"),
+            dir.join("logs"),
+            dir.clone(),
+            root.to_path_buf(),
+        ] {
+            sync_dir(&d)?;
+        }
+        let lock = lock_study(&dir, study)?;
+        Ok(Store { dir, _lock: lock })
     }
 
     /// The study directory.
@@ -91,11 +109,15 @@ impl Store {
         let path = self.runs_path();
         let mut line = serde_json::to_string(record).context("record serialises")?;
         line.push('\n');
+        let created = !path.exists();
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
+        if created {
+            sync_dir(&self.dir)?;
+        }
         // One write of the whole line: with O_APPEND it lands whole or not at all in practice;
         // `load` cuts a torn tail if the machine died mid-write.
         f.write_all(line.as_bytes())
@@ -124,10 +146,12 @@ pub fn read_records(text: &str, path: &Path) -> Result<Vec<RunRecord>> {
     Ok(out)
 }
 
-/// Reads `runs.jsonl` of a study directory (for `harness report`).
+/// Reads `runs.jsonl` of a study directory (for `harness report`). A torn last line (a
+/// driver that died mid-write, or one writing right now) is left out with a warning; the file
+/// is not changed.
 ///
 /// # Errors
-/// The directory has no `runs.jsonl`, or it holds an invalid line.
+/// The directory has no `runs.jsonl`, or a complete line is not a valid record.
 pub fn load_dir(dir: &Path) -> Result<Vec<RunRecord>> {
     let path = dir.join("runs.jsonl");
     let text = fs::read_to_string(&path).with_context(|| {
@@ -136,7 +160,58 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RunRecord>> {
             path.display()
         )
     })?;
-    read_records(&text, &path)
+    let whole = match text.rfind('\n') {
+        Some(i) if i + 1 < text.len() => &text[..=i],
+        None if !text.is_empty() => "",
+        _ => &text[..],
+    };
+    if whole.len() < text.len() {
+        tracing::warn!(
+            "{}: leaving out a torn last line ({} bytes)",
+            path.display(),
+            text.len() - whole.len()
+        );
+    }
+    read_records(whole, &path)
+}
+
+/// Syncs directory `dir` (its entries) to disk.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync directory {}", dir.display()))
+}
+
+/// Takes the exclusive lock of the study in `dir` (`flock` on `<dir>/.lock`) and writes this
+/// process's pid into it.
+fn lock_study(dir: &Path, study: &str) -> Result<File> {
+    use std::os::unix::io::AsRawFd;
+    let path = dir.join(LOCK_FILE);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a valid descriptor owned by `f`.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            let mut pid = String::new();
+            let _ = f.read_to_string(&mut pid);
+            bail!(
+                "study `{study}` is being written by another harness (pid {}) in {}: wait for                  it to finish, or pass --study NAME to start another study",
+                pid.trim(),
+                dir.display()
+            );
+        }
+        return Err(err).with_context(|| format!("cannot lock {}", path.display()));
+    }
+    f.set_len(0)?;
+    f.write_all(std::process::id().to_string().as_bytes())?;
+    f.sync_all()?;
+    Ok(f)
 }
 
 /// Creates `path` with `contents`, syncing it (job files).
@@ -148,4 +223,51 @@ pub fn write_synced(path: &Path, contents: &[u8]) -> Result<()> {
     f.write_all(contents)?;
     f.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_driver_cannot_open_a_study_in_use() {
+        let root = tempfile::tempdir().unwrap();
+        let first = Store::open(root.path(), "s").unwrap();
+        let e = Store::open(root.path(), "s")
+            .err()
+            .expect("the study is locked");
+        let text = e.to_string();
+        assert!(
+            text.contains("being written by another harness")
+                && text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        assert!(
+            Store::open(root.path(), "other").is_ok(),
+            "other studies are free"
+        );
+        drop(first);
+        assert!(
+            Store::open(root.path(), "s").is_ok(),
+            "released with the store"
+        );
+    }
+
+    #[test]
+    fn report_loading_leaves_out_a_torn_last_line_without_changing_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("s");
+        fs::create_dir_all(&dir).unwrap();
+        let fixture = include_str!("../../report/tests/fixtures/gbm-folds-fixture.jsonl");
+        let first = fixture.lines().next().unwrap();
+        let torn = format!("{first}\n{}", &first[..first.len() / 2]);
+        fs::write(dir.join("runs.jsonl"), &torn).unwrap();
+        let records = load_dir(&dir).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(fs::read_to_string(dir.join("runs.jsonl")).unwrap(), torn);
+        // A complete but invalid line is still an error, named by line.
+        fs::write(dir.join("runs.jsonl"), format!("{first}\n{{\"x\": 1}}\n")).unwrap();
+        let e = load_dir(&dir).unwrap_err().to_string();
+        assert!(e.contains("runs.jsonl:2"), "{e}");
+    }
 }

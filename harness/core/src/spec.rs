@@ -32,6 +32,10 @@ pub enum SpecError {
         "study name {0:?} is not usable as a directory name: use letters, digits, '.', '_' or '-'"
     )]
     BadName(String),
+    #[error("study name of {0} bytes is too long: use at most {MAX_NAME_BYTES} bytes")]
+    LongName(usize),
+    #[error("timeout_sec must be at least 1 second (got {0}): a run needs time to start")]
+    ZeroTimeout(u64),
     #[error("`{axis}` is empty: give at least one value")]
     EmptyAxis { axis: &'static str },
     #[error("executors must be at least 1 (got 0)")]
@@ -49,6 +53,9 @@ pub enum SpecError {
     #[error("study file is not valid TOML for a study: {0}")]
     Toml(String),
 }
+
+/// Longest study name, in bytes (it names directories under `results/` and `reports/`).
+pub const MAX_NAME_BYTES: usize = 200;
 
 /// A named grid of points plus repetitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +127,13 @@ impl StudySpec {
     /// # Errors
     /// The first problem found, with what to change.
     pub fn validate(&self) -> Result<(), SpecError> {
+        if self.name.len() > MAX_NAME_BYTES {
+            // Checked first: the name is not echoed whole.
+            return Err(SpecError::LongName(self.name.len()));
+        }
+        if self.timeout_sec == 0 {
+            return Err(SpecError::ZeroTimeout(self.timeout_sec));
+        }
         let name_ok = !self.name.is_empty()
             && self
                 .name
@@ -278,6 +292,22 @@ repetitions = 2
         assert!(matches!(
             bad("executors = [1, 2]", "executors = []"),
             Err(SpecError::EmptyAxis { axis: "executors" })
+        ));
+        let long = format!("name = \"{}\"", "x".repeat(10 << 20));
+        let e = bad("name = \"fractal-local\"", &long).unwrap_err();
+        assert!(matches!(e, SpecError::LongName(n) if n == 10 << 20));
+        assert!(
+            e.to_string().len() < 200,
+            "the name is not echoed whole: {e}"
+        );
+        assert!(bad(
+            "name = \"fractal-local\"",
+            &format!("name = \"{}\"", "x".repeat(200))
+        )
+        .is_ok());
+        assert!(matches!(
+            bad("repetitions = 2", "repetitions = 2\ntimeout_sec = 0"),
+            Err(SpecError::ZeroTimeout(0))
         ));
         let e = bad("repetitions = 2", "repetitons = 2").unwrap_err();
         assert!(e.to_string().contains("repetitons"), "{e}");
