@@ -254,7 +254,10 @@ fn executors_hold_one_model_trained_over_the_network() {
 fn a_competing_process_on_an_executors_cpu_is_recorded_as_contention() {
     let _serial = serial();
     if !cgroups_writable() {
-        println!("SKIPPED: executors cannot create cgroups here (not root), so no CPU is theirs");
+        harness_core::testing::skip(
+            "a_competing_process_on_an_executors_cpu_is_recorded_as_contention",
+            "executors cannot create cgroups here (not root), so no CPU is theirs",
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -410,7 +413,10 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
 fn memory_limit_kill_is_recorded_as_oom() {
     let _serial = serial();
     if !cgroups_writable() {
-        eprintln!("skipped: cgroups cannot be created here (needs root and a cgroup hierarchy)");
+        harness_core::testing::skip(
+            "memory_limit_kill_is_recorded_as_oom",
+            "cgroups cannot be created here (needs root and a cgroup hierarchy)",
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

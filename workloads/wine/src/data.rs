@@ -305,7 +305,10 @@ mod tests {
     fn shared_copy_and_uci_layout_agree() {
         let dir = shared();
         if !dir.exists() {
-            eprintln!("skipped: {} not present", dir.display());
+            harness_core::testing::skip(
+                "shared_copy_and_uci_layout_agree",
+                &format!("{} not present (../shared/data/wine)", dir.display()),
+            );
             return;
         }
         let comma = load_dir(&dir).unwrap();
