@@ -339,16 +339,38 @@ fn classify_exit(
 
 /// OOM kills in the run's cgroups (limits applied here): kills executors that outlived
 /// `mpirun`, reads each rank's `oom_kill` counter and peak, removes the cgroups. `Some` with
-/// the cause when any executor was killed by its memory limit.
-fn collect_oom_local(cgroup: &str, run_id: &str, memory_bytes: u64) -> Option<(OomInfo, String)> {
+/// the OOM info and cause when any executor was killed by its memory limit; `Some` without
+/// info, with a cause saying so, when a counter could not be read.
+fn collect_oom_local(
+    cgroup: &str,
+    run_id: &str,
+    memory_bytes: u64,
+) -> Option<(Option<OomInfo>, String)> {
     let stray = limits::kill_remaining(cgroup, Duration::from_secs(5));
     if stray > 0 {
         tracing::warn!("{run_id}: killed {stray} executor(s) that outlived mpirun");
     }
     let mem = limits::inspect_and_remove(cgroup);
+    let unreadable: Vec<String> = mem
+        .iter()
+        .filter_map(|m| {
+            m.unreadable
+                .as_ref()
+                .map(|e| format!("rank {}: {e}", m.rank))
+        })
+        .collect();
     let killed: Vec<_> = mem.iter().filter(|m| m.oom_kills > 0).collect();
     if killed.is_empty() {
-        return None;
+        // An OOM kill cannot be ruled out: say so rather than report a plain failure.
+        return (!unreadable.is_empty()).then(|| {
+            (
+                None,
+                format!(
+                    "OOM counters unreadable, so an OOM kill cannot be ruled out ({})",
+                    unreadable.join("; ")
+                ),
+            )
+        });
     }
     let info = OomInfo {
         memory_limit_bytes: killed[0].limit_bytes.unwrap_or(memory_bytes),
@@ -364,7 +386,7 @@ fn collect_oom_local(cgroup: &str, run_id: &str, memory_bytes: u64) -> Option<(O
         info.ranks,
         harness_core::format_bytes(memory_bytes),
     );
-    Some((info, error))
+    Some((Some(info), error))
 }
 
 /// What the nodes that set their own limits say after a failed attempt: the nodes that no
@@ -419,6 +441,19 @@ fn collect_oom_nodes(
         info.ranks, info.memory_limit_bytes
     );
     (Some(info), Some(error))
+}
+
+/// Rank 0's outcome file, or why it cannot be used (unreadable, or not an outcome — with the
+/// parse error and its position).
+fn read_outcome(path: &Path) -> Result<ExecutorOutcome, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "rank 0 wrote no readable outcome at {}: {e}",
+            path.display()
+        )
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("rank 0's outcome {} does not parse: {e}", path.display()))
 }
 
 /// What an attempt produced, for [`build_record`].
@@ -583,10 +618,19 @@ pub fn run_one(
     let (mut status, mut error) = classify_exit(&exit, &files, point.executors, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {
-        if let Some((info, cause)) = collect_oom_local(cg, &plan.run_id, point.memory_bytes) {
-            status = RunStatus::Oom;
-            error = Some(cause);
-            oom = Some(info);
+        match collect_oom_local(cg, &plan.run_id, point.memory_bytes) {
+            Some((Some(info), cause)) => {
+                status = RunStatus::Oom;
+                error = Some(cause);
+                oom = Some(info);
+            }
+            Some((None, cause)) if status != RunStatus::Ok => {
+                error = Some(match error {
+                    Some(e) => format!("{e}; {cause}"),
+                    None => cause,
+                });
+            }
+            _ => {}
         }
     }
     if status != RunStatus::Ok && !node_hosts.is_empty() {
@@ -598,16 +642,15 @@ pub fn run_one(
             oom = Some(info);
         }
     }
-    let outcome: Option<ExecutorOutcome> = (status == RunStatus::Ok)
-        .then(|| std::fs::read(&files.outcome).ok())
-        .flatten()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    if status == RunStatus::Ok && outcome.is_none() {
-        status = RunStatus::Failed;
-        error = Some(format!(
-            "rank 0 wrote no readable outcome at {}",
-            files.outcome.display()
-        ));
+    let mut outcome: Option<ExecutorOutcome> = None;
+    if status == RunStatus::Ok {
+        match read_outcome(&files.outcome) {
+            Ok(o) => outcome = Some(o),
+            Err(cause) => {
+                status = RunStatus::Failed;
+                error = Some(cause);
+            }
+        }
     }
     Ok(build_record(
         settings,

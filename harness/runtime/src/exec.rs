@@ -108,7 +108,7 @@ fn run<'w>(
             cores: point.cores,
             memory_bytes: point.memory_bytes,
         }) {
-            Ok(v) => (v.as_str(), None),
+            Ok((v, swap)) => (v.as_str(), swap),
             Err(e) => ("none", Some(format!("limits not applied: {e}"))),
         },
         None if job.limits_by_node => ("node", None),

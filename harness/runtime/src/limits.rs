@@ -275,13 +275,34 @@ pub struct LimitRequest {
     pub memory_bytes: u64,
 }
 
+/// Whether a failed swap-limit write matters: only when the host has swap to use
+/// (`SwapTotal` in `/proc/meminfo` above 0). Returns the problem as text.
+fn swap_limit(written: std::io::Result<()>) -> Option<String> {
+    let e = written.err()?;
+    let swap_kib = fs::read_to_string("/proc/meminfo")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("SwapTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())?;
+    (swap_kib > 0).then(|| {
+        format!(
+            "the swap limit could not be set ({e}) and the host has {} of swap: the executor \
+             may swap past its memory limit",
+            harness_core::format_bytes(swap_kib * 1024)
+        )
+    })
+}
+
 /// Applies the request: creates `<cgroup>/rank<r>` in each controller, writes the limits and
-/// moves this process (all its threads) into it.
+/// moves this process (all its threads) into it. Returns the hierarchy used and, when the swap
+/// limit could not be set on a host with swap, that problem (the limits are then not what was
+/// asked: memory can spill to swap).
 ///
 /// # Errors
 /// A text naming the file that could not be written (no permission, no controller); the caller
 /// records it and goes on without limits.
-pub fn apply(req: &LimitRequest) -> Result<CgroupVersion, String> {
+pub fn apply(req: &LimitRequest) -> Result<(CgroupVersion, Option<String>), String> {
+    let mut swap = None;
     let available = affinity();
     let cpus = choose_cpus(&available, req.local_rank, req.cores);
     let cpus_text = cpu_list(&cpus);
@@ -330,11 +351,10 @@ pub fn apply(req: &LimitRequest) -> Result<CgroupVersion, String> {
                             &dir.join("memory.limit_in_bytes"),
                             &req.memory_bytes.to_string(),
                         )?;
-                        // Without swap accounting this file is absent: nothing to limit.
-                        let _ = fs::write(
+                        swap = swap_limit(fs::write(
                             dir.join("memory.memsw.limit_in_bytes"),
                             req.memory_bytes.to_string(),
-                        );
+                        ));
                     }
                     _ => {}
                 }
@@ -343,7 +363,7 @@ pub fn apply(req: &LimitRequest) -> Result<CgroupVersion, String> {
             for dir in dirs {
                 write(&dir.join("cgroup.procs"), &pid)?;
             }
-            Ok(CgroupVersion::V1)
+            Ok((CgroupVersion::V1, swap))
         }
         CgroupVersion::V2 => {
             let base = mounts
@@ -362,9 +382,9 @@ pub fn apply(req: &LimitRequest) -> Result<CgroupVersion, String> {
                 &format!("{} {CFS_PERIOD_US}", CFS_PERIOD_US * u64::from(req.cores)),
             )?;
             write(&level.join("memory.max"), &req.memory_bytes.to_string())?;
-            let _ = fs::write(level.join("memory.swap.max"), "0");
+            swap = swap_limit(fs::write(level.join("memory.swap.max"), "0"));
             write(&level.join("cgroup.procs"), &std::process::id().to_string())?;
-            Ok(CgroupVersion::V2)
+            Ok((CgroupVersion::V2, swap))
         }
         CgroupVersion::None => {
             Err("no usable cgroup hierarchy (neither v1 nor v2 memory controller)".into())
@@ -522,6 +542,9 @@ pub struct RankMemory {
     pub peak_bytes: Option<u64>,
     /// The cgroup's memory limit, bytes.
     pub limit_bytes: Option<u64>,
+    /// Why the OOM counter could not be read (then `oom_kills` is 0 but proves nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// Memory accounting of this process's own memory cgroup — on a compose node, the container's:
@@ -533,13 +556,12 @@ pub fn own_memory() -> RankMemory {
         oom_kills: 0,
         peak_bytes: None,
         limit_bytes: None,
+        unreadable: None,
     };
     match mounts.version() {
         CgroupVersion::V1 => {
             if let Some(d) = mounts.v1_dir("memory") {
-                m.oom_kills = oom_kills(
-                    &fs::read_to_string(d.join("memory.oom_control")).unwrap_or_default(),
-                );
+                (m.oom_kills, m.unreadable) = read_oom_kills(&d.join("memory.oom_control"));
                 m.peak_bytes = read_u64(&d.join("memory.max_usage_in_bytes"));
                 m.limit_bytes =
                     read_u64(&d.join("memory.limit_in_bytes")).filter(|v| *v < V1_UNLIMITED);
@@ -547,8 +569,7 @@ pub fn own_memory() -> RankMemory {
         }
         CgroupVersion::V2 => {
             if let Some(d) = mounts.v2_dir() {
-                m.oom_kills =
-                    oom_kills(&fs::read_to_string(d.join("memory.events")).unwrap_or_default());
+                (m.oom_kills, m.unreadable) = read_oom_kills(&d.join("memory.events"));
                 m.peak_bytes = read_u64(&d.join("memory.peak"));
                 m.limit_bytes = read_u64(&d.join("memory.max"));
             }
@@ -556,6 +577,19 @@ pub fn own_memory() -> RankMemory {
         CgroupVersion::None => {}
     }
     m
+}
+
+/// The `oom_kill` counter in `path`, or 0 with the reason it could not be read (a file that
+/// cannot be read, or that has no `oom_kill` line).
+fn read_oom_kills(path: &Path) -> (u64, Option<String>) {
+    match fs::read_to_string(path) {
+        Err(e) => (0, Some(format!("cannot read {}: {e}", path.display()))),
+        Ok(t) if !t.lines().any(|l| l.starts_with("oom_kill ")) => (
+            0,
+            Some(format!("{} has no oom_kill counter", path.display())),
+        ),
+        Ok(t) => (oom_kills(&t), None),
+    }
 }
 
 fn oom_kills(text: &str) -> u64 {
@@ -645,24 +679,26 @@ pub fn inspect_and_remove(cgroup: &str) -> Vec<RankMemory> {
                     continue;
                 };
                 let p = e.path();
-                let (events, peak, limit) = if v2 {
+                let (events_file, peak, limit) = if v2 {
                     (
-                        fs::read_to_string(p.join("memory.events")).unwrap_or_default(),
+                        p.join("memory.events"),
                         read_u64(&p.join("memory.peak")),
                         read_u64(&p.join("memory.max")),
                     )
                 } else {
                     (
-                        fs::read_to_string(p.join("memory.oom_control")).unwrap_or_default(),
+                        p.join("memory.oom_control"),
                         read_u64(&p.join("memory.max_usage_in_bytes")),
                         read_u64(&p.join("memory.limit_in_bytes")).filter(|v| *v < V1_UNLIMITED),
                     )
                 };
+                let (kills, unreadable) = read_oom_kills(&events_file);
                 out.push(RankMemory {
                     rank,
-                    oom_kills: oom_kills(&events),
+                    oom_kills: kills,
                     peak_bytes: peak,
                     limit_bytes: limit,
+                    unreadable,
                 });
             }
         }
@@ -746,5 +782,14 @@ mod tests {
         );
         assert_eq!(oom_kills("low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n"), 1);
         assert_eq!(oom_kills(""), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let missing = read_oom_kills(&dir.path().join("memory.events"));
+        assert_eq!(missing.0, 0);
+        assert!(missing.1.unwrap().contains("cannot read"));
+        std::fs::write(dir.path().join("memory.events"), "low 0\nhigh 0\n").unwrap();
+        let no_counter = read_oom_kills(&dir.path().join("memory.events"));
+        assert!(no_counter.1.unwrap().contains("no oom_kill counter"));
+        std::fs::write(dir.path().join("memory.events"), "oom 1\noom_kill 1\n").unwrap();
+        assert_eq!(read_oom_kills(&dir.path().join("memory.events")), (1, None));
     }
 }
