@@ -52,7 +52,8 @@ pub enum Command {
     Profile(ProfileArgs),
     /// Run one point of a workload (optionally repeated) as a small study.
     Run(RunArgs),
-    /// Run the study described by a TOML file (see `harness study --help`).
+    /// Run the study described by a TOML file (its format: `harness study --help`).
+    #[command(after_help = STUDY_FORMAT)]
     Study(StudyArgs),
     /// Render the HTML report of a study from its records (`results/<study>`).
     Report(ReportArgs),
@@ -272,11 +273,26 @@ pub struct RunArgs {
     pub common: Common,
 }
 
-/// Run a study file. Format:
-///
-///   name = "fractal-local"   workload = "fractal-rf"
-///   executors = [1, 2]   cores = [1]   memory = ["7g"]   fractions = [0.05, 0.1]
-///   repetitions = 2   timeout_sec = 1800   data = "/data/fractal"   [params] trees = 40
+/// The study file format, shown by `harness study --help`.
+pub const STUDY_FORMAT: &str = "\
+Study file (TOML); every point of executors × cores × memory × fractions runs `repetitions` times:
+
+  name = \"fractal-local\"         # results/<name>/ and reports/<name>/; letters, digits, . _ -; ≤ 200 bytes
+  workload = \"fractal-rf\"        # fractal-rf, wine or gbm-folds
+  executors = [1, 2]            # MPI ranks, each ≥ 1
+  cores = [1]                   # cores per executor, each ≥ 1
+  memory = [\"7g\"]                # memory limit per executor: 7g, 512m, 1.5g
+  fractions = [0.05, 0.1]       # share of the input files, in (0, 1]
+  repetitions = 2               # ≥ 1
+  timeout_sec = 1800            # per run, ≥ 1 (default 3600)
+  data = \"/data/fractal\"         # optional: directory or s3://bucket/prefix (--data overrides)
+
+  [params]                      # optional workload parameters, as --param KEY=VALUE
+  trees = 40
+
+Unknown keys, empty lists and out-of-range values are rejected before any run.";
+
+/// Run a study file (format: [`STUDY_FORMAT`]).
 #[derive(Args)]
 pub struct StudyArgs {
     /// The study's TOML file.
@@ -371,4 +387,23 @@ pub fn command() -> clap::Command {
             generate
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_study_format_in_help_is_a_valid_study() {
+        let toml: String = STUDY_FORMAT
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .map(|l| format!("{}\n", l.trim()))
+            .collect();
+        let spec = harness_core::StudySpec::from_toml(&toml).expect("the help's example parses");
+        assert_eq!(spec.name, "fractal-local");
+        assert_eq!(spec.timeout_sec, 1800);
+        assert_eq!(spec.params["trees"], serde_json::json!(40));
+        assert_eq!(spec.runs().unwrap().len(), 8);
+    }
 }
