@@ -277,15 +277,15 @@ pub struct RunArgs {
 pub const STUDY_FORMAT: &str = "\
 Study file (TOML); every point of executors × cores × memory × fractions runs `repetitions` times:
 
-  name = \"fractal-local\"         # results/<name>/ and reports/<name>/; letters, digits, . _ -; ≤ 200 bytes
-  workload = \"fractal-rf\"        # fractal-rf, wine or gbm-folds
+  name = \"fractal-local\"        # results/<name>/ and reports/<name>/; letters, digits, . _ -; ≤ 200 bytes
+  workload = \"fractal-rf\"       # fractal-rf, wine or gbm-folds
   executors = [1, 2]            # MPI ranks, each ≥ 1
   cores = [1]                   # cores per executor, each ≥ 1
-  memory = [\"7g\"]                # memory limit per executor: 7g, 512m, 1.5g
+  memory = [\"7g\"]               # memory limit per executor: 7g, 512m, 1.5g
   fractions = [0.05, 0.1]       # share of the input files, in (0, 1]
   repetitions = 2               # ≥ 1
   timeout_sec = 1800            # per run, ≥ 1 (default 3600)
-  data = \"/data/fractal\"         # optional: directory or s3://bucket/prefix (--data overrides)
+  data = \"/data/fractal\"        # optional: directory or s3://bucket/prefix (--data overrides)
 
   [params]                      # optional workload parameters, as --param KEY=VALUE
   trees = 40
