@@ -308,22 +308,27 @@ fn classify_exit(
     files: &AttemptFiles,
     executors: u32,
     timeout: Duration,
-) -> (RunStatus, Option<String>) {
+) -> (RunStatus, Option<String>, Option<bool>) {
     match exit {
-        Exit::NotStarted(e) | Exit::WaitFailed(e) => (RunStatus::Failed, Some(e.clone())),
+        Exit::NotStarted(e) => (RunStatus::Failed, Some(e.clone()), Some(false)),
+        Exit::WaitFailed(e) => (RunStatus::Failed, Some(e.clone()), Some(true)),
         Exit::TimedOut => (
             RunStatus::Timeout,
             Some(format!(
                 "run exceeded the timeout of {} s and was killed",
                 timeout.as_secs()
             )),
+            Some(true),
         ),
-        Exit::Exited(s) if s.success() && files.outcome.exists() => (RunStatus::Ok, None),
+        Exit::Exited(s) if s.success() && files.outcome.exists() => (RunStatus::Ok, None, None),
         Exit::Exited(s) => {
             let rank_errors: Vec<String> = (0..executors)
                 .filter_map(|r| std::fs::read_to_string(files.rank_error(r)).ok())
                 .map(|t| t.trim().to_string())
                 .collect();
+            // An executor that reported an error failed in the workload (input, parameters):
+            // the same attempt fails the same way. One that died without a word can be retried.
+            let retryable = rank_errors.is_empty();
             let error = if rank_errors.is_empty() {
                 format!(
                     "mpirun exited with {s}; last output:\n{}",
@@ -332,7 +337,7 @@ fn classify_exit(
             } else {
                 rank_errors.join("\n")
             };
-            (RunStatus::Failed, Some(error))
+            (RunStatus::Failed, Some(error), Some(retryable))
         }
     }
 }
@@ -468,6 +473,8 @@ struct Attempt<'a> {
     oversubscribed: bool,
     oom: Option<OomInfo>,
     outcome: Option<ExecutorOutcome>,
+    /// Whether a retry can fix a run that is not ok.
+    retryable: Option<bool>,
 }
 
 /// The record of an attempt: the outcome's times, data, metrics and executor reports when
@@ -501,6 +508,7 @@ fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>)
             Err(_) => Some(files.artifacts_rel.display().to_string()),
         },
         farm: None,
+        retryable: a.retryable,
         provenance: settings.provenance.clone(),
     };
     if let Some(o) = a.outcome {
@@ -615,7 +623,8 @@ pub fn run_one(
 
     let progress = harness_runtime::progress::path_for(&files.outcome.display().to_string());
     let (exit, wall_sec) = spawn_and_wait(cmd, settings.timeout, &progress, on_progress);
-    let (mut status, mut error) = classify_exit(&exit, &files, point.executors, settings.timeout);
+    let (mut status, mut error, mut retryable) =
+        classify_exit(&exit, &files, point.executors, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {
         match collect_oom_local(cg, &plan.run_id, point.memory_bytes) {
@@ -623,6 +632,7 @@ pub fn run_one(
                 status = RunStatus::Oom;
                 error = Some(cause);
                 oom = Some(info);
+                retryable = Some(true);
             }
             Some((None, cause)) if status != RunStatus::Ok => {
                 error = Some(match error {
@@ -640,6 +650,7 @@ pub fn run_one(
         if let Some(info) = info {
             status = RunStatus::Oom;
             oom = Some(info);
+            retryable = Some(true);
         }
     }
     let mut outcome: Option<ExecutorOutcome> = None;
@@ -649,6 +660,7 @@ pub fn run_one(
             Err(cause) => {
                 status = RunStatus::Failed;
                 error = Some(cause);
+                retryable = Some(false);
             }
         }
     }
@@ -666,6 +678,7 @@ pub fn run_one(
             oversubscribed,
             oom,
             outcome,
+            retryable,
         },
     ))
 }

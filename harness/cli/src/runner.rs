@@ -89,6 +89,12 @@ pub fn run_all(
             if record.status == RunStatus::Ok || attempt >= first_attempt + retries {
                 break record;
             }
+            if record.retryable == Some(false) {
+                for s in sinks.iter_mut() {
+                    s.not_retried(&record, &out);
+                }
+                break record;
+            }
             for s in sinks.iter_mut() {
                 s.retrying(&record, attempt + 1 - first_attempt, retries, &out);
             }
@@ -122,9 +128,11 @@ mod tests {
 
     use super::*;
 
-    /// A launcher that fails the first `fail_first` attempts of every run and records calls.
+    /// A launcher that fails the first `fail_first` attempts of every run (retryable or not)
+    /// and records calls.
     struct Mock {
         fail_first: u32,
+        retryable: bool,
         calls: RefCell<Vec<(String, u32)>>,
     }
 
@@ -143,15 +151,18 @@ mod tests {
                 unit: "tasks".into(),
                 elapsed_sec: 1.0,
             });
-            Ok(record(
+            let failed = attempt < self.fail_first;
+            let mut r = record(
                 plan,
                 attempt,
-                if attempt < self.fail_first {
+                if failed {
                     RunStatus::Failed
                 } else {
                     RunStatus::Ok
                 },
-            ))
+            );
+            r.retryable = failed.then_some(self.retryable);
+            Ok(r)
         }
     }
 
@@ -177,6 +188,7 @@ mod tests {
             log: None,
             artifacts: None,
             farm: None,
+            retryable: None,
             provenance: Provenance::default(),
         }
     }
@@ -203,6 +215,7 @@ mod tests {
     struct Counting {
         attempts: usize,
         retries: usize,
+        not_retried: usize,
         finished: Vec<usize>,
     }
 
@@ -212,6 +225,9 @@ mod tests {
         }
         fn retrying(&mut self, _: &RunRecord, _: u32, _: u32, _: &Output) {
             self.retries += 1;
+        }
+        fn not_retried(&mut self, _: &RunRecord, _: &Output) {
+            self.not_retried += 1;
         }
         fn finished(&mut self, _: &RunRecord, _: &Store, p: &sinks::Progress, _: &Output) {
             self.finished.push(p.done);
@@ -227,6 +243,7 @@ mod tests {
         // Every run fails once, then succeeds on its retry.
         let mock = Mock {
             fail_first: 1,
+            retryable: true,
             calls: RefCell::new(Vec::new()),
         };
         let mut counting = Counting::default();
@@ -262,12 +279,42 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_no_retry_can_fix_is_recorded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), "s").unwrap();
+        let plan = plan();
+        let mock = Mock {
+            fail_first: u32::MAX,
+            retryable: false,
+            calls: RefCell::new(Vec::new()),
+        };
+        let mut counting = Counting::default();
+        let s = run_all(
+            &todo(&plan, &[], false),
+            &mock,
+            &store,
+            3,
+            &mut [Box::new(&mut counting) as Box<dyn Sink>],
+        )
+        .unwrap();
+        assert_eq!(s.failed, 4);
+        assert_eq!(
+            mock.calls.borrow().len(),
+            4,
+            "one attempt per run despite 3 retries"
+        );
+        assert_eq!((counting.retries, counting.not_retried), (0, 4));
+        assert_eq!(store.load().unwrap().len(), 4);
+    }
+
+    #[test]
     fn retry_failed_continues_with_the_next_attempt_number() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), "s").unwrap();
         let plan = plan();
         let never = Mock {
             fail_first: u32::MAX,
+            retryable: true,
             calls: RefCell::new(Vec::new()),
         };
         let todo_all = todo(&plan[..2], &[], false);

@@ -119,6 +119,10 @@ pub trait Sink {
     /// A run that was not ok is about to be tried again (`retry` of `retries`).
     fn retrying(&mut self, _record: &RunRecord, _retry: u32, _retries: u32, _out: &Output) {}
 
+    /// A run that was not ok is not tried again although retries were left: its failure is
+    /// one no retry can fix ([`RunRecord::retryable`] is `false`).
+    fn not_retried(&mut self, _record: &RunRecord, _out: &Output) {}
+
     /// The last attempt of a (point, repetition).
     fn finished(&mut self, _record: &RunRecord, _store: &Store, _p: &Progress, _out: &Output) {}
 }
@@ -187,6 +191,14 @@ impl Sink for ProgressLines {
         out.line(format!(
             "      {}  — retrying ({retry} of {retries})",
             self.describe(record)
+        ));
+    }
+
+    fn not_retried(&mut self, record: &RunRecord, out: &Output) {
+        out.line(format!(
+            "      {}  — not retried: the workload itself failed (input or parameters), and the \
+             same attempt would fail the same way",
+            record.run_id
         ));
     }
 

@@ -341,6 +341,55 @@ fn a_competing_process_on_an_executors_cpu_is_recorded_as_contention() {
     assert!(!r.all_enforced());
 }
 
+/// A failure in the workload itself (here: more executors than selected training files) is
+/// recorded once with `retryable: false` and not retried, and the console says why.
+#[test]
+fn a_workload_failure_is_not_retried() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate_fractal(dir, "data", "2", "1000");
+    let out = harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            data.to_str().unwrap(),
+            "--executors",
+            "2",
+            "--memory",
+            "1g",
+            "--fraction",
+            "0.5",
+            "--retries",
+            "3",
+            "--study",
+            "nofiles",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a study with a failed run exits 2"
+    );
+    let recs = records(dir, "nofiles");
+    assert_eq!(recs.len(), 1, "one attempt despite --retries 3");
+    assert_eq!(recs[0].status, RunStatus::Failed);
+    assert_eq!(recs[0].retryable, Some(false));
+    assert!(
+        recs[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("received no training files"),
+        "{:?}",
+        recs[0].error
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not retried"), "{err}");
+}
+
 #[test]
 fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
     let _serial = serial();
@@ -749,6 +798,11 @@ fn a_killed_executor_is_recorded_with_its_cause_and_retried() {
     let recs = records(dir, "kill");
     assert_eq!(recs.len(), 2, "the failed attempt and its retry");
     assert_eq!((recs[0].attempt, recs[0].status), (0, RunStatus::Failed));
+    assert_eq!(
+        recs[0].retryable,
+        Some(true),
+        "an executor that died can be retried"
+    );
     let cause = recs[0].error.as_deref().unwrap();
     assert!(
         cause.contains("signal 9") || cause.contains("Killed"),

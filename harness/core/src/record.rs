@@ -415,6 +415,12 @@ pub struct RunRecord {
     /// Task placement and timing of a task-parallel run (optional, added within schema v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub farm: Option<FarmStats>,
+    /// For a run that is not ok: whether another attempt can fix it — `true` when an executor
+    /// died, hit its memory limit or timed out; `false` when the workload itself failed (bad
+    /// input, bad parameters; its message is in `error`) or `mpirun` could not start. Only
+    /// retryable runs are retried. Absent for ok runs and in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
     pub provenance: Provenance,
 }
 
