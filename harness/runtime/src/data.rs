@@ -47,6 +47,12 @@ pub enum DataError {
         found: String,
         expected: &'static str,
     },
+    #[error("{path}: column `{column}` {message}")]
+    BadValues {
+        path: PathBuf,
+        column: String,
+        message: String,
+    },
     #[error(transparent)]
     S3(#[from] crate::s3::S3Error),
     #[error("{0} is not a valid S3 location: expected s3://bucket/prefix")]

@@ -38,20 +38,64 @@ fn type_error(path: &Path, column: &str, found: &DataType, expected: &'static st
     }
 }
 
-/// z values (the third coordinate) of an `xyz` column.
-fn z_values(path: &Path, col: &dyn Array) -> Result<Vec<f32>, DataError> {
+fn bad_values(path: &Path, column: &str, message: String) -> DataError {
+    DataError::BadValues {
+        path: path.to_path_buf(),
+        column: column.to_string(),
+        message,
+    }
+}
+
+/// Rejects a column with nulls, naming the file, the column and the first null row: a point
+/// without one of its features cannot be classified, and skipping it silently would change
+/// the data set under the study.
+fn no_nulls(path: &Path, name: &str, col: &dyn Array, first_row: usize) -> Result<(), DataError> {
+    if col.null_count() == 0 {
+        return Ok(());
+    }
+    let first = (0..col.len()).find(|i| col.is_null(*i)).unwrap_or(0);
+    Err(bad_values(
+        path,
+        name,
+        format!(
+            "has {} null values (first at row {}): every point needs all of its features; \
+             drop or fill those rows",
+            col.null_count(),
+            first_row + first
+        ),
+    ))
+}
+
+/// z values (the third coordinate) of an `xyz` column whose batch starts at `first_row`.
+fn z_values(path: &Path, col: &dyn Array, first_row: usize) -> Result<Vec<f32>, DataError> {
     let expected = "FixedSizeList<3 × Float64> or List<Float64>";
+    no_nulls(path, schema::XYZ, col, first_row)?;
     let (values, offsets): (_, Vec<usize>) = match col.data_type() {
         DataType::FixedSizeList(_, 3) => {
             let l: &FixedSizeListArray = col.as_fixed_size_list();
             (l.values().clone(), (0..l.len()).map(|i| i * 3).collect())
         }
+        DataType::FixedSizeList(_, n) => {
+            return Err(bad_values(
+                path,
+                schema::XYZ,
+                format!("holds {n} values per point; expected 3 (x, y, z)"),
+            ))
+        }
         DataType::List(_) => {
             let l: &ListArray = col.as_list::<i32>();
             let offs = l.value_offsets();
             for i in 0..l.len() {
-                if offs[i + 1] - offs[i] < 3 {
-                    return Err(type_error(path, schema::XYZ, col.data_type(), expected));
+                let n = offs[i + 1] - offs[i];
+                if n != 3 {
+                    return Err(bad_values(
+                        path,
+                        schema::XYZ,
+                        format!(
+                            "holds {n} values at row {}; expected 3 (x, y, z)",
+                            first_row + i
+                        ),
+                    ));
                 }
             }
             (
@@ -61,13 +105,20 @@ fn z_values(path: &Path, col: &dyn Array) -> Result<Vec<f32>, DataError> {
         }
         other => return Err(type_error(path, schema::XYZ, other, expected)),
     };
+    no_nulls(path, schema::XYZ, values.as_ref(), first_row)?;
     let values = cast(&values, &DataType::Float32)
         .map_err(|_| type_error(path, schema::XYZ, col.data_type(), expected))?;
     let values = values.as_primitive::<Float32Type>();
     Ok(offsets.iter().map(|o| values.value(o + 2)).collect())
 }
 
-fn as_f32(path: &Path, name: &str, col: &dyn Array) -> Result<Vec<f32>, DataError> {
+fn as_f32(
+    path: &Path,
+    name: &str,
+    col: &dyn Array,
+    first_row: usize,
+) -> Result<Vec<f32>, DataError> {
+    no_nulls(path, name, col, first_row)?;
     if !col.data_type().is_integer() && !col.data_type().is_floating() {
         return Err(type_error(
             path,
@@ -105,6 +156,7 @@ fn decode(
     reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
     out: &mut Points,
 ) -> Result<(), DataError> {
+    let mut first_row = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| DataError::Parquet {
             path: path.to_path_buf(),
@@ -115,7 +167,7 @@ fn decode(
                 .column_by_name(name)
                 .expect("projected column present")
         };
-        let z = z_values(path, col(schema::XYZ).as_ref())?;
+        let z = z_values(path, col(schema::XYZ).as_ref(), first_row)?;
         let bands: Vec<Vec<f32>> = [
             schema::INTENSITY,
             schema::RED,
@@ -124,9 +176,10 @@ fn decode(
             schema::INFRARED,
         ]
         .iter()
-        .map(|n| as_f32(path, n, col(n).as_ref()))
+        .map(|n| as_f32(path, n, col(n).as_ref(), first_row))
         .collect::<Result<_, _>>()?;
         let cls = col(schema::CLASSIFICATION);
+        no_nulls(path, schema::CLASSIFICATION, cls.as_ref(), first_row)?;
         if !cls.data_type().is_integer() {
             return Err(type_error(
                 path,
@@ -153,6 +206,7 @@ fn decode(
             ]);
             out.labels.push(label_of(cls.value(i)));
         }
+        first_row += batch.num_rows();
     }
     Ok(())
 }
@@ -171,11 +225,21 @@ mod tests {
     /// Writes a file in another layout real FRACTAL exports use: `xyz` as a variable `List`
     /// of `Float64`, `Intensity` as `Int32`.
     fn write_list_layout(path: &Path) {
+        write_tile(path, [3, 3], UInt16Array::from(vec![100, 300]));
+    }
+
+    /// Two points with `xyz` lists of the given lengths and the given `Red` column.
+    fn write_tile(path: &Path, xyz_lengths: [usize; 2], red: UInt16Array) {
         let item = Arc::new(Field::new("item", DataType::Float64, true));
+        let values: Vec<f64> = [1.0, 2.0, 103.5, 4.0, 5.0, 99.0]
+            .into_iter()
+            .cycle()
+            .take(xyz_lengths.iter().sum())
+            .collect();
         let xyz = ListArray::new(
             item.clone(),
-            OffsetBuffer::from_lengths([3, 3]),
-            Arc::new(Float64Array::from(vec![1.0, 2.0, 103.5, 4.0, 5.0, 99.0])),
+            OffsetBuffer::from_lengths(xyz_lengths),
+            Arc::new(Float64Array::from(values)),
             None,
         );
         let u16s = |v: [u16; 2]| -> ArrayRef { Arc::new(UInt16Array::from(v.to_vec())) };
@@ -193,7 +257,7 @@ mod tests {
             vec![
                 Arc::new(xyz),
                 Arc::new(Int32Array::from(vec![500, 900])),
-                u16s([100, 300]),
+                Arc::new(red),
                 u16s([200, 300]),
                 u16s([50, 300]),
                 u16s([300, 0]),
@@ -227,6 +291,29 @@ mod tests {
         // second point: NIR + R = 300 ≠ 0, NDVI = (0 − 300) / 300 = −1
         assert_eq!(p.features[13], -1.0);
         assert_eq!(p.labels, vec![2, 2], "codes 5 and 4 are both vegetation");
+    }
+
+    #[test]
+    fn wrong_xyz_length_and_nulls_are_named_with_file_column_and_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.parquet");
+        write_tile(&path, [3, 2], UInt16Array::from(vec![100, 300]));
+        let e = read_file(&path, &mut Points::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("short.parquet") && e.contains("`xyz` holds 2 values at row 1; expected 3"),
+            "{e}"
+        );
+        let path = dir.path().join("nulls.parquet");
+        write_tile(&path, [3, 3], UInt16Array::from(vec![None, Some(300)]));
+        let e = read_file(&path, &mut Points::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nulls.parquet") && e.contains("`Red` has 1 null values (first at row 0)"),
+            "{e}"
+        );
     }
 
     #[test]
