@@ -121,6 +121,14 @@ fn split(v: &Value, features: &[String]) -> Result<Vec<f64>, ProtocolError> {
             })
         })
         .collect::<Result<_, _>>()?;
+    // A duplicated name would leave its second copy unchecked; pandas would keep both.
+    for (i, n) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|m| m == n) {
+            return Err(bad(format!(
+                "dataframe_split.columns: `{n}` appears twice (columns[{j}] and columns[{i}])"
+            )));
+        }
+    }
     let positions: Vec<usize> = features
         .iter()
         .map(|f| {
@@ -254,6 +262,14 @@ mod tests {
             e(json!({"dataframe_split": {"columns": cols, "data": [bad_row]}})).contains(
                 "dataframe_split.data[0][3] (`residual_sugar`): expected a number, got string"
             )
+        );
+        let mut twice = cols.clone();
+        twice.push("pH");
+        let mut row_twice: Vec<Value> = row().into_iter().map(|x| json!(x)).collect();
+        row_twice.push(json!("acidic"));
+        assert!(
+            e(json!({"dataframe_split": {"columns": twice, "data": [row_twice]}}))
+                .contains("`pH` appears twice (columns[8] and columns[12])")
         );
         cols.pop();
         let rec: Map<String, Value> = cols.iter().map(|f| (f.to_string(), json!(1.0))).collect();

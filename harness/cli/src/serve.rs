@@ -4,8 +4,10 @@
 //! Routes (as MLflow's `pyfunc` scoring server): `POST /invocations` (JSON `dataframe_split` or
 //! `dataframe_records`, answered with `{"predictions": [...]}`), `GET /ping`, `GET /health`,
 //! `GET /version`. Malformed requests get 400 with `{"error_code": "BAD_REQUEST", "message"}`
-//! naming the field ([`crate::protocol`]); a content type other than JSON gets 415, as in
-//! MLflow. The body is read as bytes and parsed by us, so no extractor answers 422.
+//! naming the field ([`crate::protocol`]); a missing or non-JSON content type gets 415, as
+//! MLflow's server answers (the body here is JSON with `"error_code": "UNSUPPORTED_MEDIA_TYPE"`
+//! where MLflow's is plain text, so clients parse one error shape). The body is read as bytes and
+//! parsed by us, so no extractor answers 422.
 //!
 //! Native models (LightGBM boosters) are often not `Send`: each runtime worker thread makes its
 //! own [`Scorer`] on first use (thread-local), so requests never wait on a lock.
@@ -57,15 +59,22 @@ fn score(shared: &Shared, x: &[f64]) -> Result<Vec<f64>, String> {
 }
 
 async fn invocations(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-        if !ct.starts_with("application/json") {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "BAD_REQUEST",
-                format!("content type `{ct}` is not supported: send application/json"),
-            );
-        }
+    // MLflow's scoring server answers 415 to a missing content type too.
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
+    if !ct
+        .as_deref()
+        .is_some_and(|ct| ct.starts_with("application/json"))
+    {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            match ct {
+                Some(ct) => format!("content type `{ct}` is not supported: send application/json"),
+                None => "no Content-Type header: send Content-Type: application/json".into(),
+            },
+        );
     }
     let x = match crate::protocol::parse(&body, shared.model.features()) {
         Ok(x) => x,

@@ -212,6 +212,14 @@ fn malformed() -> Vec<(&'static str, String)> {
     text.insert("pH".into(), json!("acidic"));
     vec![
         ("not json", "{oops".into()),
+        ("duplicated column", {
+            // `pH` twice: the second copy (a string) would never be checked.
+            let mut c = cols.clone();
+            c.push("pH");
+            let mut r = row.clone();
+            r.push(json!("acidic"));
+            json!({"dataframe_split": {"columns": c, "data": [r]}}).to_string()
+        }),
         ("empty body", String::new()),
         ("array body", "[1, 2]".into()),
         ("string body", "\"wine\"".into()),
@@ -566,6 +574,21 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
                 assert!(!v["message"].as_str().unwrap().is_empty(), "{what}");
             }
             other => panic!("{what}: expected 400, got {other:?}"),
+        }
+    }
+    // Content type: missing or not JSON → 415, as MLflow's scoring server answers.
+    let one = json!({"dataframe_split": {"columns": FEATURES, "data": [rows[0].clone()]}});
+    for ct in [None, Some("text/csv")] {
+        let mut req = ureq::post(&format!("{surl}/invocations"));
+        if let Some(ct) = ct {
+            req = req.set("Content-Type", ct);
+        }
+        match req.send_bytes(one.to_string().as_bytes()) {
+            Err(ureq::Error::Status(415, r)) => {
+                let v: Value = r.into_json().unwrap();
+                assert_eq!(v["error_code"], "UNSUPPORTED_MEDIA_TYPE", "{ct:?}");
+            }
+            other => panic!("{ct:?}: expected 415, got {other:?}"),
         }
     }
     assert!(ureq::get(&format!("{surl}/health")).call().is_ok());
