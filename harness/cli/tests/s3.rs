@@ -6,23 +6,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_ok as ok, free_port, installed_tool, records, serial};
+use common::{assert_ok as ok, free_port, installed_tool, records, serial, Server};
 use harness_core::RunStatus;
 
 struct Store {
-    child: Child,
+    _server: Server,
     endpoint: String,
     root: PathBuf,
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn s3s_binary() -> PathBuf {
@@ -34,14 +27,13 @@ fn start(dir: &Path) -> Store {
     let root = dir.join("s3root");
     std::fs::create_dir_all(root.join("data")).unwrap();
     let port = free_port();
-    let child = Command::new(s3s_binary())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+    let mut cmd = Command::new(s3s_binary());
+    cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", "harness", "--secret-key", "harness-secret"])
         .arg(&root)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("s3s-fs starts");
+        .stderr(Stdio::null());
+    let server = Server::spawn(cmd).expect("s3s-fs starts");
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -51,7 +43,7 @@ fn start(dir: &Path) -> Store {
         std::thread::sleep(Duration::from_millis(50));
     }
     Store {
-        child,
+        _server: server,
         endpoint: format!("http://127.0.0.1:{port}"),
         root,
     }
@@ -248,7 +240,7 @@ fn studies_read_s3_objects_like_local_files() {
         );
     }
     let unreachable = Store {
-        child: Command::new("true").spawn().unwrap(),
+        _server: Server::spawn(Command::new("true")).unwrap(),
         endpoint: "http://127.0.0.1:9".into(),
         root: store.root.clone(),
     };

@@ -5,11 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, Float64Array};
-use common::{assert_ok as ok, free_port, installed_tool, records, serial};
+use common::{assert_ok as ok, free_port, installed_tool, records, serial, Server};
 use harness_core::{RunRecord, RunStatus};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
@@ -36,14 +36,6 @@ fn trials(dir: &Path, study: &str, r: &RunRecord) -> Vec<Trial> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn wait_for(url: &str, what: &str, limit: Duration) {
@@ -303,26 +295,24 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
     let dir = tmp.path();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = Killed(
-        Command::new(mlflow_binary())
-            .args([
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--workers",
-                "1",
-            ])
-            .arg("--backend-store-uri")
-            .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
-            .arg("--artifacts-destination")
-            .arg(dir.join("mlartifacts"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("mlflow.log")).unwrap())
-            .spawn()
-            .expect("mlflow server starts"),
-    );
+    let mut mlflow = Command::new(mlflow_binary());
+    mlflow
+        .args([
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--workers",
+            "1",
+        ])
+        .arg("--backend-store-uri")
+        .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
+        .arg("--artifacts-destination")
+        .arg(dir.join("mlartifacts"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("mlflow.log")).unwrap());
+    let _server = Server::spawn(mlflow).expect("mlflow server starts");
     wait_for(
         &format!("{base}/health"),
         "mlflow server",
@@ -500,21 +490,19 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
 
     // Serving the champion answers with the same probabilities as batch scoring.
     let sport = free_port();
-    let _serve = Killed(
-        Command::new(env!("CARGO_BIN_EXE_harness"))
-            .args([
-                "serve",
-                "--model",
-                "models:/wine_quality@champion",
-                "--mlflow",
-                &base,
-            ])
-            .args(["--port", &sport.to_string()])
-            .env("HARNESS_CACHE", &cache)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_harness"));
+    serve
+        .args([
+            "serve",
+            "--model",
+            "models:/wine_quality@champion",
+            "--mlflow",
+            &base,
+        ])
+        .args(["--port", &sport.to_string()])
+        .env("HARNESS_CACHE", &cache)
+        .stderr(Stdio::null());
+    let _serve = Server::spawn(serve).unwrap();
     let surl = format!("http://127.0.0.1:{sport}");
     wait_for(
         &format!("{surl}/ping"),

@@ -75,3 +75,71 @@ pub fn installed_tool(env: &str, rel: &str) -> PathBuf {
     );
     p
 }
+
+/// A server a test started (MLflow, s3s-fs, `harness serve`), in its own process group.
+/// Dropping it ends the whole group — SIGTERM, then SIGKILL after 10 s — and fails the test if
+/// any process of the group is still alive (helpers such as MLflow's uvicorn and huey workers
+/// included), so nothing a test started outlives it.
+pub struct Server {
+    child: std::process::Child,
+    pgid: i32,
+}
+
+impl Server {
+    /// Spawns `cmd` as the leader of a new process group.
+    pub fn spawn(mut cmd: std::process::Command) -> std::io::Result<Self> {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        let child = cmd.spawn()?;
+        let pgid = child.id() as i32;
+        Ok(Server { child, pgid })
+    }
+}
+
+/// Live (not zombie) processes of process group `pgid`, read from `/proc/*/stat`.
+pub fn live_in_group(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // pid (comm) state ppid pgrp …; comm may hold spaces, so split after the last ')'.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            f.len() > 2 && f[0] != "Z" && f[2].parse::<i32>() == Ok(pgid)
+        })
+        .collect()
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let deadline = |secs| std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        for (signal, wait) in [(libc::SIGTERM, 10), (libc::SIGKILL, 5)] {
+            // SAFETY: kill has no memory preconditions; a negative pid names the group.
+            unsafe { libc::kill(-self.pgid, signal) };
+            let until = deadline(wait);
+            while std::time::Instant::now() < until {
+                let _ = self.child.try_wait();
+                if live_in_group(self.pgid).is_empty() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            if live_in_group(self.pgid).is_empty() {
+                break;
+            }
+        }
+        let _ = self.child.wait();
+        let left = live_in_group(self.pgid);
+        if !left.is_empty() && !std::thread::panicking() {
+            panic!(
+                "processes {left:?} of the server's group {} outlived the test",
+                self.pgid
+            );
+        }
+    }
+}
