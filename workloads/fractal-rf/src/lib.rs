@@ -12,7 +12,10 @@
 //! - multiclass grows one tree per class per iteration: 40 iterations × 7 classes = 280 trees;
 //! - labels are the fixed dense map of [`schema::label_of`], identical on every executor.
 //!
-//! Metrics: validation and test accuracy over all executors' shards. Every executor reports the
+//! Metrics: validation and test accuracy over all executors' shards, and — because ground and
+//! vegetation are ~96 % of points, so accuracy alone hides the rare classes — per-class IoU,
+//! mean IoU (FRACTAL's benchmark metric) and macro-F1 from the confusion matrix summed over
+//! executors (`extra.{val,test}_miou`, `{val,test}_macro_f1`, `{val,test}_iou_<class>`). Every executor reports the
 //! SHA-256 of its model text (`model_digest`: equal on all ranks when they trained one model);
 //! rank 0 writes the model to the run's artifacts as `model.txt` (LightGBM's text format).
 
@@ -26,7 +29,7 @@ use harness_core::units::format_bytes;
 use harness_core::StudySpec;
 use harness_runtime::data::{list_split, open_columns_at, shard_for};
 use harness_runtime::lgbm_net::LightGbmNetwork;
-use harness_runtime::metrics::{argmax_rows, global_accuracy, local_correct};
+use harness_runtime::metrics::{argmax_rows, Confusion};
 use harness_runtime::workload::{fitting_memory, DefaultData, Generator, Machine};
 use harness_runtime::{ExecutorContext, Workload, WorkloadError, WorkloadOutput};
 use lightgbm3::{Booster, Dataset};
@@ -126,13 +129,30 @@ fn read_shard(data: &str, files: &[FileEntry]) -> Result<Points, WorkloadError> 
     Ok(points)
 }
 
-fn correct_on(booster: &Booster, points: &Points) -> Result<(u64, u64), WorkloadError> {
-    if points.rows() == 0 {
-        return Ok((0, 0));
+/// This executor's confusion matrix of `booster` on `points`.
+fn confusion_on(booster: &Booster, points: &Points) -> Result<Confusion, WorkloadError> {
+    let mut c = Confusion::new(schema::CLASSES.len());
+    if points.rows() > 0 {
+        let probs = booster.predict(&points.features, schema::FEATURES.len() as i32, true)?;
+        c.add(&argmax_rows(&probs, schema::CLASSES.len()), &points.labels);
     }
-    let probs = booster.predict(&points.features, schema::FEATURES.len() as i32, true)?;
-    let predicted = argmax_rows(&probs, schema::CLASSES.len());
-    Ok(local_correct(&predicted, &points.labels))
+    Ok(c)
+}
+
+/// Per-class and mean metrics of a split's (summed) confusion matrix into `extra`:
+/// `<split>_miou`, `<split>_macro_f1` and `<split>_iou_<class>` for every class that occurs.
+fn class_metrics(extra: &mut std::collections::BTreeMap<String, f64>, split: &str, c: &Confusion) {
+    if let Some(m) = c.mean_iou() {
+        extra.insert(format!("{split}_miou"), m);
+    }
+    if let Some(m) = c.macro_f1() {
+        extra.insert(format!("{split}_macro_f1"), m);
+    }
+    for (class, iou) in schema::CLASSES.iter().zip(c.iou()) {
+        if let Some(v) = iou {
+            extra.insert(format!("{split}_iou_{}", class.name), v);
+        }
+    }
 }
 
 /// The reference's local study: executors {1, 2, 4, 7} × fractions {0.01, 0.05, 0.07, 0.1}, 2
@@ -269,14 +289,12 @@ impl Workload for FractalRf {
         }
         let model_digest = Some(harness_runtime::model::digest(&model_text));
 
-        let (val_acc, test_acc) = ctx.eval(|| -> Result<_, WorkloadError> {
-            let (vc, vn) = correct_on(&booster, &val)?;
-            let (tc, tn) = correct_on(&booster, &test)?;
-            Ok((
-                global_accuracy(ctx.world, vc, vn),
-                global_accuracy(ctx.world, tc, tn),
-            ))
+        let (val_c, test_c) = ctx.eval(|| -> Result<_, WorkloadError> {
+            let v = confusion_on(&booster, &val)?.summed(ctx.world);
+            let t = confusion_on(&booster, &test)?.summed(ctx.world);
+            Ok((v, t))
         })?;
+        let (val_acc, test_acc) = (val_c.accuracy(), test_c.accuracy());
 
         let train_rows = ctx.world.sum_u64(&[train.rows() as u64])[0];
         let trees_built = u64::from(params.trees) * schema::CLASSES.len() as u64;
@@ -290,6 +308,8 @@ impl Workload for FractalRf {
             .extra
             .insert("trees_built".into(), trees_built as f64);
         metrics.extra.insert("train_rows".into(), train_rows as f64);
+        class_metrics(&mut metrics.extra, "val", &val_c);
+        class_metrics(&mut metrics.extra, "test", &test_c);
         Ok(WorkloadOutput {
             metrics,
             files,
