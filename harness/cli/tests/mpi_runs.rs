@@ -68,6 +68,15 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
         assert_eq!(r.data.rows.val, 2 * 15000);
         let acc = r.metrics.test_accuracy.unwrap();
         assert!(acc > 0.7 && acc < 0.99, "plausible, not trivial: {acc}");
+        // Rare classes are classified worse than the common ones: mean IoU and macro-F1 sit
+        // below accuracy, and ground (39 % of points) is found far better than `other`.
+        let x = &r.metrics.extra;
+        assert!(x["test_miou"] > 0.0 && x["test_miou"] < acc, "{x:?}");
+        assert!(
+            x["test_macro_f1"] > x["test_miou"] && x["test_macro_f1"] < 1.0,
+            "{x:?}"
+        );
+        assert!(x["test_iou_ground"] > x.get("test_iou_other").copied().unwrap_or(0.0));
         assert!(r.metrics.val_accuracy.unwrap() > 0.7);
         assert_eq!(
             r.metrics.extra["trees_built"], 280.0,
