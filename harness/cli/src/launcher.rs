@@ -468,7 +468,6 @@ struct Attempt<'a> {
     status: RunStatus,
     error: Option<String>,
     started_at: DateTime<Utc>,
-    launch_unix: f64,
     wall_sec: f64,
     oversubscribed: bool,
     oom: Option<OomInfo>,
@@ -514,8 +513,9 @@ fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>)
     if let Some(o) = a.outcome {
         record.provenance.lightgbm_version = o.lightgbm_version;
         record.times = Times {
-            total_time_sec: o.finished_unix - a.launch_unix,
+            total_time_sec: a.wall_sec,
             startup_sec: Some(o.startup_sec),
+            startup_clock: (!o.startup_clock.is_empty()).then_some(o.startup_clock),
             load_sec: Some(o.load_sec),
             training_time_sec: Some(o.training_time_sec),
             eval_sec: Some(o.eval_sec),
@@ -595,6 +595,8 @@ pub fn run_one(
         repetition: plan.repetition,
         data: settings.data.clone(),
         launch_unix,
+        launch_monotonic_ns: Some(harness_runtime::clock::monotonic_ns()),
+        driver_boot_id: harness_runtime::clock::boot_id(),
         outcome_path: files.outcome.display().to_string(),
         error_prefix: files.error_prefix.display().to_string(),
         cgroup: cgroup.clone(),
@@ -673,7 +675,6 @@ pub fn run_one(
             status,
             error,
             started_at,
-            launch_unix,
             wall_sec,
             oversubscribed,
             oom,

@@ -38,7 +38,7 @@ fn harness(cwd: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn compose_cluster_runs_the_study_with_measured_container_limits() {
     if let Some(why) = docker_unavailable() {
-        harness_core::testing::skip(
+        harness_runtime::testing::skip(
             "compose_cluster_runs_the_study_with_measured_container_limits",
             &why,
         );
@@ -118,7 +118,7 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
 #[test]
 fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
     if let Some(why) = docker_unavailable() {
-        harness_core::testing::skip(
+        harness_runtime::testing::skip(
             "killed_executor_container_is_recorded_and_retried_on_a_clean_cluster",
             &why,
         );
@@ -195,7 +195,7 @@ fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
 #[test]
 fn killed_driver_resumes_with_each_run_exactly_once() {
     if let Some(why) = docker_unavailable() {
-        harness_core::testing::skip("killed_driver_resumes_with_each_run_exactly_once", &why);
+        harness_runtime::testing::skip("killed_driver_resumes_with_each_run_exactly_once", &why);
         return;
     }
     let _serial = serial();

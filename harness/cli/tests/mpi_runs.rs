@@ -86,6 +86,11 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
         assert!(t.training_time_sec.unwrap() > 0.0);
         assert!(t.total_time_sec > t.training_time_sec.unwrap());
         assert!(t.startup_sec.unwrap() > 0.0 && t.startup_sec.unwrap() < t.total_time_sec);
+        assert_eq!(
+            t.startup_clock.as_deref(),
+            Some("monotonic"),
+            "driver and executors share this kernel's clock"
+        );
     }
     // Data-parallel: two executors, each with its own byte-balanced half of the files.
     assert_eq!(two.executor_reports.len(), 2);
@@ -263,7 +268,7 @@ fn executors_hold_one_model_trained_over_the_network() {
 fn a_competing_process_on_an_executors_cpu_is_recorded_as_contention() {
     let _serial = serial();
     if !cgroups_writable() {
-        harness_core::testing::skip(
+        harness_runtime::testing::skip(
             "a_competing_process_on_an_executors_cpu_is_recorded_as_contention",
             "executors cannot create cgroups here (not root), so no CPU is theirs",
         );
@@ -471,7 +476,7 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
 fn memory_limit_kill_is_recorded_as_oom() {
     let _serial = serial();
     if !cgroups_writable() {
-        harness_core::testing::skip(
+        harness_runtime::testing::skip(
             "memory_limit_kill_is_recorded_as_oom",
             "cgroups cannot be created here (needs root and a cgroup hierarchy)",
         );

@@ -18,8 +18,17 @@ pub struct JobSpec {
     pub repetition: u32,
     /// Data location: a directory (absolute path) or `s3://bucket/prefix`.
     pub data: String,
-    /// Driver's wall-clock time at launch, seconds since the Unix epoch.
+    /// Driver's wall-clock time at launch, seconds since the Unix epoch (used for `startup_sec`
+    /// only when rank 0 runs under another kernel than the driver).
     pub launch_unix: f64,
+    /// Driver's `CLOCK_MONOTONIC` at launch, ns: every process under the same kernel (compose
+    /// containers on one machine included) reads the same clock.
+    #[serde(default)]
+    pub launch_monotonic_ns: Option<u64>,
+    /// The driver kernel's boot id (`/proc/sys/kernel/random/boot_id`): equal on rank 0 means
+    /// the same kernel, hence the same monotonic clock.
+    #[serde(default)]
+    pub driver_boot_id: Option<String>,
     /// Where rank 0 writes the [`ExecutorOutcome`] (absolute path).
     pub outcome_path: String,
     /// Where a failing rank writes its error text: `<error_prefix>.<rank>.err`.
@@ -49,8 +58,12 @@ fn default_burn() -> f64 {
 /// What rank 0 reports for a run: executor reports and run-level phase times (seconds).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExecutorOutcome {
-    /// Launch → all executors initialised (barrier), seconds.
+    /// Launch → all executors initialised (barrier), seconds, on the clock `startup_clock` names.
     pub startup_sec: f64,
+    /// `monotonic` (rank 0 shares the driver's kernel: one `CLOCK_MONOTONIC`) or `wall` (another
+    /// host: the difference of two wall clocks, as good as their time synchronisation).
+    #[serde(default)]
+    pub startup_clock: String,
     /// Maximum over executors of their load time, seconds.
     pub load_sec: f64,
     /// Barrier-aligned training time, seconds.
@@ -59,7 +72,8 @@ pub struct ExecutorOutcome {
     pub eval_sec: f64,
     /// Maximum over executors of their time inside collectives, seconds.
     pub comm_sec: f64,
-    /// Rank 0's wall-clock time when the outcome was complete, seconds since the Unix epoch.
+    /// Rank 0's wall-clock time when the outcome was complete, seconds since the Unix epoch
+    /// (informational; `total_time_sec` is the driver's own clock).
     pub finished_unix: f64,
     pub data: DataStats,
     pub metrics: Metrics,

@@ -13,7 +13,6 @@ pub mod record;
 pub mod shard;
 pub mod spec;
 pub mod stats;
-pub mod testing;
 pub mod units;
 
 pub use job::{ExecutorOutcome, JobSpec};

@@ -84,10 +84,16 @@ pub enum RunStatus {
 /// README, "Results"). A phase a failed run never reached is absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Times {
-    /// Driver launch of the run → rank 0's record (includes `mpirun` start-up).
+    /// `mpirun` spawned → `mpirun` exited, on the driver's monotonic clock: one definition for
+    /// every status (ok, failed, timeout, oom).
     pub total_time_sec: f64,
     /// Launch → all executors initialised with limits applied and measured (barrier).
     pub startup_sec: Option<f64>,
+    /// The clock `startup_sec` was read on: `monotonic` when rank 0 shares the driver's kernel
+    /// (one `CLOCK_MONOTONIC`; compose containers on one machine do), `wall` across hosts (the
+    /// difference of two wall clocks, as good as their time synchronisation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_clock: Option<String>,
     /// Reading and decoding input: the maximum over executors.
     pub load_sec: Option<f64>,
     /// First training step → model complete, barrier-aligned across executors.

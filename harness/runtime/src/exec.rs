@@ -131,7 +131,11 @@ fn run<'w>(
         ));
     }
     world.barrier();
-    let startup_sec = now_unix() - job.launch_unix;
+    let (startup_sec, startup_clock) = crate::clock::since_launch(
+        job.launch_monotonic_ns,
+        job.driver_boot_id.as_deref(),
+        job.launch_unix,
+    );
 
     let mut ctx = ExecutorContext::new(world, job);
     let output = workload.run(&mut ctx).map_err(ExecError::Workload)?;
@@ -207,6 +211,7 @@ fn run<'w>(
         mark_shared_cpus(&mut reports);
         let outcome = ExecutorOutcome {
             startup_sec,
+            startup_clock: startup_clock.to_string(),
             load_sec,
             training_time_sec: ctx.train_sec,
             eval_sec: ctx.eval_sec,

@@ -15,6 +15,7 @@
 //!
 //! Invariant: executors communicate only through MPI. No sockets, no RPC.
 
+pub mod clock;
 pub mod data;
 pub mod exec;
 pub mod farm;
@@ -26,6 +27,7 @@ pub mod model;
 pub mod progress;
 pub mod s3;
 pub mod scoring;
+pub mod testing;
 pub mod tracking;
 pub mod workload;
 pub mod world;

@@ -305,7 +305,7 @@ mod tests {
     fn shared_copy_and_uci_layout_agree() {
         let dir = shared();
         if !dir.exists() {
-            harness_core::testing::skip(
+            harness_runtime::testing::skip(
                 "shared_copy_and_uci_layout_agree",
                 &format!("{} not present (../shared/data/wine)", dir.display()),
             );
