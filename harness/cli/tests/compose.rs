@@ -91,7 +91,26 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
             assert_eq!(e.cores_measured, 1, "{e:?}");
             assert_eq!(e.memory_limit_bytes, Some(1 << 30), "{e:?}");
             assert_eq!(e.cpu_quota, Some(1.0), "{e:?}");
-            assert!(e.enforced, "{e:?}");
+            // The limits are the containers' own. On a 2-CPU host the cluster's other
+            // processes (sshd, the S3 store, the network stack) run on the executors' CPUs, so
+            // training may be recorded as contended — from the kernel, which is the point; any
+            // other reason not to be enforced is a failure.
+            let k = &e.kernel.as_ref().expect("kernel counters").train;
+            eprintln!(
+                "compose rank {} [{}]: training run-queue wait {:.3} s of {:.3} s, enforced {}",
+                e.rank, e.cpuset, k.run_queue_wait_sec, k.wall_sec, e.enforced
+            );
+            if !e.enforced {
+                let note = e.enforcement_note.as_deref().unwrap_or("");
+                let contention_only = note.starts_with("measured: ")
+                    && ["affinity", "quota", "memory limit", "shares CPU", "swap"]
+                        .iter()
+                        .all(|w| !note.contains(w));
+                assert!(
+                    contention_only,
+                    "not enforced for another reason than contention: {e:?}"
+                );
+            }
             assert_eq!(e.cgroup, "node");
         }
     }
