@@ -255,7 +255,14 @@ pub struct PhaseKernel {
     /// User + system CPU seconds of the executor process.
     pub cpu_sec: f64,
     /// Seconds the executor's threads were runnable but not running (summed over threads).
+    /// Includes waits behind the executor's own threads (a coordinating thread sharing one
+    /// core with a busy worker waits nearly all the time), so it is shown, not judged.
     pub run_queue_wait_sec: f64,
+    /// CPU seconds other processes (and the kernel) got on the executor's CPUs during the
+    /// phase: their busy time in `/proc/stat` minus the executor's own CPU time. Absent when
+    /// `/proc/stat` is unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cpu_sec: Option<f64>,
     /// Seconds the executor's cgroup was throttled by its CFS quota (summed over CPUs);
     /// absent when the cgroup has no `cpu.stat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,8 +274,9 @@ pub struct PhaseKernel {
     /// unreadable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steal_sec: Option<f64>,
-    /// Whether run-queue wait or throttled time exceeded [`CONTENDED_SHARE`] of the phase's
-    /// core-seconds (`wall_sec × cores`) and [`CONTENDED_MIN_SEC`] per core.
+    /// Whether other processes' CPU time on the executor's CPUs, or throttled time, exceeded
+    /// [`CONTENDED_SHARE`] of the phase's core-seconds (`wall_sec × cores`) and
+    /// [`CONTENDED_MIN_SEC`] per core ([`PhaseKernel::is_contended`]).
     pub contended: bool,
 }
 
@@ -283,13 +291,23 @@ impl PhaseKernel {
         share(self.throttled_sec.unwrap_or(0.0), self.wall_sec, cores)
     }
 
-    /// Whether the phase counts as contended for an executor of `cores` cores: run-queue wait
-    /// or throttled time above [`CONTENDED_SHARE`] of the core-seconds and above
+    /// CPU time others got on the executor's CPUs as a share of the phase's core-seconds.
+    pub fn other_share(&self, cores: u32) -> f64 {
+        share(self.other_cpu_sec.unwrap_or(0.0), self.wall_sec, cores)
+    }
+
+    /// Whether the phase counts as contended for an executor of `cores` cores: CPU time other
+    /// processes got on its CPUs (or, where `/proc/stat` gave none, its run-queue wait), or its
+    /// throttled time, above [`CONTENDED_SHARE`] of the core-seconds and above
     /// [`CONTENDED_MIN_SEC`] per core.
     pub fn is_contended(&self, cores: u32) -> bool {
         let floor = CONTENDED_MIN_SEC * f64::from(cores.max(1));
         let over = |sec: f64, share: f64| sec > floor && share > CONTENDED_SHARE;
-        over(self.run_queue_wait_sec, self.wait_share(cores))
+        let others = match self.other_cpu_sec {
+            Some(o) => over(o, self.other_share(cores)),
+            None => over(self.run_queue_wait_sec, self.wait_share(cores)),
+        };
+        others
             || over(
                 self.throttled_sec.unwrap_or(0.0),
                 self.throttled_share(cores),
@@ -506,6 +524,17 @@ mod tests {
         assert!(k(10.0, 0.0, Some(1.0)).is_contended(1), "throttled 10 %");
         assert!(!k(0.0, 1.0, None).is_contended(1), "no wall time, no share");
         assert!((k(10.0, 1.0, None).wait_share(2) - 0.05).abs() < 1e-12);
+        // With /proc/stat's view, waits behind the executor's own threads do not count.
+        let own_wait = PhaseKernel {
+            other_cpu_sec: Some(0.05),
+            ..k(10.0, 9.0, None)
+        };
+        assert!(!own_wait.is_contended(1), "90 % wait, but nobody else ran");
+        let others = PhaseKernel {
+            other_cpu_sec: Some(3.0),
+            ..k(10.0, 0.0, None)
+        };
+        assert!(others.is_contended(1), "others took 30 % of the CPU");
     }
 
     #[test]

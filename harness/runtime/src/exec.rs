@@ -143,7 +143,9 @@ fn run<'w>(
     if ctx.kernel.train.contended {
         let t = &ctx.kernel.train;
         problems.push(format!(
-            "contended during training: run-queue wait {:.1} %, throttled {:.1} % of {} core-seconds",
+            "contended during training: other processes got {:.1} % of its CPUs (its threads \
+             waited {:.1} %), throttled {:.1} % of {} core-seconds",
+            t.other_share(point.cores) * 100.0,
             t.wait_share(point.cores) * 100.0,
             t.throttled_share(point.cores) * 100.0,
             point.cores

@@ -13,8 +13,14 @@
 //!   v1 `nr_throttled` / `throttled_time` (ns).
 //! - **Steal**: `/proc/stat`, the 8th column of each of the executor's CPUs, in `USER_HZ` ticks.
 //!
-//! A phase is *contended* when run-queue wait or throttled time exceeds
-//! [`harness_core::record::CONTENDED_SHARE`] of its core-seconds (`wall × cores`).
+//! - **Others on the executor's CPUs**: the busy ticks of its CPUs in `/proc/stat` (user, nice,
+//!   system, irq, softirq) minus its own CPU time.
+//!
+//! A phase is *contended* when others' CPU time on the executor's CPUs, or throttled time,
+//! exceeds [`harness_core::record::CONTENDED_SHARE`] of its core-seconds (`wall × cores`) and
+//! 0.1 s per core. Run-queue wait is recorded but not judged: summed over threads it also counts
+//! a thread waiting behind its own executor's busy thread (the task farm's coordinating thread
+//! on a 1-core executor waits nearly the whole phase).
 //!
 //! The CPU check ([`cpu_check`]) is absolute: `n` threads spin for a fixed wall time and the CPU
 //! time they got is compared with `wall × n`.
@@ -45,6 +51,7 @@ pub struct Sample {
     throttled_ns: Option<u64>,
     throttled_periods: Option<u64>,
     steal_ticks: Option<u64>,
+    busy_ticks: Option<u64>,
 }
 
 /// Where to read the counters that are not per process: the cgroup's `cpu.stat` and the CPUs
@@ -75,15 +82,15 @@ pub fn sample(src: &Sources) -> Sample {
         .and_then(|p| std::fs::read_to_string(p).ok())
         .map(|t| parse_cpu_stat(&t))
         .unwrap_or((None, None));
+    let stat = std::fs::read_to_string("/proc/stat").ok();
     Sample {
         at: Instant::now(),
         cpu_ns: process_cpu_ns(),
         wait_ns: live_wait_ns() + RETIRED_WAIT_NS.load(Ordering::Relaxed),
         throttled_ns,
         throttled_periods,
-        steal_ticks: std::fs::read_to_string("/proc/stat")
-            .ok()
-            .and_then(|t| steal_ticks(&t, &src.cpus)),
+        steal_ticks: stat.as_deref().and_then(|t| steal_ticks(t, &src.cpus)),
+        busy_ticks: stat.as_deref().and_then(|t| busy_ticks(t, &src.cpus)),
     }
 }
 
@@ -103,8 +110,13 @@ pub fn between(a: &Sample, b: &Sample, cores: u32) -> PhaseKernel {
             .steal_ticks
             .zip(b.steal_ticks)
             .map(|(x, y)| y.saturating_sub(x) as f64 / clock_ticks_per_sec()),
+        other_cpu_sec: None,
         contended: false,
     };
+    k.other_cpu_sec = a
+        .busy_ticks
+        .zip(b.busy_ticks)
+        .map(|(x, y)| (y.saturating_sub(x) as f64 / clock_ticks_per_sec() - k.cpu_sec).max(0.0));
     k.contended = k.is_contended(cores);
     k
 }
@@ -124,6 +136,7 @@ pub fn accumulate(a: &mut PhaseKernel, b: &PhaseKernel, cores: u32) {
         (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
     };
     a.steal_sec = add(a.steal_sec, b.steal_sec);
+    a.other_cpu_sec = add(a.other_cpu_sec, b.other_cpu_sec);
     a.contended = a.is_contended(cores);
 }
 
@@ -250,6 +263,30 @@ fn steal_ticks(text: &str, cpus: &[usize]) -> Option<u64> {
     total
 }
 
+/// Busy ticks (user + nice + system + irq + softirq) summed over `cpus` (all CPUs when empty)
+/// from `/proc/stat`'s text.
+fn busy_ticks(text: &str, cpus: &[usize]) -> Option<u64> {
+    let mut total = None;
+    for line in text.lines() {
+        let mut it = line.split_whitespace();
+        let Some(name) = it.next() else { continue };
+        let selected = match name.strip_prefix("cpu") {
+            Some("") => cpus.is_empty(),
+            Some(n) => n.parse::<usize>().is_ok_and(|c| cpus.contains(&c)),
+            None => false,
+        };
+        if selected {
+            let f: Vec<u64> = it.take(7).filter_map(|v| v.parse().ok()).collect();
+            if f.len() < 7 {
+                return None;
+            }
+            // user nice system idle iowait irq softirq
+            total = Some(total.unwrap_or(0) + f[0] + f[1] + f[2] + f[5] + f[6]);
+        }
+    }
+    total
+}
+
 fn clock_ticks_per_sec() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -283,5 +320,8 @@ mod tests {
         assert_eq!(steal_ticks(stat, &[1]), Some(60));
         assert_eq!(steal_ticks(stat, &[0, 1]), Some(100));
         assert_eq!(steal_ticks(stat, &[7]), None);
+        // busy = user + nice + system + irq + softirq = 1 + 2 + 3 + 6 + 7
+        assert_eq!(busy_ticks(stat, &[1]), Some(19));
+        assert_eq!(busy_ticks(stat, &[0, 1]), Some(38));
     }
 }

@@ -52,7 +52,12 @@ fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
 
     // Three spinning threads on one CPU for 0.4 s: each is runnable the whole time and runs
     // about a third of it, so together they wait about 0.8 s — and that wait outlives them.
-    let d = sample(&src);
+    // Nobody else ran there, so it is not contention.
+    let one = Sources {
+        cpu_stat: None,
+        cpus: vec![cpu],
+    };
+    let d = sample(&one);
     std::thread::scope(|s| {
         for _ in 0..3 {
             s.spawn(|| {
@@ -62,13 +67,46 @@ fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
             });
         }
     });
-    let e = sample(&src);
+    let e = sample(&one);
     let shared = between(&d, &e, 1);
     assert!(
         shared.run_queue_wait_sec > 0.4,
         "the ended threads' run-queue wait is kept: {shared:?}"
     );
-    assert!(shared.contended, "{shared:?}");
+    assert!(shared.other_cpu_sec.unwrap() < 0.1, "{shared:?}");
+    assert!(!shared.contended, "waiting behind itself: {shared:?}");
+
+    // Another process spinning on the same CPU: it takes about half of it, and that is
+    // contention.
+    let mut other = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    // SAFETY: cpu_set_t is plain data; pins the child process to `cpu`.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(
+            other.id() as i32,
+            std::mem::size_of::<libc::cpu_set_t>(),
+            &set,
+        );
+    }
+    let (f, g) = std::thread::spawn(move || {
+        pin(cpu);
+        let f = sample(&one);
+        spin_for(Duration::from_millis(800));
+        (f, sample(&one))
+    })
+    .join()
+    .unwrap();
+    let _ = other.kill();
+    let _ = other.wait();
+    let loaded = between(&f, &g, 1);
+    assert!(
+        loaded.other_cpu_sec.unwrap() > 0.2 && loaded.contended,
+        "another process took part of the CPU: {loaded:?}"
+    );
     assert!(
         shared.cpu_sec < shared.wall_sec * 1.1 + 0.05,
         "three threads on one CPU get one CPU: {shared:?}"
