@@ -244,8 +244,10 @@ fn parse_cpu_stat(text: &str) -> (Option<u64>, Option<u64>) {
     (ns, periods)
 }
 
-/// Steal ticks summed over `cpus` (all CPUs when empty) from `/proc/stat`'s text.
-fn steal_ticks(text: &str, cpus: &[usize]) -> Option<u64> {
+/// `ticks(columns)` summed over the `/proc/stat` lines of `cpus` (the aggregate `cpu` line when
+/// `cpus` is empty); columns are user nice system idle iowait irq softirq steal …, in
+/// `USER_HZ` ticks. `None` when no line is selected or `ticks` finds a line too short.
+fn cpu_ticks(text: &str, cpus: &[usize], ticks: impl Fn(&[u64]) -> Option<u64>) -> Option<u64> {
     let mut total = None;
     for line in text.lines() {
         let mut it = line.split_whitespace();
@@ -256,35 +258,24 @@ fn steal_ticks(text: &str, cpus: &[usize]) -> Option<u64> {
             None => false,
         };
         if selected {
-            let steal: u64 = it.nth(7)?.parse().ok()?;
-            total = Some(total.unwrap_or(0) + steal);
+            let columns: Vec<u64> = it.map_while(|v| v.parse().ok()).collect();
+            total = Some(total.unwrap_or(0) + ticks(&columns)?);
         }
     }
     total
 }
 
+/// Steal ticks summed over `cpus` (all CPUs when empty) from `/proc/stat`'s text.
+fn steal_ticks(text: &str, cpus: &[usize]) -> Option<u64> {
+    cpu_ticks(text, cpus, |c| c.get(7).copied())
+}
+
 /// Busy ticks (user + nice + system + irq + softirq) summed over `cpus` (all CPUs when empty)
 /// from `/proc/stat`'s text.
 fn busy_ticks(text: &str, cpus: &[usize]) -> Option<u64> {
-    let mut total = None;
-    for line in text.lines() {
-        let mut it = line.split_whitespace();
-        let Some(name) = it.next() else { continue };
-        let selected = match name.strip_prefix("cpu") {
-            Some("") => cpus.is_empty(),
-            Some(n) => n.parse::<usize>().is_ok_and(|c| cpus.contains(&c)),
-            None => false,
-        };
-        if selected {
-            let f: Vec<u64> = it.take(7).filter_map(|v| v.parse().ok()).collect();
-            if f.len() < 7 {
-                return None;
-            }
-            // user nice system idle iowait irq softirq
-            total = Some(total.unwrap_or(0) + f[0] + f[1] + f[2] + f[5] + f[6]);
-        }
-    }
-    total
+    cpu_ticks(text, cpus, |c| {
+        (c.len() >= 7).then(|| c[0] + c[1] + c[2] + c[5] + c[6])
+    })
 }
 
 fn clock_ticks_per_sec() -> f64 {

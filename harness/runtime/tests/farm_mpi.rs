@@ -6,8 +6,9 @@
 //! runs `mpirun -np 2 <this binary> rank_entry_point` with `HARNESS_FARM_OUT` set; under
 //! mpirun, [`rank_entry_point`] runs the farm and rank 0 writes what it saw as JSON.
 
+mod common;
+
 use std::collections::{BTreeMap, VecDeque};
-use std::process::Command;
 
 use harness_runtime::farm::{self, FarmConfig, TaskRecord};
 use harness_runtime::World;
@@ -60,31 +61,7 @@ fn rank_entry_point() {
 fn farm_over_two_executors_is_fair_and_complete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("farm.json");
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["-np", "2", "--bind-to", "none", "-x", "HARNESS_FARM_OUT"])
-        .env("HARNESS_FARM_OUT", &out)
-        .arg(&exe)
-        .args([
-            "rank_entry_point",
-            "--exact",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    }
-    let run = cmd.output().expect("mpirun runs (install Open MPI)");
-    assert!(
-        run.status.success(),
-        "mpirun failed: {}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    common::mpirun_self(2, "HARNESS_FARM_OUT", &out);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let tasks: Vec<TaskRecord<u32, Answer>> = serde_json::from_value(v["tasks"].clone()).unwrap();
     assert_eq!(v["slots"], serde_json::json!([2, 2]));

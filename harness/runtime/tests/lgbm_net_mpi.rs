@@ -6,8 +6,9 @@
 //! `mpirun -np 3 <this binary> rank_entry_point`; under mpirun, [`rank_entry_point`] runs the
 //! collectives and each rank writes what it got as JSON.
 
+mod common;
+
 use std::os::raw::{c_char, c_int};
-use std::process::Command;
 
 use harness_runtime::lgbm_net::{self, CommSize, ReduceFunction};
 use harness_runtime::World;
@@ -121,32 +122,7 @@ fn rank_entry_point() {
 #[test]
 fn collectives_at_three_ranks() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["-np", "3", "--oversubscribe", "--bind-to", "none"])
-        .args(["-x", "HARNESS_NET_OUT"])
-        .env("HARNESS_NET_OUT", dir.path())
-        .arg(&exe)
-        .args([
-            "rank_entry_point",
-            "--exact",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    }
-    let run = cmd.output().expect("mpirun runs (install Open MPI)");
-    assert!(
-        run.status.success(),
-        "mpirun failed: {}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    common::mpirun_self(3, "HARNESS_NET_OUT", dir.path());
     for r in 0..3i32 {
         let v: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.path().join(format!("rank{r}.json"))).unwrap(),
