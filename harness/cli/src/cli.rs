@@ -76,6 +76,11 @@ pub enum Command {
     /// asks executor nodes for it over ssh to tell an OOM kill from other deaths.
     #[command(hide = true)]
     NodeMemory,
+    /// Answer clock probes: one line with this host's wall clock (ns since the Unix epoch) for
+    /// every line read; the driver runs it on `--hostfile` hosts over ssh to measure how far
+    /// their clocks are from its own.
+    #[command(hide = true)]
+    ClockProbe,
     /// Executor entry point of `predict`, started by mpirun on every rank.
     #[command(hide = true)]
     PredictExec {

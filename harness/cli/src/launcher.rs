@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use harness_core::record::{OomInfo, Times};
+use harness_core::record::{ExecutorReport, OomInfo, Times};
 use harness_core::{
     ExecutorOutcome, JobSpec, Provenance, RunPlan, RunRecord, RunStatus, SCHEMA_VERSION,
 };
@@ -98,6 +98,25 @@ fn node_memory(hosts: &[String]) -> Vec<Option<limits::RankMemory>> {
             serde_json::from_slice(&out.stdout).ok()
         })
         .collect()
+}
+
+/// Rank 0's host's wall clock minus the driver's (`harness clock-probe` over ssh, best of 8
+/// probes); `None`, with a warning, when it cannot be measured (`startup_sec` then falls back
+/// to the plain difference of wall clocks and says `wall`).
+fn host_clock_offset(host: &str) -> Option<harness_runtime::clock::ClockOffset> {
+    let mut ssh = Command::new("ssh");
+    ssh.args([
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=5",
+        host,
+        "harness",
+        "clock-probe",
+    ]);
+    harness_runtime::clock::measure_offset(ssh, 8)
+        .map_err(|e| tracing::warn!("clock offset of {host} not measured: {e}"))
+        .ok()
 }
 
 /// Environment variables forwarded to executors on other hosts (`mpirun -x`): S3 access.
@@ -211,6 +230,13 @@ impl AttemptFiles {
         PathBuf::from(format!("{}.{rank}.err", self.error_prefix.display()))
     }
 
+    fn rank_partial_report(&self, rank: u32) -> PathBuf {
+        harness_runtime::progress::partial_report_path(
+            &self.error_prefix.display().to_string(),
+            rank,
+        )
+    }
+
     /// Removes what an earlier try of this very attempt may have left; creates the artifacts
     /// directory.
     fn reset(&self, executors: u32) -> Result<()> {
@@ -223,6 +249,7 @@ impl AttemptFiles {
         ));
         for r in 0..executors {
             let _ = std::fs::remove_file(self.rank_error(r));
+            let _ = std::fs::remove_file(self.rank_partial_report(r));
         }
         Ok(())
     }
@@ -300,12 +327,119 @@ pub fn spawn_and_wait(
     (exit, t0.elapsed().as_secs_f64())
 }
 
+/// The reports executors kept while the run was in flight
+/// ([`harness_runtime::progress::partial_report_path`]), by rank; a rank that wrote none (it
+/// died before its limits were measured) is left out.
+fn partial_reports(files: &AttemptFiles, executors: u32) -> Vec<ExecutorReport> {
+    (0..executors)
+        .filter_map(|r| {
+            let bytes = std::fs::read(files.rank_partial_report(r)).ok()?;
+            serde_json::from_slice(&bytes)
+                .map_err(|e| tracing::warn!("rank {r}'s report so far does not parse: {e}"))
+                .ok()
+        })
+        .collect()
+}
+
+/// What Open MPI's `mpirun` said about the executor whose death ended the job: "mpirun
+/// noticed that process rank N with PID P on node H exited on signal S (Name)." (or "… exited
+/// on non-zero status S").
+#[derive(Debug, PartialEq)]
+struct Death {
+    rank: u32,
+    pid: Option<u32>,
+    node: String,
+    /// `killed by signal 9 (Killed)` or `exited with status 3`.
+    how: String,
+}
+
+/// The last [`Death`] notice in `mpirun`'s output, if any.
+fn mpirun_death(log: &str) -> Option<Death> {
+    let text = log.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = text.rfind("noticed that process rank ")?;
+    let rest = &text[at + "noticed that process rank ".len()..];
+    let mut words = rest.split(' ');
+    let rank = words.next()?.parse().ok()?;
+    let pid = rest
+        .split_once("with PID ")
+        .and_then(|(_, r)| r.split(' ').next()?.parse().ok())
+        .filter(|p| *p != 0);
+    let node = rest
+        .split_once(" on node ")
+        .and_then(|(_, r)| r.split(' ').next())
+        .unwrap_or("?")
+        .to_string();
+    let how = if let Some((_, r)) = rest.split_once("exited on signal ") {
+        let sig = r.split_once(')').map_or(r, |(a, _)| a);
+        format!("was killed by signal {})", sig.trim_end_matches(')'))
+    } else if let Some((_, r)) = rest.split_once("exited on non-zero status ") {
+        format!("exited with status {}", r.split(['.', ' ']).next()?)
+    } else {
+        return None;
+    };
+    Some(Death {
+        rank,
+        pid,
+        node,
+        how,
+    })
+}
+
+/// `rank 0 in train, rank 1 in load, rank 2 never reported`: how far each executor got,
+/// from the reports they kept.
+fn stages(partials: &[ExecutorReport], executors: u32) -> String {
+    (0..executors)
+        .map(|r| match partials.iter().find(|p| p.rank == r) {
+            Some(p) => format!("rank {r} in {}", p.stage.as_deref().unwrap_or("?")),
+            None => format!("rank {r} before its limits were measured"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why an attempt in which no executor reported an error failed, first line first: the
+/// executor `mpirun` saw die and the phase it was in, how far each executor got, then
+/// `mpirun`'s exit and the log's tail.
+fn silent_death_cause(
+    status: ExitStatus,
+    log: &Path,
+    partials: &[ExecutorReport],
+    executors: u32,
+) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let first = match mpirun_death(&text) {
+        Some(d) => {
+            let pid = d
+                .pid
+                .or_else(|| partials.iter().find(|p| p.rank == d.rank)?.pid)
+                .map_or(String::new(), |p| format!("pid {p} "));
+            let stage = partials
+                .iter()
+                .find(|p| p.rank == d.rank)
+                .and_then(|p| p.stage.clone())
+                .map_or(String::new(), |s| format!(" in {s}"));
+            format!(
+                "executor rank {} ({pid}on {}) {}{stage} without reporting an error (stopped \
+                 from outside: the kernel's OOM killer, a signal, its node)",
+                d.rank, d.node, d.how
+            )
+        }
+        None => "no executor reported an error".to_string(),
+    };
+    format!(
+        "{first}; executors had reached: {}\nmpirun exited with {status}; last output:\n{}",
+        stages(partials, executors),
+        tail(log, 12)
+    )
+}
+
 /// Status and error text of an attempt from how `mpirun` ended: ok only when it exited 0 and
-/// rank 0 wrote its outcome; a failure carries the executors' own error files, or the log's
-/// tail when no executor wrote one.
+/// rank 0 wrote its outcome; a failure carries the executors' own error files, or — when no
+/// executor wrote one — who died in which phase ([`silent_death_cause`]).
 fn classify_exit(
     exit: &Exit,
     files: &AttemptFiles,
+    partials: &[ExecutorReport],
     executors: u32,
     timeout: Duration,
 ) -> (RunStatus, Option<String>, Option<bool>) {
@@ -315,8 +449,9 @@ fn classify_exit(
         Exit::TimedOut => (
             RunStatus::Timeout,
             Some(format!(
-                "run exceeded the timeout of {} s and was killed",
-                timeout.as_secs()
+                "run exceeded the timeout of {} s and was killed; executors had reached: {}",
+                timeout.as_secs(),
+                stages(partials, executors)
             )),
             Some(true),
         ),
@@ -330,10 +465,7 @@ fn classify_exit(
             // the same attempt fails the same way. One that died without a word can be retried.
             let retryable = rank_errors.is_empty();
             let error = if rank_errors.is_empty() {
-                format!(
-                    "mpirun exited with {s}; last output:\n{}",
-                    tail(&files.log, 12)
-                )
+                silent_death_cause(*s, &files.log, partials, executors)
             } else {
                 rank_errors.join("\n")
             };
@@ -472,12 +604,17 @@ struct Attempt<'a> {
     oversubscribed: bool,
     oom: Option<OomInfo>,
     outcome: Option<ExecutorOutcome>,
+    /// The reports executors kept while in flight, for a run without an outcome.
+    partials: Vec<ExecutorReport>,
+    /// Rank 0's host's clock offset from the driver (`--hostfile` runs).
+    clock: Option<harness_runtime::clock::ClockOffset>,
     /// Whether a retry can fix a run that is not ok.
     retryable: Option<bool>,
 }
 
 /// The record of an attempt: the outcome's times, data, metrics and executor reports when
-/// rank 0 wrote one, else only the status, cause and wall time.
+/// rank 0 wrote one, else the status, cause, wall time and the reports the executors kept
+/// while in flight (limits, host, pid, files, the phase each reached).
 fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>) -> RunRecord {
     let mut record = RunRecord {
         schema_version: SCHEMA_VERSION,
@@ -493,11 +630,13 @@ fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>)
         finished_at: Utc::now(),
         times: Times {
             total_time_sec: a.wall_sec,
+            clock_offset_sec: a.clock.map(|c| c.offset_sec),
+            clock_offset_uncertainty_sec: a.clock.map(|c| c.uncertainty_sec),
             ..Times::default()
         },
         data: Default::default(),
         metrics: Default::default(),
-        executor_reports: Vec::new(),
+        executor_reports: a.partials,
         oversubscribed: a.oversubscribed,
         oom: a.oom,
         log: Some(files.log_rel.display().to_string()),
@@ -514,6 +653,8 @@ fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>)
         record.provenance.lightgbm_version = o.lightgbm_version;
         record.times = Times {
             total_time_sec: a.wall_sec,
+            clock_offset_sec: record.times.clock_offset_sec,
+            clock_offset_uncertainty_sec: record.times.clock_offset_uncertainty_sec,
             startup_sec: Some(o.startup_sec),
             startup_clock: (!o.startup_clock.is_empty()).then_some(o.startup_clock),
             load_sec: Some(o.load_sec),
@@ -584,6 +725,7 @@ pub fn run_one(
         .map(|h| hostfile_hosts(h, point.executors))
         .unwrap_or_default();
     let memory_before = node_memory(&node_hosts);
+    let clock = node_hosts.first().and_then(|h| host_clock_offset(h));
 
     let started_at: DateTime<Utc> = Utc::now();
     let launch_unix = now_unix();
@@ -597,6 +739,7 @@ pub fn run_one(
         launch_unix,
         launch_monotonic_ns: Some(harness_runtime::clock::monotonic_ns()),
         driver_boot_id: harness_runtime::clock::boot_id(),
+        clock_offset_sec: clock.map(|c| c.offset_sec),
         outcome_path: files.outcome.display().to_string(),
         error_prefix: files.error_prefix.display().to_string(),
         cgroup: cgroup.clone(),
@@ -625,14 +768,18 @@ pub fn run_one(
 
     let progress = harness_runtime::progress::path_for(&files.outcome.display().to_string());
     let (exit, wall_sec) = spawn_and_wait(cmd, settings.timeout, &progress, on_progress);
+    let partials = partial_reports(&files, point.executors);
     let (mut status, mut error, mut retryable) =
-        classify_exit(&exit, &files, point.executors, settings.timeout);
+        classify_exit(&exit, &files, &partials, point.executors, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {
         match collect_oom_local(cg, &plan.run_id, point.memory_bytes) {
             Some((Some(info), cause)) => {
                 status = RunStatus::Oom;
-                error = Some(cause);
+                error = Some(format!(
+                    "{cause}; executors had reached: {}",
+                    stages(&partials, point.executors)
+                ));
                 oom = Some(info);
                 retryable = Some(true);
             }
@@ -679,7 +826,63 @@ pub fn run_one(
             oversubscribed,
             oom,
             outcome,
+            partials,
+            clock,
             retryable,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Open MPI 4.1.4's own words after `kill -9` of rank 1 (it prints PID 0).
+    const KILLED: &str = "[LightGBM] [Info] Local rank: 1, total number of machines: 2
+--------------------------------------------------------------------------
+Primary job  terminated normally, but 1 process returned
+a non-zero exit code. Per user-direction, the job has been aborted.
+--------------------------------------------------------------------------
+--------------------------------------------------------------------------
+mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).
+--------------------------------------------------------------------------
+";
+
+    #[test]
+    fn mpiruns_notice_names_the_dead_executor() {
+        assert_eq!(
+            mpirun_death(KILLED),
+            Some(Death {
+                rank: 1,
+                pid: None,
+                node: "vm".into(),
+                how: "was killed by signal 9 (Killed)".into(),
+            })
+        );
+        let exited = "mpirun noticed that process rank 2 with PID 4242 on node\nnode-2 exited \
+                      on non-zero status 3.";
+        assert_eq!(
+            mpirun_death(exited),
+            Some(Death {
+                rank: 2,
+                pid: Some(4242),
+                node: "node-2".into(),
+                how: "exited with status 3".into(),
+            })
+        );
+        assert_eq!(mpirun_death("nothing to see"), None);
+    }
+
+    #[test]
+    fn stages_say_how_far_each_executor_got() {
+        let r = |rank, stage: &str| ExecutorReport {
+            rank,
+            stage: Some(stage.into()),
+            ..ExecutorReport::default()
+        };
+        assert_eq!(
+            stages(&[r(0, "train"), r(2, "load")], 3),
+            "rank 0 in train, rank 1 before its limits were measured, rank 2 in load"
+        );
+    }
 }

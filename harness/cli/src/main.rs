@@ -91,6 +91,10 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
             println!("{}", serde_json::to_string(&memory)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::ClockProbe => {
+            harness_runtime::clock::serve_probes(std::io::stdin().lock(), std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

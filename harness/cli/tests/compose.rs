@@ -86,6 +86,14 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
             "half of 8 train + 2 val + 2 test files, read from S3"
         );
         assert_eq!(r.executor_reports.len() as u32, r.point.executors);
+        // The driver measured rank 0's container's clock over ssh: the same kernel's clock,
+        // so the offset is 0 within the probe's bound; start-up used the monotonic clock.
+        let (off, bound) = (
+            r.times.clock_offset_sec.expect("clock offset measured"),
+            r.times.clock_offset_uncertainty_sec.unwrap(),
+        );
+        assert!(off.abs() <= bound + 0.005 && bound < 0.5, "{:?}", r.times);
+        assert_eq!(r.times.startup_clock.as_deref(), Some("monotonic"));
         for e in &r.executor_reports {
             // Measured inside each container, exactly as local executors measure.
             assert_eq!(e.cores_measured, 1, "{e:?}");
@@ -205,6 +213,13 @@ fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
     assert!(
         cause.contains("rank 1") && cause.contains("no longer answer"),
         "{cause}"
+    );
+    // What the killed container's executor measured before it died is kept.
+    let gone = records[0].executor_reports.iter().find(|e| e.rank == 1);
+    assert!(
+        gone.is_some_and(|e| e.cgroup == "node" && e.stage.is_some()),
+        "{:?}",
+        records[0].executor_reports
     );
     assert_eq!((records[1].attempt, records[1].status), (1, RunStatus::Ok));
     assert_eq!(records[1].run_id, records[0].run_id);

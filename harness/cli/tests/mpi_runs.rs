@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 // These tests measure CPUs (limits, parallelism, timings): `serial` keeps them from competing
 // for the machine's cores.
 use common::{assert_ok, generate_fractal, records, serial};
+use harness_core::record::ExecutorReport;
 use harness_core::RunStatus;
 
 fn harness(cwd: &Path, args: &[&str]) -> Output {
@@ -782,26 +783,22 @@ fn a_killed_executor_is_recorded_with_its_cause_and_retried() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait for both executors of the first attempt, let training start, then kill one.
+    // Wait until rank 1 of the first attempt says (in the report it keeps while in flight)
+    // that it is training, then kill it.
+    let report1 = dir.join("results/kill/jobs/e2-c1-m1g-f1-r0.1.report.json");
     let t = std::time::Instant::now();
     let victim = loop {
-        let ps = Command::new("pgrep")
-            .args(["-f", "harness exec .*kill/jobs/e2"])
-            .output()
-            .unwrap();
-        let pids: Vec<String> = String::from_utf8_lossy(&ps.stdout)
-            .lines()
-            .map(String::from)
-            .collect();
-        if pids.len() >= 2 {
-            break pids[1].clone();
+        let so_far: Option<ExecutorReport> = std::fs::read(&report1)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if let Some(r) = so_far.filter(|r| r.stage.as_deref() == Some("train")) {
+            break r.pid.expect("the report names its pid");
         }
-        assert!(t.elapsed().as_secs() < 60, "executors never started");
+        assert!(t.elapsed().as_secs() < 120, "rank 1 never started training");
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(Command::new("kill")
-        .args(["-9", &victim])
+        .args(["-9", &victim.to_string()])
         .status()
         .unwrap()
         .success());
@@ -817,11 +814,30 @@ fn a_killed_executor_is_recorded_with_its_cause_and_retried() {
         Some(true),
         "an executor that died can be retried"
     );
+    // The console shows the first line: who died, how, and in which phase.
     let cause = recs[0].error.as_deref().unwrap();
+    let first = cause.lines().next().unwrap();
     assert!(
-        cause.contains("signal 9") || cause.contains("Killed"),
+        first.starts_with(&format!("executor rank 1 (pid {victim} on "))
+            && first.contains("killed by signal 9 (Killed) in train"),
         "cause named: {cause}"
     );
+    // What the executors knew is kept: both ranks, their limits, host, pid, files and phase.
+    let reports = &recs[0].executor_reports;
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    for (rank, r) in reports.iter().enumerate() {
+        assert_eq!(r.rank, rank as u32);
+        if cgroups_writable() {
+            assert_eq!(r.memory_limit_bytes, Some(1 << 30), "limit measured: {r:?}");
+            assert_eq!(r.cores_measured, 1);
+        }
+        assert!(!r.host.is_empty() && !r.cpuset.is_empty());
+        assert!(!r.files.is_empty() && r.bytes > 0, "its shard: {r:?}");
+        assert!(r.load_sec > 0.0, "the load phase it completed: {r:?}");
+        assert!(!r.enforced, "training was not seen to its end");
+    }
+    assert_eq!(reports[1].pid, Some(victim));
+    assert_eq!(reports[1].stage.as_deref(), Some("train"));
     assert_eq!((recs[1].attempt, recs[1].status), (1, RunStatus::Ok));
     assert_eq!(recs[0].run_id, recs[1].run_id);
     assert!(dir.join("results/kill/logs/e2-c1-m1g-f1-r0.log").exists());

@@ -29,6 +29,10 @@ pub struct JobSpec {
     /// the same kernel, hence the same monotonic clock.
     #[serde(default)]
     pub driver_boot_id: Option<String>,
+    /// Rank 0's host's wall clock minus the driver's, seconds, as the driver measured it
+    /// (`--hostfile` runs); subtracted when `startup_sec` falls back to wall clocks.
+    #[serde(default)]
+    pub clock_offset_sec: Option<f64>,
     /// Where rank 0 writes the [`ExecutorOutcome`] (absolute path).
     pub outcome_path: String,
     /// Where a failing rank writes its error text: `<error_prefix>.<rank>.err`.

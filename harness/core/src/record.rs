@@ -90,10 +90,20 @@ pub struct Times {
     /// Launch → all executors initialised with limits applied and measured (barrier).
     pub startup_sec: Option<f64>,
     /// The clock `startup_sec` was read on: `monotonic` when rank 0 shares the driver's kernel
-    /// (one `CLOCK_MONOTONIC`; compose containers on one machine do), `wall` across hosts (the
-    /// difference of two wall clocks, as good as their time synchronisation).
+    /// (one `CLOCK_MONOTONIC`; compose containers on one machine do); across kernels the
+    /// difference of two wall clocks, `wall-offset` when rank 0's host's offset from the
+    /// driver was measured and subtracted (see `clock_offset_sec`), `wall` when it was not
+    /// (then as good as the hosts' time synchronisation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_clock: Option<String>,
+    /// `--hostfile` runs: rank 0's host's wall clock minus the driver's, seconds, measured by
+    /// the driver just before launch (Cristian's algorithm over ssh, best of several probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_sec: Option<f64>,
+    /// Half the round trip of the probe `clock_offset_sec` comes from, seconds: the true
+    /// offset lies within `clock_offset_sec ± clock_offset_uncertainty_sec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_uncertainty_sec: Option<f64>,
     /// Reading and decoding input: the maximum over executors.
     pub load_sec: Option<f64>,
     /// First training step → model complete, barrier-aligned across executors.
@@ -203,8 +213,10 @@ pub struct ExecutorReport {
     /// the slowest executor to finish training.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_wait_sec: Option<f64>,
-    /// Bytes this executor sent through LightGBM's network callbacks during training (its
-    /// share of every reduce-scatter and all-gather); 0 when it trained alone.
+    /// Bytes this executor sent during training: its share of every reduce-scatter and
+    /// all-gather of LightGBM's network callbacks, plus the buffers it put into the
+    /// harness's own reductions (e.g. the MLlib forest's per-level histograms); 0 when it
+    /// trained alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_comm_bytes: Option<u64>,
     /// What the kernel says this executor's threads got in each timed phase (see
@@ -227,6 +239,17 @@ pub struct ExecutorReport {
     pub rows: u64,
     /// Bytes of the files this executor read.
     pub bytes: u64,
+    /// Process id of the executor on its host, to match it with what `mpirun` or the kernel
+    /// said about a process that died. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Absent when the executor finished the run. Otherwise this report is the last one the
+    /// executor wrote before the run failed, and `stage` is the phase it had reached:
+    /// `started` (limits applied and measured), `load`, `train` or `eval`. Its times and kernel
+    /// counters then cover the phases it completed, and `enforced` is false (training was not
+    /// seen to its end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 /// Least CPU-check ratio (CPU time / (wall × threads) of spinning threads) of an executor that

@@ -443,6 +443,9 @@ pub fn study_page(
                         if k.contended { " contended" } else { "" }
                     );
                 }
+                if let Some(stage) = &e.stage {
+                    let _ = write!(text, " · stopped in {}", esc(stage));
+                }
                 if e.enforced {
                     text
                 } else {

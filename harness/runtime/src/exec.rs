@@ -135,9 +135,40 @@ fn run<'w>(
         job.launch_monotonic_ns,
         job.driver_boot_id.as_deref(),
         job.launch_unix,
+        job.clock_offset_sec,
     );
 
-    let mut ctx = ExecutorContext::new(world, job);
+    // What this executor knows before the workload starts; kept in a file while the run is in
+    // flight, so a run whose executor dies still records what every rank had.
+    let mut report = ExecutorReport {
+        rank: world.rank(),
+        host: world.host(),
+        cores_requested: point.cores,
+        cores_measured: measured.cores,
+        cpuset: measured.cpuset.clone(),
+        cpu_quota: measured.cpu_quota,
+        memory_limit_bytes: measured.memory_limit_bytes,
+        effective_parallelism: parallelism,
+        enforced: false,
+        enforcement_note: None,
+        cgroup: cgroup.to_string(),
+        cpu_check_ratio,
+        pid: Some(std::process::id()),
+        ..ExecutorReport::default()
+    };
+    let mut partial = report.clone();
+    partial.enforcement_note = Some(
+        note.iter()
+            .cloned()
+            .chain(problems.iter().map(|p| format!("measured: {p}")))
+            .chain(["the executor did not finish the run".to_string()])
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    let mut ctx = ExecutorContext::new(world, job).with_partial_report(
+        crate::progress::partial_report_path(&job.error_prefix, world.rank()),
+        partial,
+    );
     let output = workload.run(&mut ctx).map_err(ExecError::Workload)?;
 
     if ctx.kernel.train.contended {
@@ -159,35 +190,23 @@ fn run<'w>(
             None => format!("measured: {p}"),
         });
     }
-    let bytes: u64 = output.files.iter().map(|f| f.bytes).sum();
+    report.enforced = enforced;
+    report.enforcement_note = note;
+    report.peak_rss_bytes = limits::peak_rss_bytes();
+    report.load_sec = ctx.load_sec;
+    report.train_sec = ctx.train_sec;
+    report.eval_sec = ctx.eval_sec;
+    report.train_comm_sec = Some(ctx.train_comm_sec);
+    report.train_wait_sec = Some(ctx.train_wait_sec);
+    report.train_comm_bytes = Some(crate::lgbm_net::sent_bytes() + ctx.train_comm_bytes);
+    report.kernel = Some(ctx.kernel.clone());
+    report.model_digest = output.model_digest.clone();
+    report.files = output.files.iter().map(|f| f.path.clone()).collect();
+    report.rows = output.rows.train + output.rows.val + output.rows.test;
+    report.bytes = output.files.iter().map(|f| f.bytes).sum();
+    ctx.finish_partial();
     let mut result = RankResult {
-        report: ExecutorReport {
-            rank: world.rank(),
-            host: world.host(),
-            cores_requested: point.cores,
-            cores_measured: measured.cores,
-            cpuset: measured.cpuset.clone(),
-            cpu_quota: measured.cpu_quota,
-            memory_limit_bytes: measured.memory_limit_bytes,
-            effective_parallelism: parallelism,
-            enforced,
-            enforcement_note: note,
-            cgroup: cgroup.to_string(),
-            peak_rss_bytes: limits::peak_rss_bytes(),
-            load_sec: ctx.load_sec,
-            train_sec: ctx.train_sec,
-            eval_sec: ctx.eval_sec,
-            comm_sec: 0.0,
-            train_comm_sec: Some(ctx.train_comm_sec),
-            train_wait_sec: Some(ctx.train_wait_sec),
-            train_comm_bytes: Some(crate::lgbm_net::sent_bytes()),
-            kernel: Some(ctx.kernel.clone()),
-            cpu_check_ratio,
-            model_digest: output.model_digest.clone(),
-            files: output.files.iter().map(|f| f.path.clone()).collect(),
-            rows: output.rows.train + output.rows.val + output.rows.test,
-            bytes,
-        },
+        report,
         rows: output.rows.clone(),
         load_sec: ctx.load_sec,
     };

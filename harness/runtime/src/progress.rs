@@ -2,6 +2,9 @@
 //! are done to `<outcome>.progress` (JSON, replaced atomically); the driver polls the file and
 //! shows the count and an ETA on the study's progress bar. Best effort on both sides: a file
 //! that cannot be written or read costs the display, never the run.
+//!
+//! Every executor also keeps its report so far in a file ([`partial_report_path`]), for the
+//! record of a run that fails before rank 0 gathers the full reports.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,6 +38,13 @@ impl Progress {
 /// The progress file of the run whose outcome goes to `outcome_path`.
 pub fn path_for(outcome_path: &str) -> PathBuf {
     PathBuf::from(format!("{outcome_path}.progress"))
+}
+
+/// The file in which executor `rank` keeps its report so far while the run is in flight
+/// (`<error_prefix>.<rank>.report.json`, next to its error file): the driver reads it when the
+/// run fails, so the record keeps what the executor had and the phase it reached.
+pub fn partial_report_path(error_prefix: &str, rank: u32) -> PathBuf {
+    PathBuf::from(format!("{error_prefix}.{rank}.report.json"))
 }
 
 /// Writes progress to one file, timing from its creation.

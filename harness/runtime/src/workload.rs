@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use harness_core::record::{FarmStats, KernelPhases, Metrics, PhaseKernel, Rows};
+use harness_core::record::{ExecutorReport, FarmStats, KernelPhases, Metrics, PhaseKernel, Rows};
 use harness_core::shard::FileEntry;
 use harness_core::{JobSpec, RunRecord, StudySpec};
 use serde_json::Value;
@@ -204,6 +204,11 @@ pub struct WorkloadOutput {
 /// The executor's view of a run: the MPI world, the job, and phase timers. Every phase is
 /// also measured from the kernel ([`crate::kernel`]): CPU time, run-queue wait, throttling and
 /// steal over the phase.
+///
+/// While the run is in flight the context keeps the executor's report so far in a file of its
+/// own (see [`ExecutorContext::with_partial_report`]), rewritten as each phase starts and when
+/// the workload names its input ([`ExecutorContext::reading`]), so that a run whose executor
+/// dies still records what every rank had and how far it got.
 pub struct ExecutorContext<'a> {
     pub world: &'a World,
     pub job: &'a JobSpec,
@@ -214,8 +219,12 @@ pub struct ExecutorContext<'a> {
     pub(crate) train_comm_sec: f64,
     /// Time in the barriers that close training phases, seconds.
     pub(crate) train_wait_sec: f64,
+    /// Payload bytes of the world's collectives inside training phases.
+    pub(crate) train_comm_bytes: u64,
     pub(crate) kernel: KernelPhases,
     sources: kernel::Sources,
+    /// The report so far and the file it is kept in; `None` when not kept.
+    partial: Option<(std::path::PathBuf, ExecutorReport)>,
 }
 
 impl<'a> ExecutorContext<'a> {
@@ -230,8 +239,69 @@ impl<'a> ExecutorContext<'a> {
             eval_sec: 0.0,
             train_comm_sec: 0.0,
             train_wait_sec: 0.0,
+            train_comm_bytes: 0,
             kernel: KernelPhases::default(),
             sources: kernel::Sources::own(),
+            partial: None,
+        }
+    }
+
+    /// Keeps `report` (what the executor knows before the workload starts: limits, CPU check,
+    /// host, pid) in the file `path` from now on, with [`ExecutorReport::stage`] `started`,
+    /// then the phase each timer enters. The file is replaced atomically (temp file + rename),
+    /// so a reader never sees half of it.
+    pub fn with_partial_report(mut self, path: std::path::PathBuf, report: ExecutorReport) -> Self {
+        self.partial = Some((path, report));
+        self.checkpoint("started");
+        self
+    }
+
+    /// Names the input files this executor reads (its shard), for its report if the run fails
+    /// before it finishes. Workloads that shard files call it once they know their shard.
+    pub fn reading(&mut self, files: &[FileEntry]) {
+        if let Some((_, r)) = &mut self.partial {
+            r.files.extend(files.iter().map(|f| f.path.clone()));
+            r.bytes += files.iter().map(|f| f.bytes).sum::<u64>();
+        }
+        let stage = self
+            .partial
+            .as_ref()
+            .and_then(|(_, r)| r.stage.clone())
+            .unwrap_or_default();
+        self.checkpoint(&stage);
+    }
+
+    /// Writes the report so far with `stage` and the phases measured until now. A file that
+    /// cannot be written is said on stderr (the run's log) and does not stop the run.
+    fn checkpoint(&mut self, stage: &str) {
+        let Some((path, r)) = &mut self.partial else {
+            return;
+        };
+        r.stage = Some(stage.to_string());
+        r.load_sec = self.load_sec;
+        r.train_sec = self.train_sec;
+        r.eval_sec = self.eval_sec;
+        r.train_comm_sec = Some(self.train_comm_sec);
+        r.train_wait_sec = Some(self.train_wait_sec);
+        r.kernel = Some(self.kernel.clone());
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec(r)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, &*path));
+        if let Err(e) = written {
+            eprintln!(
+                "harness exec: rank {}: cannot write its report so far to {}: {e}",
+                r.rank,
+                path.display()
+            );
+        }
+    }
+
+    /// Removes the report-so-far file once the executor's full report is on its way.
+    pub(crate) fn finish_partial(&mut self) {
+        if let Some((path, _)) = self.partial.take() {
+            let _ = std::fs::remove_file(path);
         }
     }
 
@@ -249,6 +319,7 @@ impl<'a> ExecutorContext<'a> {
 
     /// Times a local loading phase (adds to this executor's `load_sec`).
     pub fn load<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.checkpoint("load");
         let k0 = kernel::sample(&self.sources);
         let t = Instant::now();
         let out = f();
@@ -262,7 +333,10 @@ impl<'a> ExecutorContext<'a> {
     /// Times a barrier-aligned training phase: barrier, `f`, barrier. Collectives inside `f`
     /// add to `train_comm_sec`, the closing barrier to `train_wait_sec`.
     pub fn train<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.checkpoint("train");
+        let b0 = self.world.comm_bytes();
         let (out, p) = self.aligned(f);
+        self.train_comm_bytes += self.world.comm_bytes() - b0;
         self.train_sec += p.wall_sec;
         self.train_comm_sec += p.comm_sec;
         self.train_wait_sec += p.closing_wait_sec;
@@ -273,6 +347,7 @@ impl<'a> ExecutorContext<'a> {
 
     /// Times a barrier-aligned evaluation phase: barrier, `f`, barrier.
     pub fn eval<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.checkpoint("eval");
         let (out, p) = self.aligned(f);
         self.eval_sec += p.wall_sec;
         let cores = self.cores();

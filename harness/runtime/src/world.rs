@@ -22,6 +22,8 @@ pub struct World {
     rank: u32,
     size: u32,
     comm_sec: Cell<f64>,
+    /// Bytes of the buffers this executor contributed to reductions and gathers.
+    comm_bytes: Cell<u64>,
     // Declared last so MPI is finalised after the communicator is gone.
     _universe: Universe,
 }
@@ -49,6 +51,7 @@ impl World {
             rank,
             size,
             comm_sec: Cell::new(0.0),
+            comm_bytes: Cell::new(0),
             _universe: universe,
         })
     }
@@ -99,6 +102,57 @@ impl World {
                 .all_reduce_into(values, &mut out[..], SystemOperation::sum())
         });
         out
+    }
+
+    /// Element-wise sum over executors into `values` itself, every executor getting the
+    /// result; adds the buffer's size to [`World::comm_bytes`]. With one executor it returns
+    /// at once and counts nothing.
+    pub fn sum_u64_in_place(&self, values: &mut [u64]) {
+        if self.size == 1 {
+            return;
+        }
+        let mut out = vec![0u64; values.len()];
+        self.timed(|| {
+            self.comm
+                .all_reduce_into(&*values, &mut out[..], SystemOperation::sum())
+        });
+        values.copy_from_slice(&out);
+        self.comm_bytes
+            .set(self.comm_bytes.get() + std::mem::size_of_val(values) as u64);
+    }
+
+    /// Every executor's `values` concatenated in rank order, on every executor (lengths may
+    /// differ); adds this executor's share to [`World::comm_bytes`].
+    pub fn all_gather_f32(&self, values: &[f32]) -> Vec<f32> {
+        if self.size == 1 {
+            return values.to_vec();
+        }
+        let len = values.len() as i32;
+        let mut lens = vec![0i32; self.size as usize];
+        self.timed(|| self.comm.all_gather_into(&len, &mut lens[..]));
+        let displs: Vec<i32> = lens
+            .iter()
+            .scan(0, |acc, l| {
+                let d = *acc;
+                *acc += l;
+                Some(d)
+            })
+            .collect();
+        let mut out = vec![0f32; lens.iter().sum::<i32>() as usize];
+        {
+            let mut part = PartitionMut::new(&mut out[..], &lens[..], &displs[..]);
+            self.timed(|| self.comm.all_gather_varcount_into(values, &mut part));
+        }
+        self.comm_bytes
+            .set(self.comm_bytes.get() + std::mem::size_of_val(values) as u64);
+        out
+    }
+
+    /// Bytes of the buffers this executor has put into [`World::sum_u64_in_place`] and
+    /// [`World::all_gather_f32`] so far (the payload, not what the MPI library's algorithm
+    /// moved on the wire).
+    pub fn comm_bytes(&self) -> u64 {
+        self.comm_bytes.get()
     }
 
     /// Maximum over executors; every executor gets the result.
