@@ -80,9 +80,10 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
         assert!(x["test_iou_ground"] > x.get("test_iou_other").copied().unwrap_or(0.0));
         assert!(r.metrics.val_accuracy.unwrap() > 0.7);
         assert_eq!(
-            r.metrics.extra["trees_built"], 280.0,
-            "40 iterations × 7 classes"
+            r.metrics.extra["trees_built"], 40.0,
+            "MLlib's forest: 40 multi-class trees"
         );
+        assert!(r.point.params.is_empty(), "the default engine is mllib");
         let t = &r.times;
         assert!(t.training_time_sec.unwrap() > 0.0);
         assert!(t.total_time_sec > t.training_time_sec.unwrap());
@@ -109,10 +110,31 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
     assert!(a.rows > 0 && b.rows > 0);
     // Both executors communicated through LightGBM's network over MPI.
     assert!(a.comm_sec > 0.0 && b.comm_sec > 0.0);
-    // Same model quality as one executor (random-forest bagging differs per rank).
-    let dv = (one.metrics.val_accuracy.unwrap() - two.metrics.val_accuracy.unwrap()).abs();
-    let dt = (one.metrics.test_accuracy.unwrap() - two.metrics.test_accuracy.unwrap()).abs();
-    assert!(dv < 0.02 && dt < 0.02, "val Δ {dv}, test Δ {dt}");
+    // The MLlib forest does not depend on how rows are spread: two executors grow the very
+    // forest one grows, so the metrics are equal too; the histograms went over MPI.
+    assert_eq!(
+        one.executor_reports[0].model_digest,
+        two.executor_reports[0].model_digest
+    );
+    assert_eq!(one.metrics.val_accuracy, two.metrics.val_accuracy);
+    assert_eq!(one.metrics.test_accuracy, two.metrics.test_accuracy);
+    assert_eq!(one.executor_reports[0].train_comm_bytes, Some(0));
+    let levels = two.metrics.extra["levels"] as usize;
+    assert_eq!(
+        levels, 6,
+        "depth 6: levels 0 to 5 are split, depth-6 nodes are leaves"
+    );
+    let per_level: u64 = (0..levels)
+        .map(|l| two.metrics.extra[&format!("allreduce_bytes_level_{l}")] as u64)
+        .sum();
+    // Each rank put every level's histograms into the allreduce, plus its share of the
+    // threshold sample (max(32², 10 000) rows × 7 features × 4 bytes over both ranks).
+    let sample = [a, b].map(|e| e.train_comm_bytes.unwrap() - per_level);
+    assert!(per_level > 0, "{per_level}");
+    assert!(
+        sample.iter().all(|s| *s > 0) && (230_000..=330_000).contains(&(sample[0] + sample[1])),
+        "sample shares {sample:?}"
+    );
 
     if cgroups_writable() {
         for e in &two.executor_reports {
@@ -150,10 +172,57 @@ fn two_executors_train_data_parallel_and_agree_with_one() {
     assert!(index.contains("href=\"two/index.html\"") && index.contains("href=\"one/index.html\""));
 }
 
-/// The proof that executors train one model: at 2 and at 3 executors every rank holds a
-/// byte-identical model (the digest each rank computed from its own model text, and rank 0's
-/// saved `model.txt`), LightGBM's network moved bytes on every rank, and the model differs
-/// from the one a single executor trains on rank 0's shard alone.
+/// MLlib's forest at 1, 2 and 3 executors (3 oversubscribe 2 CPUs) on the same files: one
+/// forest, byte for byte — every rank's digest, and rank 0's saved `forest.json`.
+#[test]
+fn mllib_forests_are_identical_at_one_two_and_three_executors() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = generate_fractal(dir, "data", "6", "4000");
+    let mut digests = Vec::new();
+    for n in ["1", "2", "3"] {
+        assert_ok(harness(
+            dir,
+            &[
+                "run",
+                "fractal-rf",
+                "--data",
+                data.to_str().unwrap(),
+                "--executors",
+                n,
+                "--cores",
+                "1",
+                "--memory",
+                "1g",
+                "--param",
+                "trees=10",
+                "--study",
+                &format!("m{n}"),
+            ],
+        ));
+        let r = records(dir, &format!("m{n}")).remove(0);
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        assert_eq!(r.one_model(), Some(true), "{n} executors: one forest");
+        let art = dir
+            .join("results")
+            .join(&r.study)
+            .join(r.artifacts.as_ref().unwrap());
+        let text = std::fs::read_to_string(art.join("forest.json")).expect("forest.json saved");
+        let digest = r.executor_reports[0].model_digest.clone().unwrap();
+        assert_eq!(harness_runtime::model::digest(&text), digest);
+        let forest: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(forest["trees"].as_array().unwrap().len(), 10);
+        assert_eq!(r.metrics.extra["trees_built"], 10.0);
+        digests.push(digest);
+    }
+    assert!(digests.iter().all(|d| *d == digests[0]), "{digests:?}");
+}
+
+/// The proof that LightGBM's executors train one model: at 2 and at 3 executors every rank
+/// holds a byte-identical model (the digest each rank computed from its own model text, and
+/// rank 0's saved `model.txt`), LightGBM's network moved bytes on every rank, and the model
+/// differs from the one a single executor trains on rank 0's shard alone.
 #[test]
 fn executors_hold_one_model_trained_over_the_network() {
     let _serial = serial();
@@ -179,6 +248,8 @@ fn executors_hold_one_model_trained_over_the_network() {
                 "1",
                 "--param",
                 "trees=8",
+                "--param",
+                "engine=lightgbm",
                 "--study",
                 study,
             ],

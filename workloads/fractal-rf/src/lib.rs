@@ -2,23 +2,32 @@
 //!
 //! Reference parameters (from the reference implementation's
 //! `RandomForestClassifier(numTrees=40, maxDepth=6, seed=62)`): 40 trees, depth 6, seed 62.
-//! Here the forest is LightGBM's `boosting=rf`, trained data-parallel over all executors with
-//! LightGBM's own distributed tree learner (`tree_learner=data`) on MPI
-//! ([`harness_runtime::lgbm_net`]). LightGBM specifics:
-//! - `rf` needs bagging: `bagging_fraction` 0.632 (the expected unique share of a bootstrap
-//!   sample, 1 − 1/e) and `bagging_freq` 1;
-//! - per-node feature sampling `feature_fraction_bynode` = √p / p (p = 7 features) is what
-//!   makes it a random forest; per-tree `feature_fraction` would not;
-//! - multiclass grows one tree per class per iteration: 40 iterations × 7 classes = 280 trees;
-//! - labels are the fixed dense map of [`schema::label_of`], identical on every executor.
+//! Two engines grow the forest, chosen by the study parameter `engine`:
+//!
+//! - `mllib` (default): Spark MLlib's random forest algorithm itself ([`forest`]): 40
+//!   multi-class Gini trees, 32 bins per feature from a sample of the training rows, Poisson
+//!   bootstrap, ⌈√7⌉ = 3 features per node, data-parallel as MLlib is — every executor counts
+//!   class histograms of its rows for every open node of a level, one MPI allreduce sums them,
+//!   every executor picks the same splits. The forest does not depend on how many executors
+//!   there are (byte-identical at 1, 2, 3); rank 0 saves it as `forest.json`; the bytes each
+//!   level's allreduce carried are in `extra.allreduce_bytes_level_<d>`.
+//! - `lightgbm`: LightGBM's `boosting=rf`, trained data-parallel with LightGBM's own
+//!   distributed tree learner (`tree_learner=data`) on MPI ([`harness_runtime::lgbm_net`]).
+//!   `rf` needs bagging: `bagging_fraction` 0.632 (the expected unique share of a bootstrap
+//!   sample, 1 − 1/e) and `bagging_freq` 1; per-node feature sampling
+//!   `feature_fraction_bynode` = √p / p makes it a random forest; multiclass grows one
+//!   regression tree per class per iteration (40 × 7 = 280 trees), so it is not the
+//!   reference's model. Rank 0 saves `model.txt`.
+//!
+//! Labels are the fixed dense map of [`schema::label_of`], identical on every executor.
 //!
 //! Metrics: validation and test accuracy over all executors' shards, and — because ground and
 //! vegetation are ~96 % of points, so accuracy alone hides the rare classes — per-class IoU,
 //! mean IoU (FRACTAL's benchmark metric) and macro-F1 from the confusion matrix summed over
 //! executors (`extra.{val,test}_miou`, `{val,test}_macro_f1`, `{val,test}_iou_<class>`). Every executor reports the
-//! SHA-256 of its model text (`model_digest`: equal on all ranks when they trained one model);
-//! rank 0 writes the model to the run's artifacts as `model.txt` (LightGBM's text format).
+//! SHA-256 of its model text (`model_digest`: equal on all ranks when they trained one model).
 
+pub mod forest;
 pub mod generate;
 pub mod load;
 pub mod schema;
@@ -40,14 +49,38 @@ use load::Points;
 /// Name of the workload on the command line and in records.
 pub const NAME: &str = "fractal-rf";
 
+/// Which implementation grows the forest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Spark MLlib's `RandomForestClassifier` algorithm ([`forest`]): the reference's model.
+    Mllib,
+    /// LightGBM's `boosting=rf` with its data-parallel tree learner.
+    LightGbm,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Mllib => "mllib",
+            Engine::LightGbm => "lightgbm",
+        }
+    }
+}
+
 /// Model parameters, from the reference defaults overridden by the point's params.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RfParams {
-    /// Forest size (LightGBM iterations; each grows one tree per class).
+    /// `engine`: `mllib` (default) or `lightgbm`.
+    pub engine: Engine,
+    /// Forest size (trees; for LightGBM, iterations that each grow one tree per class).
     pub trees: u32,
     pub max_depth: u32,
     pub seed: u64,
+    /// `mllib`: bins per feature (MLlib `maxBins`, 32).
+    pub max_bins: u32,
+    /// `lightgbm` only.
     pub bagging_fraction: f64,
+    /// `lightgbm` only.
     pub feature_fraction_bynode: f64,
 }
 
@@ -55,6 +88,8 @@ impl Default for RfParams {
     fn default() -> Self {
         let p = schema::FEATURES.len() as f64;
         RfParams {
+            engine: Engine::Mllib,
+            max_bins: 32,
             trees: 40,
             max_depth: 6,
             seed: 62,
@@ -65,8 +100,8 @@ impl Default for RfParams {
 }
 
 impl RfParams {
-    /// Reference defaults overridden by `trees`, `max_depth`, `seed`, `bagging_fraction`,
-    /// `feature_fraction_bynode` from `params`.
+    /// Reference defaults overridden by `engine`, `trees`, `max_depth`, `seed`, `max_bins`,
+    /// `bagging_fraction`, `feature_fraction_bynode` from `params`.
     ///
     /// # Errors
     /// A parameter of the wrong type or an unknown name.
@@ -80,6 +115,25 @@ impl RfParams {
                 "trees" => p.trees = v.as_u64().filter(|t| *t > 0).ok_or_else(bad)? as u32,
                 "max_depth" => p.max_depth = v.as_u64().filter(|t| *t > 0).ok_or_else(bad)? as u32,
                 "seed" => p.seed = v.as_u64().ok_or_else(bad)?,
+                "engine" => {
+                    p.engine = match v.as_str() {
+                        Some("mllib") => Engine::Mllib,
+                        Some("lightgbm") => Engine::LightGbm,
+                        _ => {
+                            return Err(format!(
+                                "fractal-rf parameter `engine` is {v}: use \"mllib\" (Spark \
+                                 MLlib's random forest, the default) or \"lightgbm\""
+                            )
+                            .into())
+                        }
+                    }
+                }
+                "max_bins" => {
+                    p.max_bins = v
+                        .as_u64()
+                        .filter(|b| (2..=256).contains(b))
+                        .ok_or_else(bad)? as u32
+                }
                 "bagging_fraction" => {
                     p.bagging_fraction = v.as_f64().filter(|f| *f > 0.0 && *f < 1.0).ok_or_else(bad)?
                 }
@@ -87,7 +141,7 @@ impl RfParams {
                     p.feature_fraction_bynode =
                         v.as_f64().filter(|f| *f > 0.0 && *f <= 1.0).ok_or_else(bad)?
                 }
-                _ => return Err(format!("unknown fractal-rf parameter `{k}` (known: trees, max_depth, seed, bagging_fraction, feature_fraction_bynode)").into()),
+                _ => return Err(format!("unknown fractal-rf parameter `{k}` (known: engine, trees, max_depth, seed, max_bins, bagging_fraction, feature_fraction_bynode)").into()),
             }
         }
         Ok(p)
@@ -121,22 +175,110 @@ impl RfParams {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FractalRf;
 
-fn read_shard(data: &str, files: &[FileEntry]) -> Result<Points, WorkloadError> {
+/// The points of `files`, and each point's global row id ([`forest::row_id`] of its file and
+/// position there).
+fn read_shard(data: &str, files: &[FileEntry]) -> Result<(Points, Vec<u64>), WorkloadError> {
     let mut points = Points::default();
+    let mut ids = Vec::new();
     for f in files {
+        let before = points.rows();
         load::read_at(data, &f.path, &mut points)?;
+        ids.extend((0..(points.rows() - before) as u64).map(|i| forest::row_id(&f.path, i)));
     }
-    Ok(points)
+    Ok((points, ids))
 }
 
-/// This executor's confusion matrix of `booster` on `points`.
-fn confusion_on(booster: &Booster, points: &Points) -> Result<Confusion, WorkloadError> {
-    let mut c = Confusion::new(schema::CLASSES.len());
-    if points.rows() > 0 {
-        let probs = booster.predict(&points.features, schema::FEATURES.len() as i32, true)?;
-        c.add(&argmax_rows(&probs, schema::CLASSES.len()), &points.labels);
+/// A trained model of either engine.
+enum Model {
+    LightGbm(Booster),
+    Mllib(forest::Forest),
+}
+
+impl Model {
+    /// This executor's confusion matrix on `points`.
+    fn confusion(&self, points: &Points) -> Result<Confusion, WorkloadError> {
+        let mut c = Confusion::new(schema::CLASSES.len());
+        if points.rows() > 0 {
+            let probs = match self {
+                Model::LightGbm(b) => {
+                    b.predict(&points.features, schema::FEATURES.len() as i32, true)?
+                }
+                Model::Mllib(f) => f.predict_proba(&points.features),
+            };
+            c.add(&argmax_rows(&probs, schema::CLASSES.len()), &points.labels);
+        }
+        Ok(c)
     }
-    Ok(c)
+
+    /// The model as text (LightGBM's model format, or the forest as JSON) and the artifact
+    /// name rank 0 saves it under.
+    fn text(&self) -> Result<(String, &'static str), WorkloadError> {
+        Ok(match self {
+            Model::LightGbm(b) => (b.save_string()?, "model.txt"),
+            Model::Mllib(f) => (serde_json::to_string(f)?, "forest.json"),
+        })
+    }
+}
+
+/// Rows drawn for the split thresholds: MLlib's `findSplits` samples
+/// max(`max_bins`², 10 000) of the training rows; here a row is drawn when its id's hash falls
+/// below that share, so every executor count draws the same rows.
+fn in_threshold_sample(id: u64, share: f64) -> bool {
+    ((forest::mix(id ^ 0x5EED) >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
+/// Trains the MLlib forest on this executor's `train` points (ids `ids`) together with the
+/// other executors: thresholds from a sample gathered on every rank, rows binned to one byte
+/// per feature (the float features are dropped), one histogram allreduce per level. Returns
+/// the forest and the bytes of each level's allreduce.
+fn train_mllib(
+    world: &harness_runtime::World,
+    threads: usize,
+    params: &RfParams,
+    train: Points,
+    ids: Vec<u64>,
+) -> (forest::Forest, Vec<u64>) {
+    let p = schema::FEATURES.len();
+    let total = world.sum_u64(&[train.rows() as u64])[0];
+    let wanted = (u64::from(params.max_bins).pow(2)).max(10_000);
+    let share = (wanted as f64 / total.max(1) as f64).min(1.0);
+    let mut mine = Vec::new();
+    for (row, id) in train.features.chunks_exact(p).zip(&ids) {
+        if in_threshold_sample(*id, share) {
+            mine.extend_from_slice(row);
+        }
+    }
+    let sample = world.all_gather_f32(&mine);
+    let by_feature: Vec<Vec<f32>> = (0..p)
+        .map(|f| sample.chunks_exact(p).map(|r| r[f]).collect())
+        .collect();
+    let splits = forest::Splits::from_sample(&by_feature, params.max_bins);
+    let rows = forest::BinnedRows {
+        p,
+        bins: train
+            .features
+            .chunks_exact(p)
+            .flat_map(|r| (0..p).map(|f| splits.bin(f, r[f])).collect::<Vec<u8>>())
+            .collect(),
+        labels: train.labels.iter().map(|l| *l as u8).collect(),
+        ids,
+    };
+    drop(train);
+    let fp = forest::ForestParams {
+        num_trees: params.trees,
+        max_depth: params.max_depth,
+        max_bins: params.max_bins,
+        seed: params.seed,
+        ..forest::ForestParams::default()
+    };
+    forest::train(
+        &rows,
+        &splits,
+        schema::CLASSES.len(),
+        &fp,
+        threads,
+        &mut |h| world.sum_u64_in_place(h),
+    )
 }
 
 /// Per-class and mean metrics of a split's (summed) confusion matrix into `extra`:
@@ -242,15 +384,21 @@ impl Workload for FractalRf {
         let data = ctx.job.data.clone();
         let fraction = ctx.job.point.fraction;
 
-        let mut files = Vec::new();
-        let (train, val, test) = ctx.load(|| -> Result<_, WorkloadError> {
-            let mut shard = |split: &str| -> Result<Points, WorkloadError> {
-                let mine = shard_for(&data, split, fraction, rank, size)?;
-                let points = read_shard(&data, &mine)?;
-                files.extend(mine);
-                Ok(points)
-            };
-            Ok((shard("train")?, shard("val")?, shard("test")?))
+        let shards = ctx.load(|| -> Result<_, WorkloadError> {
+            ["train", "val", "test"]
+                .map(|split| shard_for(&data, split, fraction, rank, size))
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Into::into)
+        })?;
+        let files: Vec<FileEntry> = shards.concat();
+        ctx.reading(&files);
+        let ((train, ids), (val, _), (test, _)) = ctx.load(|| -> Result<_, WorkloadError> {
+            Ok((
+                read_shard(&data, &shards[0])?,
+                read_shard(&data, &shards[1])?,
+                read_shard(&data, &shards[2])?,
+            ))
         })?;
         if train.rows() == 0 {
             return Err(format!(
@@ -259,30 +407,43 @@ impl Workload for FractalRf {
             )
             .into());
         }
+        let train_rows_here = train.rows() as u64;
 
-        let labels: Vec<f32> = train.labels.iter().map(|l| *l as f32).collect();
-        let lgbm = params.lightgbm(ctx.cores(), size);
-        let booster = ctx.train(|| -> Result<Booster, WorkloadError> {
-            // Network, dataset and training on this one thread (LightGBM's network is
-            // thread-local); the network is freed when `net` drops after training.
-            let net = LightGbmNetwork::init(ctx.world)?;
-            let ds = Dataset::from_slice(
-                &train.features,
-                &labels,
-                schema::FEATURES.len() as i32,
-                true,
-            )?;
-            let booster = Booster::train(ds, &lgbm)?;
-            drop(net);
-            Ok(booster)
-        })?;
+        let mut level_bytes = Vec::new();
+        let model = match params.engine {
+            Engine::LightGbm => {
+                let labels: Vec<f32> = train.labels.iter().map(|l| *l as f32).collect();
+                let lgbm = params.lightgbm(ctx.cores(), size);
+                Model::LightGbm(ctx.train(|| -> Result<Booster, WorkloadError> {
+                    // Network, dataset and training on this one thread (LightGBM's network
+                    // is thread-local); the network is freed when `net` drops after training.
+                    let net = LightGbmNetwork::init(ctx.world)?;
+                    let ds = Dataset::from_slice(
+                        &train.features,
+                        &labels,
+                        schema::FEATURES.len() as i32,
+                        true,
+                    )?;
+                    let booster = Booster::train(ds, &lgbm)?;
+                    drop(net);
+                    Ok(booster)
+                })?)
+            }
+            Engine::Mllib => {
+                let (world, threads) = (ctx.world, ctx.cores() as usize);
+                let (forest, bytes) =
+                    ctx.train(|| train_mllib(world, threads, &params, train, ids));
+                level_bytes = bytes;
+                Model::Mllib(forest)
+            }
+        };
 
         // The model every executor holds: its digest proves they trained one model; rank 0
-        // keeps the text as the run's artifact `model.txt`.
-        let model_text = booster.save_string()?;
+        // keeps the text as the run's artifact (`model.txt` or `forest.json`).
+        let (model_text, artifact) = model.text()?;
         if rank == 0 {
             if let Some(dir) = &ctx.job.artifacts_dir {
-                let path = std::path::Path::new(dir).join("model.txt");
+                let path = std::path::Path::new(dir).join(artifact);
                 std::fs::write(&path, &model_text)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
@@ -290,14 +451,17 @@ impl Workload for FractalRf {
         let model_digest = Some(harness_runtime::model::digest(&model_text));
 
         let (val_c, test_c) = ctx.eval(|| -> Result<_, WorkloadError> {
-            let v = confusion_on(&booster, &val)?.summed(ctx.world);
-            let t = confusion_on(&booster, &test)?.summed(ctx.world);
+            let v = model.confusion(&val)?.summed(ctx.world);
+            let t = model.confusion(&test)?.summed(ctx.world);
             Ok((v, t))
         })?;
         let (val_acc, test_acc) = (val_c.accuracy(), test_c.accuracy());
 
-        let train_rows = ctx.world.sum_u64(&[train.rows() as u64])[0];
-        let trees_built = u64::from(params.trees) * schema::CLASSES.len() as u64;
+        let train_rows = ctx.world.sum_u64(&[train_rows_here])[0];
+        let trees_built = match params.engine {
+            Engine::LightGbm => u64::from(params.trees) * schema::CLASSES.len() as u64,
+            Engine::Mllib => u64::from(params.trees),
+        };
         let mut metrics = Metrics {
             val_accuracy: val_acc,
             test_accuracy: test_acc,
@@ -308,13 +472,23 @@ impl Workload for FractalRf {
             .extra
             .insert("trees_built".into(), trees_built as f64);
         metrics.extra.insert("train_rows".into(), train_rows as f64);
+        if !level_bytes.is_empty() {
+            metrics
+                .extra
+                .insert("levels".into(), level_bytes.len() as f64);
+            for (level, b) in level_bytes.iter().enumerate() {
+                metrics
+                    .extra
+                    .insert(format!("allreduce_bytes_level_{level}"), *b as f64);
+            }
+        }
         class_metrics(&mut metrics.extra, "val", &val_c);
         class_metrics(&mut metrics.extra, "test", &test_c);
         Ok(WorkloadOutput {
             metrics,
             files,
             rows: Rows {
-                train: train.rows() as u64,
+                train: train_rows_here,
                 val: val.rows() as u64,
                 test: test.rows() as u64,
             },
