@@ -5,12 +5,18 @@
 # under the same tag. The Dockerfile then builds unchanged, here or where the registry is reachable.
 #
 # Usage: docker/make-base.sh [TAG] [SUITE]      (defaults: debian:bookworm-slim bookworm)
-# Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian)
+# Env:   DEBIAN_MIRROR (default: the Debian mirror apt on this host is configured with)
 set -euo pipefail
 tag="${1:-debian:bookworm-slim}"
 suite="${2:-bookworm}"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 log() { echo "[make-base] $*" >&2; }
+# The first Debian archive URI of apt's own sources (deb822 or one-line format).
+apt_mirror() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'
+  } | grep -v -- '-security' | head -n1
+}
+mirror="${DEBIAN_MIRROR:-$(apt_mirror)}"
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
   log "$tag present"
@@ -19,6 +25,10 @@ fi
 if timeout 60 docker pull -q "$tag" >/dev/null 2>&1; then
   log "$tag pulled from the registry"
   exit 0
+fi
+if [ -z "$mirror" ]; then
+  log "$tag cannot be pulled and apt has no Debian mirror configured: set DEBIAN_MIRROR"
+  exit 1
 fi
 log "$tag cannot be pulled: building it with debootstrap ($suite from $mirror)"
 SUDO=""

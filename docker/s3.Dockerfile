@@ -1,4 +1,4 @@
-# S3-compatible store of the compose cluster: s3s-fs (crates.io, `cargo install s3s-fs
+# S3-compatible store of the compose cluster: s3s-fs (`cargo install s3s-fs
 # --version 0.14.1 --features binary`, done by .ci/install) serving a directory. Build context:
 # a directory holding the `s3s-fs` binary. Each top-level directory of /data is a bucket.
 ARG BASE=debian:bookworm-slim

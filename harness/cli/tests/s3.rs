@@ -1,4 +1,4 @@
-//! S3 data locations against a real S3-compatible server (`s3s-fs`, built from crates.io by
+//! S3 data locations against a real S3-compatible server (`s3s-fs`, built with `cargo install` by
 //! `.ci/install`): generate and upload to `s3://`, run a 2-executor study that lists, shards and
 //! reads objects, and the clear errors for a missing bucket or prefix, rejected credentials, an
 //! unreachable endpoint and an object that is not parquet.

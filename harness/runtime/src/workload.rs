@@ -252,7 +252,7 @@ impl<'a> ExecutorContext<'a> {
     /// so a reader never sees half of it.
     pub fn with_partial_report(mut self, path: std::path::PathBuf, report: ExecutorReport) -> Self {
         self.partial = Some((path, report));
-        self.checkpoint("started");
+        self.checkpoint(Some("started"));
         self
     }
 
@@ -263,21 +263,19 @@ impl<'a> ExecutorContext<'a> {
             r.files.extend(files.iter().map(|f| f.path.clone()));
             r.bytes += files.iter().map(|f| f.bytes).sum::<u64>();
         }
-        let stage = self
-            .partial
-            .as_ref()
-            .and_then(|(_, r)| r.stage.clone())
-            .unwrap_or_default();
-        self.checkpoint(&stage);
+        self.checkpoint(None);
     }
 
-    /// Writes the report so far with `stage` and the phases measured until now. A file that
-    /// cannot be written is said on stderr (the run's log) and does not stop the run.
-    fn checkpoint(&mut self, stage: &str) {
+    /// Writes the report so far with the phases measured until now, entering `stage` when
+    /// given (else staying in the current one). A file that cannot be written is said on
+    /// stderr (the run's log) and does not stop the run.
+    fn checkpoint(&mut self, stage: Option<&str>) {
         let Some((path, r)) = &mut self.partial else {
             return;
         };
-        r.stage = Some(stage.to_string());
+        if let Some(stage) = stage {
+            r.stage = Some(stage.to_string());
+        }
         r.load_sec = self.load_sec;
         r.train_sec = self.train_sec;
         r.eval_sec = self.eval_sec;
@@ -319,7 +317,7 @@ impl<'a> ExecutorContext<'a> {
 
     /// Times a local loading phase (adds to this executor's `load_sec`).
     pub fn load<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.checkpoint("load");
+        self.checkpoint(Some("load"));
         let k0 = kernel::sample(&self.sources);
         let t = Instant::now();
         let out = f();
@@ -333,7 +331,7 @@ impl<'a> ExecutorContext<'a> {
     /// Times a barrier-aligned training phase: barrier, `f`, barrier. Collectives inside `f`
     /// add to `train_comm_sec`, the closing barrier to `train_wait_sec`.
     pub fn train<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.checkpoint("train");
+        self.checkpoint(Some("train"));
         let b0 = self.world.comm_bytes();
         let (out, p) = self.aligned(f);
         self.train_comm_bytes += self.world.comm_bytes() - b0;
@@ -347,7 +345,7 @@ impl<'a> ExecutorContext<'a> {
 
     /// Times a barrier-aligned evaluation phase: barrier, `f`, barrier.
     pub fn eval<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.checkpoint("eval");
+        self.checkpoint(Some("eval"));
         let (out, p) = self.aligned(f);
         self.eval_sec += p.wall_sec;
         let cores = self.cores();

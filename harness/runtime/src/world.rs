@@ -16,6 +16,17 @@ use mpi::traits::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// Where each rank's block starts in a concatenation of blocks of lengths `lens`.
+fn displacements(lens: &[i32]) -> Vec<i32> {
+    lens.iter()
+        .scan(0, |acc, l| {
+            let d = *acc;
+            *acc += l;
+            Some(d)
+        })
+        .collect()
+}
+
 /// The MPI world: rank, size and timed collectives. Dropping it finalises MPI.
 pub struct World {
     comm: SimpleCommunicator,
@@ -130,14 +141,7 @@ impl World {
         let len = values.len() as i32;
         let mut lens = vec![0i32; self.size as usize];
         self.timed(|| self.comm.all_gather_into(&len, &mut lens[..]));
-        let displs: Vec<i32> = lens
-            .iter()
-            .scan(0, |acc, l| {
-                let d = *acc;
-                *acc += l;
-                Some(d)
-            })
-            .collect();
+        let displs = displacements(&lens);
         let mut out = vec![0f32; lens.iter().sum::<i32>() as usize];
         {
             let mut part = PartitionMut::new(&mut out[..], &lens[..], &displs[..]);
@@ -177,14 +181,7 @@ impl World {
         if self.is_root() {
             let mut lens = vec![0i32; self.size as usize];
             self.timed(|| root.gather_into_root(&len, &mut lens[..]));
-            let displs: Vec<i32> = lens
-                .iter()
-                .scan(0, |acc, l| {
-                    let d = *acc;
-                    *acc += l;
-                    Some(d)
-                })
-                .collect();
+            let displs = displacements(&lens);
             let total: i32 = lens.iter().sum();
             let mut buf = vec![0u8; total as usize];
             {

@@ -96,6 +96,11 @@ pub fn row_id(file: &str, row: u64) -> u64 {
     mix(h ^ mix(row))
 }
 
+/// A uniform number in [0, 1) from the top 53 bits of a hash.
+pub fn unit(hash: u64) -> f64 {
+    (hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Upper bounds of Poisson(1)'s cumulative distribution scaled to 2^64, for k = 0, 1, …: a
 /// uniform `u` has weight k when it lies below bound k and not below bound k − 1.
 const POISSON1_CDF: [f64; 10] = {
@@ -119,7 +124,7 @@ const POISSON1_CDF: [f64; 10] = {
 /// The bootstrap weight of row `id` in tree `tree`: a Poisson(1) draw from a hash of
 /// (seed, tree, id) by inverse transform (at most 9; the tail beyond has probability 1e-7).
 pub fn poisson_weight(seed: u64, tree: u32, id: u64) -> u32 {
-    let u = (mix(mix(seed ^ mix(u64::from(tree))) ^ id) >> 11) as f64 / (1u64 << 53) as f64;
+    let u = unit(mix(mix(seed ^ mix(u64::from(tree))) ^ id));
     POISSON1_CDF.iter().position(|c| u < *c).unwrap_or(9) as u32
 }
 
@@ -233,30 +238,24 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Index of the leaf (or open node) binned row `bins` reaches.
-    fn route_bins(&self, bins: &[u8]) -> usize {
+    /// Index of the node where the walk from the root stops: `left(split)` says which way
+    /// each split sends the row.
+    fn walk(&self, left: impl Fn(&Split) -> bool) -> usize {
         let mut n = 0;
         while let Some(s) = &self.nodes[n].split {
-            n = if bins[s.feature] <= s.bin {
-                s.left
-            } else {
-                s.right
-            };
+            n = if left(s) { s.left } else { s.right };
         }
         n
     }
 
+    /// Index of the leaf (or open node) binned row `bins` reaches.
+    fn route_bins(&self, bins: &[u8]) -> usize {
+        self.walk(|s| bins[s.feature] <= s.bin)
+    }
+
     /// Index of the leaf raw row `x` reaches.
     fn leaf(&self, x: &[f32]) -> usize {
-        let mut n = 0;
-        while let Some(s) = &self.nodes[n].split {
-            n = if x[s.feature] <= s.threshold {
-                s.left
-            } else {
-                s.right
-            };
-        }
-        n
+        self.walk(|s| x[s.feature] <= s.threshold)
     }
 
     /// Depth of the deepest leaf.
@@ -398,9 +397,9 @@ struct Open {
     node: usize,
     /// Heap id (root 1).
     heap_id: u64,
-    features: Vec<usize>,
-    /// Offset of its histogram in the level's buffer.
-    offset: usize,
+    /// The features it considers, each with the offset of its `bins × classes` histogram in
+    /// the level's buffer.
+    features: Vec<(usize, usize)>,
 }
 
 /// Bytes summed over executors, per level of growth (for the record).
@@ -436,37 +435,32 @@ pub fn train(
         let mut offset = 0;
         let open: Vec<Open> = to_split
             .iter()
-            .map(|&(tree, node, heap_id)| {
-                let features = feature_subset(params.seed, tree as u32, heap_id, p, k);
-                let o = Open {
-                    tree,
-                    node,
-                    heap_id,
-                    offset,
-                    features,
-                };
-                offset += o
-                    .features
-                    .iter()
-                    .map(|f| splits.bins(*f) * classes)
-                    .sum::<usize>();
-                o
+            .map(|&(tree, node, heap_id)| Open {
+                tree,
+                node,
+                heap_id,
+                features: feature_subset(params.seed, tree as u32, heap_id, p, k)
+                    .into_iter()
+                    .map(|f| {
+                        let at = offset;
+                        offset += splits.bins(f) * classes;
+                        (f, at)
+                    })
+                    .collect(),
             })
             .collect();
-        let mut hist = histograms(
-            rows, &trees, &open, splits, classes, params, threads, offset,
-        );
+        let mut hist = histograms(rows, &trees, &open, classes, params, threads, offset);
         allreduce(&mut hist);
         level_bytes.push((hist.len() * std::mem::size_of::<u64>()) as u64);
 
         let mut next = Vec::new();
         for o in &open {
             // Node counts: the sum over the bins of its first feature.
-            let f0 = o.features[0];
+            let (f0, at0) = o.features[0];
             let mut counts = vec![0u64; classes];
             for b in 0..splits.bins(f0) {
                 for c in 0..classes {
-                    counts[c] += hist[o.offset + b * classes + c];
+                    counts[c] += hist[at0 + b * classes + c];
                 }
             }
             trees[o.tree].nodes[o.node].counts = counts;
@@ -474,8 +468,7 @@ pub fn train(
                 continue;
             }
             let mut best: Option<(usize, Candidate)> = None;
-            let mut at = o.offset;
-            for &f in &o.features {
+            for &(f, at) in &o.features {
                 let len = splits.bins(f) * classes;
                 if let Some(c) = best_split_of_feature(
                     &hist[at..at + len],
@@ -487,7 +480,6 @@ pub fn train(
                         best = Some((f, c));
                     }
                 }
-                at += len;
             }
             let Some((
                 feature,
@@ -539,12 +531,10 @@ pub fn train(
 
 /// This executor's weighted class counts per (open node, feature, bin) for one level: one pass
 /// over the rows on `threads` threads, each with a buffer of its own, summed at the end.
-#[allow(clippy::too_many_arguments)]
 fn histograms(
     rows: &BinnedRows,
     trees: &[Tree],
     open: &[Open],
-    splits: &Splits,
     classes: usize,
     params: &ForestParams,
     threads: usize,
@@ -563,21 +553,6 @@ fn histograms(
         t.dedup();
         t
     };
-    // Offsets of each open node's features, precomputed.
-    let feature_offsets: Vec<Vec<(usize, usize)>> = open
-        .iter()
-        .map(|o| {
-            let mut at = o.offset;
-            o.features
-                .iter()
-                .map(|&f| {
-                    let x = (f, at);
-                    at += splits.bins(f) * classes;
-                    x
-                })
-                .collect()
-        })
-        .collect();
     let n = rows.rows();
     let threads = threads.clamp(1, n.max(1));
     let chunk = n.div_ceil(threads).max(1);
@@ -596,7 +571,7 @@ fn histograms(
                 if i == usize::MAX {
                     continue;
                 }
-                for &(f, at) in &feature_offsets[i] {
+                for &(f, at) in &open[i].features {
                     h[at + bins[f] as usize * classes + label] += u64::from(w);
                 }
             }

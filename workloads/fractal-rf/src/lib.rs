@@ -224,7 +224,7 @@ impl Model {
 /// max(`max_bins`², 10 000) of the training rows; here a row is drawn when its id's hash falls
 /// below that share, so every executor count draws the same rows.
 fn in_threshold_sample(id: u64, share: f64) -> bool {
-    ((forest::mix(id ^ 0x5EED) >> 11) as f64 / (1u64 << 53) as f64) < share
+    forest::unit(forest::mix(id ^ 0x5EED)) < share
 }
 
 /// Trains the MLlib forest on this executor's `train` points (ids `ids`) together with the
@@ -258,7 +258,7 @@ fn train_mllib(
         bins: train
             .features
             .chunks_exact(p)
-            .flat_map(|r| (0..p).map(|f| splits.bin(f, r[f])).collect::<Vec<u8>>())
+            .flat_map(|r| r.iter().enumerate().map(|(f, x)| splits.bin(f, *x)))
             .collect(),
         labels: train.labels.iter().map(|l| *l as u8).collect(),
         ids,
