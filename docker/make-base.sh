@@ -12,11 +12,10 @@ suite="${2:-bookworm}"
 log() { echo "[make-base] $*" >&2; }
 # The first Debian archive URI of apt's own sources (deb822 or one-line format).
 apt_mirror() {
-  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'
-  } | grep -v -- '-security' | head -n1
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true
+  } | awk '$2 !~ /-security/ {print $2; exit}'
 }
-mirror="${DEBIAN_MIRROR:-$(apt_mirror)}"
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
   log "$tag present"
@@ -26,6 +25,7 @@ if timeout 60 docker pull -q "$tag" >/dev/null 2>&1; then
   log "$tag pulled from the registry"
   exit 0
 fi
+mirror="${DEBIAN_MIRROR:-$(apt_mirror)}"
 if [ -z "$mirror" ]; then
   log "$tag cannot be pulled and apt has no Debian mirror configured: set DEBIAN_MIRROR"
   exit 1
