@@ -73,6 +73,17 @@ pub trait Model: Send + Sync {
     /// The metadata, for `GET /version`.
     fn meta(&self) -> serde_json::Value;
 
+    /// The model's input rows from one batch of an input file: row-major,
+    /// `features().len()` values per row. The default reads the numeric columns named by
+    /// [`Model::features`]; a model whose features are derived from stored columns (e.g. a
+    /// coordinate taken out of a list column, or a band ratio) overrides it.
+    ///
+    /// # Errors
+    /// A missing, mistyped or null column, naming it (the caller adds the file).
+    fn inputs(&self, batch: &arrow::array::RecordBatch) -> Result<Vec<f64>, String> {
+        crate::scoring::columns_as_rows(batch, self.features())
+    }
+
     /// A scorer for the calling thread.
     ///
     /// # Errors

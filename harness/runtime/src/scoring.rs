@@ -5,7 +5,8 @@
 //! ([`harness_core::shard::assign_by_bytes`]), scores each file with the model and writes
 //! `<output>/<same name>` holding the input columns plus `prediction` (Float64, the model's
 //! score, e.g. a positive-class probability). Rank 0 gathers rows and seconds and writes the
-//! [`PredictSummary`]. Any workload's model works: the model names its feature columns.
+//! [`PredictSummary`]. Any workload's model works: the model names its feature columns, or
+//! derives its inputs from the batch ([`Model::inputs`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -102,8 +103,12 @@ pub fn list_parquet(dir: &str) -> Result<Vec<FileEntry>, String> {
     Ok(files)
 }
 
-/// The `features` columns of `batch` as row-major f64 (any numeric type is cast).
-fn features_of(path: &Path, batch: &RecordBatch, features: &[String]) -> Result<Vec<f64>, String> {
+/// The `features` columns of `batch` as row-major f64 (any numeric type is cast): the default
+/// [`Model::inputs`].
+///
+/// # Errors
+/// A missing, non-numeric or null column, named.
+pub fn columns_as_rows(batch: &RecordBatch, features: &[String]) -> Result<Vec<f64>, String> {
     let mut columns = Vec::with_capacity(features.len());
     for name in features {
         let col = batch.column_by_name(name).ok_or_else(|| {
@@ -113,30 +118,24 @@ fn features_of(path: &Path, batch: &RecordBatch, features: &[String]) -> Result<
                 .iter()
                 .map(|f| f.name().clone())
                 .collect();
-            err(
-                path,
-                format!("no column `{name}` (it has: {})", have.join(", ")),
-            )
+            format!("no column `{name}` (it has: {})", have.join(", "))
         })?;
         if !col.data_type().is_numeric() {
-            return Err(err(
-                path,
-                format!(
-                    "column `{name}` has type {}, expected a number",
-                    col.data_type()
-                ),
+            return Err(format!(
+                "column `{name}` has type {}, expected a number",
+                col.data_type()
             ));
         }
-        let c = cast(col, &DataType::Float64).map_err(|e| err(path, e))?;
+        let c = cast(col, &DataType::Float64).map_err(|e| e.to_string())?;
         let c = c
             .as_any()
             .downcast_ref::<Float64Array>()
             .expect("cast to Float64")
             .clone();
         if c.null_count() > 0 {
-            return Err(err(
-                path,
-                format!("column `{name}` has {} null values", c.null_count()),
+            return Err(format!(
+                "column `{name}` has {} null values",
+                c.null_count()
             ));
         }
         columns.push(c);
@@ -206,7 +205,7 @@ fn score_source<T: parquet::file::reader::ChunkReader + 'static>(
     let mut rows = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| err(input, e))?;
-        let x = features_of(input, &batch, model.features())?;
+        let x = model.inputs(&batch).map_err(|e| err(input, e))?;
         let p = scorer.score(&x).map_err(|e| err(input, e))?;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         columns.push(Arc::new(Float64Array::from(p)));

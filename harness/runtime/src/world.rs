@@ -134,7 +134,8 @@ impl World {
 
     /// Every executor's `values` concatenated in rank order, on every executor (lengths may
     /// differ); adds this executor's share to [`World::comm_bytes`].
-    pub fn all_gather_f32(&self, values: &[f32]) -> Vec<f32> {
+    /// `T` is any MPI-equivalent plain type (`f32`, `u64`, …).
+    pub fn all_gather<T: Equivalence + Copy + Default>(&self, values: &[T]) -> Vec<T> {
         if self.size == 1 {
             return values.to_vec();
         }
@@ -142,7 +143,7 @@ impl World {
         let mut lens = vec![0i32; self.size as usize];
         self.timed(|| self.comm.all_gather_into(&len, &mut lens[..]));
         let displs = displacements(&lens);
-        let mut out = vec![0f32; lens.iter().sum::<i32>() as usize];
+        let mut out = vec![T::default(); lens.iter().sum::<i32>() as usize];
         {
             let mut part = PartitionMut::new(&mut out[..], &lens[..], &displs[..]);
             self.timed(|| self.comm.all_gather_varcount_into(values, &mut part));
@@ -153,7 +154,7 @@ impl World {
     }
 
     /// Bytes of the buffers this executor has put into [`World::sum_u64_in_place`] and
-    /// [`World::all_gather_f32`] so far (the payload, not what the MPI library's algorithm
+    /// [`World::all_gather`] so far (the payload, not what the MPI library's algorithm
     /// moved on the wire).
     pub fn comm_bytes(&self) -> u64 {
         self.comm_bytes.get()
