@@ -177,6 +177,9 @@ pub struct Straggler {
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub points: Vec<PointSummary>,
+    /// Workload parameters whose value differs between points (e.g. `engine` when one results
+    /// directory holds studies of two engines): series are told apart by them.
+    pub varying_params: Vec<String>,
     pub fits: Vec<SeriesFit>,
     pub stragglers: Vec<Straggler>,
     /// One task timeline per executor count of a task-parallel study: the median-training-time
@@ -191,14 +194,70 @@ fn same_series(a: &Point, b: &Point) -> bool {
         && a.params == b.params
 }
 
-/// Label of a series in charts and tables.
-pub fn series_label(p: &Point) -> String {
-    format!(
+/// A parameter value as a short text: strings without quotes, anything longer than 40
+/// characters (a stored grid) cut with an ellipsis.
+pub fn param_text(v: &serde_json::Value) -> String {
+    let t = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if t.chars().count() > 40 {
+        format!("{}…", t.chars().take(39).collect::<String>())
+    } else {
+        t
+    }
+}
+
+/// Parameter names whose values differ between `points` (a name missing from some point
+/// counts as differing).
+pub fn varying_params<'a>(points: impl IntoIterator<Item = &'a Point> + Clone) -> Vec<String> {
+    let mut names: Vec<&String> = points
+        .clone()
+        .into_iter()
+        .flat_map(|p| p.params.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| {
+            let mut vals = points.clone().into_iter().map(|p| p.params.get(*n));
+            let first = vals.next();
+            vals.any(|v| Some(v) != first)
+        })
+        .cloned()
+        .collect()
+}
+
+/// `name=value` of each of `names` in `p`'s parameters, joined by ", " (empty for none).
+pub fn params_label(p: &Point, names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            let v = p
+                .params
+                .get(n)
+                .map(param_text)
+                .unwrap_or_else(|| "–".into());
+            format!("{n}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Label of a series in charts and tables: fraction, cores and memory, then the parameters
+/// in `varying` that tell series apart.
+pub fn series_label(p: &Point, varying: &[String]) -> String {
+    let base = format!(
         "fraction {} ({}c, {})",
         p.fraction,
         p.cores,
         harness_core::format_bytes(p.memory_bytes)
-    )
+    );
+    match params_label(p, varying) {
+        l if l.is_empty() => base,
+        l => format!("{base} {l}"),
+    }
 }
 
 fn ok_runs<'a>(records: &'a [RunRecord], point: &Point) -> Vec<&'a RunRecord> {
@@ -237,6 +296,7 @@ fn distinct_points(records: &[RunRecord]) -> Vec<Point> {
 /// Analyses a study's records.
 pub fn analyse(records: &[RunRecord]) -> Analysis {
     let keys = distinct_points(records);
+    let varying = varying_params(keys.iter());
     let mut points: Vec<PointSummary> = keys
         .iter()
         .map(|point| {
@@ -333,12 +393,12 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
     }
 
     let mut fits: Vec<SeriesFit> = Vec::new();
+    let mut fitted: Vec<&Point> = Vec::new();
     for p in &keys {
-        if fits.iter().any(|f| {
-            f.cores == p.cores && f.memory_bytes == p.memory_bytes && f.fraction == p.fraction
-        }) {
+        if fitted.iter().any(|f| same_series(f, p)) {
             continue;
         }
+        fitted.push(p);
         let obs = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<(f64, f64)> {
             records
                 .iter()
@@ -350,7 +410,7 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
         let total = obs(&|r| Some(r.times.total_time_sec));
         let n = 500;
         fits.push(SeriesFit {
-            label: series_label(p),
+            label: series_label(p, &varying),
             cores: p.cores,
             memory_bytes: p.memory_bytes,
             fraction: p.fraction,
@@ -384,6 +444,7 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
     let gantts = gantts(records, &points);
     Analysis {
         points,
+        varying_params: varying,
         fits,
         stragglers,
         gantts,
@@ -570,6 +631,75 @@ mod tests {
         let expect = one.train.as_ref().unwrap().median / two.train.as_ref().unwrap().median;
         assert!((s.speedup - expect).abs() < 1e-12);
         assert!((s.efficiency - expect / 2.0).abs() < 1e-12);
+    }
+
+    /// Records of two engines in one results directory: each engine is its own series (fits,
+    /// speedup base, label), told apart by the parameter that differs.
+    #[test]
+    fn series_differ_by_the_parameters_that_vary() {
+        let mut recs: Vec<RunRecord> = fixture()
+            .into_iter()
+            .filter(|r| r.point.params.is_empty())
+            .collect();
+        let mut other = recs.clone();
+        for r in &mut recs {
+            r.point
+                .params
+                .insert("engine".into(), serde_json::json!("mllib"));
+        }
+        for r in &mut other {
+            r.run_id.push_str("-lgbm");
+            r.point
+                .params
+                .insert("engine".into(), serde_json::json!("lightgbm"));
+            if let Some(t) = r.times.training_time_sec.as_mut() {
+                *t *= 2.0;
+            }
+        }
+        recs.extend(other);
+        let a = analyse(&recs);
+        assert_eq!(a.varying_params, vec!["engine".to_string()]);
+        let fit = |engine: &str| {
+            a.fits
+                .iter()
+                .find(|f| f.fraction == 1.0 && f.label.ends_with(&format!("engine={engine}")))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "a fit of {engine}: {:?}",
+                        a.fits.iter().map(|f| &f.label).collect::<Vec<_>>()
+                    )
+                })
+        };
+        let (m, l) = (fit("mllib"), fit("lightgbm"));
+        let t1 = |f: &SeriesFit| f.amdahl_train.as_ref().unwrap().t1;
+        assert!((t1(l) / t1(m) - 2.0).abs() < 1e-6, "{} vs {}", t1(l), t1(m));
+        let two = |engine: &str| {
+            a.points
+                .iter()
+                .find(|p| {
+                    p.point.executors == 2
+                        && p.point.fraction == 1.0
+                        && p.point.params["engine"] == engine
+                })
+                .unwrap()
+                .scaling_train
+                .unwrap()
+                .speedup
+        };
+        assert!(
+            (two("mllib") - two("lightgbm")).abs() < 1e-9,
+            "each against its own base"
+        );
+        assert_eq!(
+            varying_params(std::iter::empty::<&Point>()),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            param_text(&serde_json::json!("x".repeat(50)))
+                .chars()
+                .count(),
+            40
+        );
     }
 
     #[test]

@@ -2,10 +2,10 @@
 
 use harness_core::units::format_bytes;
 
-use crate::analysis::{Analysis, Change, Verdict};
+use crate::analysis::{params_label, Analysis, Change, Verdict};
 use crate::ReportError;
 
-const HEADER: [&str; 22] = [
+const HEADER: [&str; 23] = [
     "executors",
     "cores",
     "memory",
@@ -28,6 +28,7 @@ const HEADER: [&str; 22] = [
     "test_accuracy",
     "auc",
     "limits",
+    "params",
 ];
 
 fn f(v: Option<f64>) -> String {
@@ -68,6 +69,10 @@ fn rows(a: &Analysis) -> Vec<Vec<String>> {
                     (false, true) => "not_enforced+oversubscribed",
                 }
                 .to_string(),
+                params_label(
+                    &p.point,
+                    &p.point.params.keys().cloned().collect::<Vec<_>>(),
+                ),
             ]
         })
         .collect()
@@ -93,9 +98,18 @@ pub fn csv(a: &Analysis) -> Result<String, ReportError> {
 
 /// The per-point summary (and the comparison, when given) as GitHub-flavoured Markdown.
 pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
-    let cols = [0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20];
+    let mut cols = vec![0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20];
+    if !a.varying_params.is_empty() {
+        cols.push(22);
+    }
     let mut s = String::new();
-    s.push_str(&format!("| {} |\n", cols.map(|c| HEADER[c]).join(" | ")));
+    s.push_str(&format!(
+        "| {} |\n",
+        cols.iter()
+            .map(|c| HEADER[*c])
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
     s.push_str(&format!("|{}\n", "---|".repeat(cols.len())));
     for r in rows(a) {
         let cells: Vec<String> = cols

@@ -6,7 +6,7 @@ use harness_core::fit::{amdahl_time, usl_time};
 use harness_core::record::FarmStats;
 use harness_core::RunRecord;
 
-use crate::analysis::{series_label, Analysis, Dist, PointSummary};
+use crate::analysis::{params_label, series_label, Analysis, Dist, PointSummary};
 use crate::charts::{self, GanttBar, LimitPoint, LineChart, Series, Style};
 use crate::ReportError;
 
@@ -37,7 +37,7 @@ pub const FARM_CHARTS: [(&str, &str); 2] = [
 fn series_keys(a: &Analysis) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     for p in &a.points {
-        let l = series_label(&p.point);
+        let l = series_label(&p.point, &a.varying_params);
         if !keys.contains(&l) {
             keys.push(l);
         }
@@ -48,7 +48,7 @@ fn series_keys(a: &Analysis) -> Vec<String> {
 fn by_series<'a>(a: &'a Analysis, key: &str) -> Vec<&'a PointSummary> {
     a.points
         .iter()
-        .filter(|p| series_label(&p.point) == key && p.train.is_some())
+        .filter(|p| series_label(&p.point, &a.varying_params) == key && p.train.is_some())
         .collect()
 }
 
@@ -195,9 +195,13 @@ pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportErro
         });
     }
 
-    // Views over fractions, one series per executor count.
-    let mut execs: Vec<u32> = a.points.iter().map(|p| p.point.executors).collect();
-    execs.sort_unstable();
+    // Views over fractions, one series per executor count (and varying parameters).
+    let mut execs: Vec<(u32, String)> = a
+        .points
+        .iter()
+        .map(|p| (p.point.executors, params_label(&p.point, &a.varying_params)))
+        .collect();
+    execs.sort();
     execs.dedup();
     let fraction_chart = |title: &str, y: &str, log_y: bool| LineChart {
         title: title.into(),
@@ -211,15 +215,22 @@ pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportErro
     let mut tvf = fraction_chart(CHARTS[5].1, "training time, s (median, 95 % CI)", false);
     let mut tpr = fraction_chart(CHARTS[6].1, "training time per row, µs", false);
     let mut acc = fraction_chart(CHARTS[7].1, "accuracy (median)", false);
-    for (i, ex) in execs.iter().enumerate() {
+    for (i, (ex, params)) in execs.iter().enumerate() {
         let mut ps: Vec<&PointSummary> = a
             .points
             .iter()
-            .filter(|p| p.point.executors == *ex && p.train.is_some())
+            .filter(|p| {
+                p.point.executors == *ex
+                    && params_label(&p.point, &a.varying_params) == *params
+                    && p.train.is_some()
+            })
             .collect();
         ps.sort_by(|x, y| x.point.fraction.total_cmp(&y.point.fraction));
         let f = |p: &&PointSummary| p.point.fraction;
-        let label = format!("{ex} executor{}", if *ex == 1 { "" } else { "s" });
+        let mut label = format!("{ex} executor{}", if *ex == 1 { "" } else { "s" });
+        if !params.is_empty() {
+            label = format!("{label} {params}");
+        }
         tvf.series.push(Series {
             label: label.clone(),
             points: ps
@@ -346,7 +357,7 @@ fn farm_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
         let ps: Vec<&PointSummary> = a
             .points
             .iter()
-            .filter(|p| &series_label(&p.point) == key && p.throughput.is_some())
+            .filter(|p| series_label(&p.point, &a.varying_params) == *key && p.throughput.is_some())
             .collect();
         let Some(first) = ps.first() else { continue };
         for (chart, get) in [

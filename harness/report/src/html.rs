@@ -9,7 +9,7 @@ use harness_core::units::format_bytes;
 use harness_core::{RunRecord, RunStatus};
 use serde_json::json;
 
-use crate::analysis::{Analysis, Change, Dist, Verdict};
+use crate::analysis::{param_text, params_label, Analysis, Change, Dist, Verdict};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -253,9 +253,23 @@ pub fn study_page(
         p = a.points.len(),
         ne = not_enforced,
     );
+    // Parameters every point shares (defaults included where the workload records them, e.g.
+    // fractal-rf's `engine` and `eval_fraction`); those that differ get a column.
+    if let Some(first) = a.points.first() {
+        let common: Vec<String> = first
+            .point
+            .params
+            .iter()
+            .filter(|(k, _)| !a.varying_params.contains(k))
+            .map(|(k, v)| format!("<code>{}</code> = {}", esc(k), esc(&param_text(v))))
+            .collect();
+        if !common.is_empty() {
+            let _ = write!(h, "<p id=\"params\">Parameters: {}</p>", common.join(" · "));
+        }
+    }
 
     h.push_str("<h2 id=\"summary\">Summary per point</h2><p class=\"note\">Times in seconds over the ok repetitions: median, 95 % bootstrap interval of the median, min–max. Speedup, efficiency and Karp–Flatt are of the median training time against the smallest executor count of the same series; “vs cores” against the smallest executors × cores at the same memory and fraction. Outliers are Tukey-fence classes of training time, shown, never dropped. Start-up is reported apart so a fixed launch cost is not mistaken for serial work.</p>\
-        <table id=\"summary-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">limits</th></tr>");
+        <table id=\"summary-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">limits</th></tr>".replace("{params_th}", if a.varying_params.is_empty() { "" } else { "<th class=\"l\">parameters</th>" }).as_str());
     for p in &a.points {
         let limits = match (p.all_enforced, p.oversubscribed) {
             (true, false) => "<span class=\"ok\">enforced</span>".to_string(),
@@ -267,8 +281,16 @@ pub fn study_page(
         };
         let _ = write!(
             h,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
+            "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
             if p.all_enforced && !p.oversubscribed { "" } else { " class=\"bad\"" },
+            if a.varying_params.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<td class=\"l\">{}</td>",
+                    esc(&params_label(&p.point, &a.varying_params))
+                )
+            },
             p.point.executors,
             p.point.cores,
             format_bytes(p.point.memory_bytes),
