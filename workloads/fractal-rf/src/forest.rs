@@ -35,6 +35,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Name of the saved forest among a run's artifacts (rank 0 writes it; `harness predict`
+/// loads it).
+pub const ARTIFACT: &str = "forest.json";
+
 /// Forest parameters; the defaults are MLlib's `RandomForestClassifier` defaults except the
 /// reference's `numTrees` 40, `maxDepth` 6 and `seed` 62.
 #[derive(Debug, Clone, PartialEq)]
@@ -281,23 +285,82 @@ pub struct Forest {
 }
 
 impl Forest {
+    /// Checks that the forest can be walked: every split names a feature below `features`
+    /// and children inside its tree that come after it (so no walk loops), every node has
+    /// `classes` counts.
+    ///
+    /// # Errors
+    /// The first defect, naming the tree and node.
+    pub fn check(&self) -> Result<(), String> {
+        if self.trees.is_empty() {
+            return Err("the forest has no trees".into());
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return Err(format!("tree {t} has no nodes"));
+            }
+            for (n, node) in tree.nodes.iter().enumerate() {
+                if node.counts.len() != self.classes {
+                    return Err(format!(
+                        "tree {t} node {n} has {} class counts, expected {}",
+                        node.counts.len(),
+                        self.classes
+                    ));
+                }
+                if let Some(s) = &node.split {
+                    let inside = |c: usize| c > n && c < tree.nodes.len();
+                    if s.feature >= self.features || !inside(s.left) || !inside(s.right) {
+                        return Err(format!(
+                            "tree {t} node {n} splits on feature {} into nodes {} and {} \
+                             (the tree has {} nodes, rows {} features)",
+                            s.feature,
+                            s.left,
+                            s.right,
+                            tree.nodes.len(),
+                            self.features
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Class probabilities of raw rows `x` (row-major `rows × features`): the mean over trees
     /// of each tree's leaf class distribution. Shape `rows × classes`.
     pub fn predict_proba(&self, x: &[f32]) -> Vec<f64> {
         let rows = x.len() / self.features.max(1);
         let mut out = vec![0.0; rows * self.classes];
+        // Each node's class distribution, normalised once (a node that no bootstrap row
+        // reached contributes nothing).
+        let dist: Vec<Vec<f64>> = self
+            .trees
+            .iter()
+            .map(|t| {
+                t.nodes
+                    .iter()
+                    .flat_map(|n| {
+                        let total: u64 = n.counts.iter().sum();
+                        n.counts.iter().map(move |c| {
+                            if total > 0 {
+                                *c as f64 / total as f64
+                            } else {
+                                0.0
+                            }
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let n = self.trees.len().max(1) as f64;
         for (r, row) in x.chunks_exact(self.features).enumerate() {
             let o = &mut out[r * self.classes..(r + 1) * self.classes];
-            for t in &self.trees {
-                let counts = &t.nodes[t.leaf(row)].counts;
-                let total: u64 = counts.iter().sum();
-                if total > 0 {
-                    for (p, c) in o.iter_mut().zip(counts) {
-                        *p += *c as f64 / total as f64;
-                    }
+            for (t, d) in self.trees.iter().zip(&dist) {
+                let leaf = t.leaf(row) * self.classes;
+                for (p, q) in o.iter_mut().zip(&d[leaf..leaf + self.classes]) {
+                    *p += q;
                 }
             }
-            let n = self.trees.len().max(1) as f64;
             o.iter_mut().for_each(|p| *p /= n);
         }
         out

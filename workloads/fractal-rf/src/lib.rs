@@ -9,15 +9,28 @@
 //!   bootstrap, ⌈√7⌉ = 3 features per node, data-parallel as MLlib is — every executor counts
 //!   class histograms of its rows for every open node of a level, one MPI allreduce sums them,
 //!   every executor picks the same splits. The forest does not depend on how many executors
-//!   there are (byte-identical at 1, 2, 3); rank 0 saves it as `forest.json`; the bytes each
-//!   level's allreduce carried are in `extra.allreduce_bytes_level_<d>`.
+//!   there are (byte-identical at 1, 2, 3); the bytes each level's allreduce carried are in
+//!   `extra.allreduce_bytes_level_<d>`. Training files are streamed twice, batch by batch, as
+//!   MLlib reads its input twice (a threshold sample, then binning): an executor holds 16 bytes
+//!   per training point (7 one-byte bins, a label, a 64-bit row id) and no float features.
 //! - `lightgbm`: LightGBM's `boosting=rf`, trained data-parallel with LightGBM's own
 //!   distributed tree learner (`tree_learner=data`) on MPI ([`harness_runtime::lgbm_net`]).
 //!   `rf` needs bagging: `bagging_fraction` 0.632 (the expected unique share of a bootstrap
 //!   sample, 1 − 1/e) and `bagging_freq` 1; per-node feature sampling
 //!   `feature_fraction_bynode` = √p / p makes it a random forest; multiclass grows one
 //!   regression tree per class per iteration (40 × 7 = 280 trees), so it is not the
-//!   reference's model. Rank 0 saves `model.txt`.
+//!   reference's model. Its training points are held as a `rows × 7` `f32` matrix.
+//!
+//! Rank 0 saves the model as the run's model directory `artifacts/<run>/model/`
+//! (`forest.json` or `model.txt`, and `harness-model.json`; see [`model`]), which
+//! `harness predict` scores raw FRACTAL files with.
+//!
+//! Evaluation set: by default every point is scored on all validation and test files
+//! (`eval_fraction = 1`), so accuracy versus fraction compares models on one test set;
+//! `eval_fraction = F` takes the first share `F` of them, and `eval_fraction = "fraction"` each
+//! point's own fraction, as the reference study did. Records carry `engine` and `eval_fraction`
+//! in `point.params`, defaults included. Evaluation files are streamed through the model batch
+//! by batch and never held.
 //!
 //! Labels are the fixed dense map of [`schema::label_of`], identical on every executor.
 //!
@@ -30,6 +43,7 @@
 pub mod forest;
 pub mod generate;
 pub mod load;
+pub mod model;
 pub mod schema;
 
 use harness_core::record::{Metrics, Rows};
@@ -67,6 +81,37 @@ impl Engine {
     }
 }
 
+/// Which validation and test files a point is scored on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EvalSet {
+    /// The first share `F` of the sorted val/test files, at every fraction of the study
+    /// (`eval_fraction = F`; the default is 1.0, all of them): accuracy versus fraction then
+    /// compares models on one test set.
+    Files(f64),
+    /// The point's own fraction, as the reference study did (`eval_fraction = "fraction"`):
+    /// the test set grows with the training set, so accuracy versus fraction mixes a change of
+    /// model with a change of test set.
+    PointFraction,
+}
+
+impl EvalSet {
+    /// The share of val/test files scored at a point of training `fraction`.
+    pub fn fraction(self, fraction: f64) -> f64 {
+        match self {
+            EvalSet::Files(f) => f,
+            EvalSet::PointFraction => fraction,
+        }
+    }
+
+    /// The value of the `eval_fraction` parameter that selects this set.
+    pub fn param(self) -> Value {
+        match self {
+            EvalSet::Files(f) => json!(f),
+            EvalSet::PointFraction => json!("fraction"),
+        }
+    }
+}
+
 /// Model parameters, from the reference defaults overridden by the point's params.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RfParams {
@@ -82,6 +127,8 @@ pub struct RfParams {
     pub bagging_fraction: f64,
     /// `lightgbm` only.
     pub feature_fraction_bynode: f64,
+    /// `eval_fraction`: which val/test files are scored.
+    pub eval: EvalSet,
 }
 
 impl Default for RfParams {
@@ -95,13 +142,14 @@ impl Default for RfParams {
             seed: 62,
             bagging_fraction: 1.0 - (-1.0f64).exp(),
             feature_fraction_bynode: p.sqrt() / p,
+            eval: EvalSet::Files(1.0),
         }
     }
 }
 
 impl RfParams {
     /// Reference defaults overridden by `engine`, `trees`, `max_depth`, `seed`, `max_bins`,
-    /// `bagging_fraction`, `feature_fraction_bynode` from `params`.
+    /// `bagging_fraction`, `feature_fraction_bynode`, `eval_fraction` from `params`.
     ///
     /// # Errors
     /// A parameter of the wrong type or an unknown name.
@@ -128,6 +176,23 @@ impl RfParams {
                         }
                     }
                 }
+                "eval_fraction" => {
+                    p.eval = match v {
+                        Value::String(s) if s == "fraction" => EvalSet::PointFraction,
+                        _ => EvalSet::Files(
+                            v.as_f64()
+                                .filter(|f| *f > 0.0 && *f <= 1.0)
+                                .ok_or_else(|| {
+                                    format!(
+                                        "fractal-rf parameter `eval_fraction` is {v}: use a \
+                                         share of the val/test files in (0, 1] (default 1: all \
+                                         of them, at every fraction) or \"fraction\" (each \
+                                         point's own fraction, as the reference did)"
+                                    )
+                                })?,
+                        ),
+                    }
+                }
                 "max_bins" => {
                     p.max_bins = v
                         .as_u64()
@@ -141,7 +206,7 @@ impl RfParams {
                     p.feature_fraction_bynode =
                         v.as_f64().filter(|f| *f > 0.0 && *f <= 1.0).ok_or_else(bad)?
                 }
-                _ => return Err(format!("unknown fractal-rf parameter `{k}` (known: engine, trees, max_depth, seed, max_bins, bagging_fraction, feature_fraction_bynode)").into()),
+                _ => return Err(format!("unknown fractal-rf parameter `{k}` (known: engine, eval_fraction, trees, max_depth, seed, max_bins, bagging_fraction, feature_fraction_bynode)").into()),
             }
         }
         Ok(p)
@@ -175,17 +240,13 @@ impl RfParams {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FractalRf;
 
-/// The points of `files`, and each point's global row id ([`forest::row_id`] of its file and
-/// position there).
-fn read_shard(data: &str, files: &[FileEntry]) -> Result<(Points, Vec<u64>), WorkloadError> {
+/// The points of `files` in one matrix (the LightGBM engine's input).
+fn read_shard(data: &str, files: &[FileEntry]) -> Result<Points, WorkloadError> {
     let mut points = Points::default();
-    let mut ids = Vec::new();
     for f in files {
-        let before = points.rows();
         load::read_at(data, &f.path, &mut points)?;
-        ids.extend((0..(points.rows() - before) as u64).map(|i| forest::row_id(&f.path, i)));
     }
-    Ok((points, ids))
+    Ok(points)
 }
 
 /// A trained model of either engine.
@@ -195,9 +256,8 @@ enum Model {
 }
 
 impl Model {
-    /// This executor's confusion matrix on `points`.
-    fn confusion(&self, points: &Points) -> Result<Confusion, WorkloadError> {
-        let mut c = Confusion::new(schema::CLASSES.len());
+    /// Adds this executor's predictions of `points` to `c`.
+    fn add_to(&self, c: &mut Confusion, points: &Points) -> Result<(), WorkloadError> {
         if points.rows() > 0 {
             let probs = match self {
                 Model::LightGbm(b) => {
@@ -207,63 +267,155 @@ impl Model {
             };
             c.add(&argmax_rows(&probs, schema::CLASSES.len()), &points.labels);
         }
-        Ok(c)
+        Ok(())
     }
 
-    /// The model as text (LightGBM's model format, or the forest as JSON) and the artifact
-    /// name rank 0 saves it under.
-    fn text(&self) -> Result<(String, &'static str), WorkloadError> {
+    /// This executor's confusion matrix over `files`, streamed batch by batch (nothing of the
+    /// evaluation set is held), and the number of points scored.
+    fn confusion(
+        &self,
+        data: &str,
+        files: &[FileEntry],
+    ) -> Result<(Confusion, u64), WorkloadError> {
+        let mut c = Confusion::new(schema::CLASSES.len());
+        let mut rows = 0;
+        for f in files {
+            rows += load::for_each_batch_at(data, &f.path, |batch, _| self.add_to(&mut c, batch))?;
+        }
+        Ok((c, rows))
+    }
+
+    /// The model as text: LightGBM's model format, or the forest as JSON.
+    fn text(&self) -> Result<String, WorkloadError> {
         Ok(match self {
-            Model::LightGbm(b) => (b.save_string()?, "model.txt"),
-            Model::Mllib(f) => (serde_json::to_string(f)?, "forest.json"),
+            Model::LightGbm(b) => b.save_string()?,
+            Model::Mllib(f) => serde_json::to_string(f)?,
         })
     }
 }
 
-/// Rows drawn for the split thresholds: MLlib's `findSplits` samples
-/// max(`max_bins`², 10 000) of the training rows; here a row is drawn when its id's hash falls
-/// below that share, so every executor count draws the same rows.
-fn in_threshold_sample(id: u64, share: f64) -> bool {
-    forest::unit(forest::mix(id ^ 0x5EED)) < share
+/// The key that orders rows for the threshold sample: a hash of the row's global id.
+fn sample_key(id: u64) -> u64 {
+    forest::mix(id ^ 0x5EED)
 }
 
-/// Trains the MLlib forest on this executor's `train` points (ids `ids`) together with the
-/// other executors: thresholds from a sample gathered on every rank, rows binned to one byte
-/// per feature (the float features are dropped), one histogram allreduce per level. Returns
-/// the forest and the bytes of each level's allreduce.
+/// The rows of the threshold sample: MLlib's `findSplits` samples
+/// max(`max_bins`², 10 000) of the training rows (`RandomForest.scala`, `findSplits`:
+/// `requiredSamples`). Here the sample is the `wanted` rows of smallest [`sample_key`] over all
+/// executors (a bottom-k sample: exactly `wanted` rows, the same rows for every executor count,
+/// no row count needed in advance; MLlib draws a Bernoulli sample of expected size `wanted`,
+/// a deliberate difference). Each executor keeps its own bottom `wanted` while streaming; the
+/// candidates are gathered on every rank, which keeps the global bottom `wanted`.
+#[derive(Debug, Default)]
+struct ThresholdSample {
+    wanted: usize,
+    keys: Vec<u64>,
+    rows: Vec<f32>,
+}
+
+impl ThresholdSample {
+    fn new(wanted: usize) -> Self {
+        ThresholdSample {
+            wanted,
+            ..Default::default()
+        }
+    }
+
+    fn offer(&mut self, id: u64, row: &[f32]) {
+        self.keys.push(sample_key(id));
+        self.rows.extend_from_slice(row);
+        if self.keys.len() >= 2 * self.wanted.max(1) {
+            self.keep_smallest();
+        }
+    }
+
+    /// Keeps the `wanted` rows of smallest key, in key order.
+    fn keep_smallest(&mut self) {
+        let p = schema::FEATURES.len();
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_unstable_by_key(|i| self.keys[*i]);
+        order.truncate(self.wanted);
+        self.rows = order
+            .iter()
+            .flat_map(|i| self.rows[i * p..(i + 1) * p].iter().copied())
+            .collect();
+        self.keys = order.iter().map(|i| self.keys[*i]).collect();
+    }
+
+    /// The global sample, one value list per feature, the same on every executor.
+    fn gather(mut self, world: &harness_runtime::World) -> Vec<Vec<f32>> {
+        self.keep_smallest();
+        let mut all = ThresholdSample {
+            wanted: self.wanted,
+            keys: world.all_gather(&self.keys),
+            rows: world.all_gather(&self.rows),
+        };
+        all.keep_smallest();
+        let p = schema::FEATURES.len();
+        (0..p)
+            .map(|f| all.rows.chunks_exact(p).map(|r| r[f]).collect())
+            .collect()
+    }
+}
+
+/// Reads this executor's training `files` for the MLlib engine in two streamed passes, as
+/// MLlib does (`findSplits` samples the input, then `TreePoint.convertToTreeRDD` bins it):
+/// the first draws the threshold sample and counts the rows, the second bins every row to one
+/// byte per feature. The float features are never held whole: memory is 16 bytes per row
+/// (7 bins, a label, a 64-bit row id) plus one decoded batch.
+///
+/// # Errors
+/// A file that cannot be read, named.
+fn bin_train(
+    world: &harness_runtime::World,
+    data: &str,
+    files: &[FileEntry],
+    max_bins: u32,
+) -> Result<(forest::BinnedRows, forest::Splits), WorkloadError> {
+    let p = schema::FEATURES.len();
+    let wanted = (u64::from(max_bins).pow(2)).max(10_000) as usize;
+    let mut sample = ThresholdSample::new(wanted);
+    let mut rows = 0usize;
+    for f in files {
+        rows += load::for_each_batch_at(data, &f.path, |batch, first| {
+            for (i, row) in batch.features.chunks_exact(p).enumerate() {
+                sample.offer(forest::row_id(&f.path, first + i as u64), row);
+            }
+            Ok::<(), WorkloadError>(())
+        })? as usize;
+    }
+    let splits = forest::Splits::from_sample(&sample.gather(world), max_bins);
+    let mut binned = forest::BinnedRows {
+        p,
+        bins: Vec::with_capacity(rows * p),
+        labels: Vec::with_capacity(rows),
+        ids: Vec::with_capacity(rows),
+    };
+    for f in files {
+        load::for_each_batch_at(data, &f.path, |batch, first| {
+            for (i, row) in batch.features.chunks_exact(p).enumerate() {
+                binned
+                    .bins
+                    .extend(row.iter().enumerate().map(|(f, x)| splits.bin(f, *x)));
+                binned.ids.push(forest::row_id(&f.path, first + i as u64));
+            }
+            binned.labels.extend(batch.labels.iter().map(|l| *l as u8));
+            Ok::<(), WorkloadError>(())
+        })?;
+    }
+    Ok((binned, splits))
+}
+
+/// Grows the MLlib forest on this executor's binned rows together with the other executors:
+/// one histogram allreduce per level. Returns the forest and the bytes of each level's
+/// allreduce.
 fn train_mllib(
     world: &harness_runtime::World,
     threads: usize,
     params: &RfParams,
-    train: Points,
-    ids: Vec<u64>,
+    rows: &forest::BinnedRows,
+    splits: &forest::Splits,
 ) -> (forest::Forest, Vec<u64>) {
-    let p = schema::FEATURES.len();
-    let total = world.sum_u64(&[train.rows() as u64])[0];
-    let wanted = (u64::from(params.max_bins).pow(2)).max(10_000);
-    let share = (wanted as f64 / total.max(1) as f64).min(1.0);
-    let mut mine = Vec::new();
-    for (row, id) in train.features.chunks_exact(p).zip(&ids) {
-        if in_threshold_sample(*id, share) {
-            mine.extend_from_slice(row);
-        }
-    }
-    let sample = world.all_gather_f32(&mine);
-    let by_feature: Vec<Vec<f32>> = (0..p)
-        .map(|f| sample.chunks_exact(p).map(|r| r[f]).collect())
-        .collect();
-    let splits = forest::Splits::from_sample(&by_feature, params.max_bins);
-    let rows = forest::BinnedRows {
-        p,
-        bins: train
-            .features
-            .chunks_exact(p)
-            .flat_map(|r| r.iter().enumerate().map(|(f, x)| splits.bin(f, *x)))
-            .collect(),
-        labels: train.labels.iter().map(|l| *l as u8).collect(),
-        ids,
-    };
-    drop(train);
     let fp = forest::ForestParams {
         num_trees: params.trees,
         max_depth: params.max_depth,
@@ -272,8 +424,8 @@ fn train_mllib(
         ..forest::ForestParams::default()
     };
     forest::train(
-        &rows,
-        &splits,
+        rows,
+        splits,
         schema::CLASSES.len(),
         &fp,
         threads,
@@ -316,8 +468,13 @@ impl Workload for FractalRf {
         &self,
         params: &std::collections::BTreeMap<String, Value>,
     ) -> Result<std::collections::BTreeMap<String, Value>, WorkloadError> {
-        RfParams::from_point(params)?;
-        Ok(params.clone())
+        let p = RfParams::from_point(params)?;
+        // Records say which engine grew the forest and which files scored it, defaults
+        // included, so reports and comparisons never guess.
+        let mut out = params.clone();
+        out.insert("engine".into(), json!(p.engine.name()));
+        out.insert("eval_fraction".into(), p.eval.param());
+        Ok(out)
     }
 
     /// The first file of every split opens with the columns the workload needs.
@@ -342,6 +499,10 @@ impl Workload for FractalRf {
 
     fn generator(&self) -> Option<&dyn Generator> {
         Some(&generate::FractalGenerator)
+    }
+
+    fn model_format(&self) -> Option<&dyn harness_runtime::model::ModelFormat> {
+        Some(&model::FractalModels)
     }
 
     /// The reference's local study adapted so that no point is oversubscribed: 2 cores per
@@ -384,37 +545,31 @@ impl Workload for FractalRf {
         let data = ctx.job.data.clone();
         let fraction = ctx.job.point.fraction;
 
+        let eval_fraction = params.eval.fraction(fraction);
         let shards = ctx.load(|| -> Result<_, WorkloadError> {
-            ["train", "val", "test"]
-                .map(|split| shard_for(&data, split, fraction, rank, size))
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Into::into)
+            Ok([
+                shard_for(&data, "train", fraction, rank, size)?,
+                shard_for(&data, "val", eval_fraction, rank, size)?,
+                shard_for(&data, "test", eval_fraction, rank, size)?,
+            ])
         })?;
         let files: Vec<FileEntry> = shards.concat();
         ctx.reading(&files);
-        let ((train, ids), (val, _), (test, _)) = ctx.load(|| -> Result<_, WorkloadError> {
-            Ok((
-                read_shard(&data, &shards[0])?,
-                read_shard(&data, &shards[1])?,
-                read_shard(&data, &shards[2])?,
-            ))
-        })?;
-        if train.rows() == 0 {
+        if shards[0].is_empty() {
             return Err(format!(
                 "executor {rank} received no training files: fraction {fraction} selects fewer \
                  train files than the {size} executors; raise the fraction or generate more files"
             )
             .into());
         }
-        let train_rows_here = train.rows() as u64;
 
         let mut level_bytes = Vec::new();
-        let model = match params.engine {
+        let (model, train_rows_here) = match params.engine {
             Engine::LightGbm => {
+                let train = ctx.load(|| read_shard(&data, &shards[0]))?;
                 let labels: Vec<f32> = train.labels.iter().map(|l| *l as f32).collect();
                 let lgbm = params.lightgbm(ctx.cores(), size);
-                Model::LightGbm(ctx.train(|| -> Result<Booster, WorkloadError> {
+                let booster = ctx.train(|| -> Result<Booster, WorkloadError> {
                     // Network, dataset and training on this one thread (LightGBM's network
                     // is thread-local); the network is freed when `net` drops after training.
                     let net = LightGbmNetwork::init(ctx.world)?;
@@ -427,35 +582,43 @@ impl Workload for FractalRf {
                     let booster = Booster::train(ds, &lgbm)?;
                     drop(net);
                     Ok(booster)
-                })?)
+                })?;
+                (Model::LightGbm(booster), train.rows() as u64)
             }
             Engine::Mllib => {
-                let (world, threads) = (ctx.world, ctx.cores() as usize);
+                let world = ctx.world;
+                let (rows, splits) =
+                    ctx.load(|| bin_train(world, &data, &shards[0], params.max_bins))?;
+                let threads = ctx.cores() as usize;
                 let (forest, bytes) =
-                    ctx.train(|| train_mllib(world, threads, &params, train, ids));
+                    ctx.train(|| train_mllib(world, threads, &params, &rows, &splits));
                 level_bytes = bytes;
-                Model::Mllib(forest)
+                (Model::Mllib(forest), rows.rows() as u64)
             }
         };
 
-        // The model every executor holds: its digest proves they trained one model; rank 0
-        // keeps the text as the run's artifact (`model.txt` or `forest.json`).
-        let (model_text, artifact) = model.text()?;
-        if rank == 0 {
-            if let Some(dir) = &ctx.job.artifacts_dir {
-                let path = std::path::Path::new(dir).join(artifact);
-                std::fs::write(&path, &model_text)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            }
-        }
+        // The model every executor holds: its digest proves they trained one model.
+        let model_text = model.text()?;
         let model_digest = Some(harness_runtime::model::digest(&model_text));
 
-        let (val_c, test_c) = ctx.eval(|| -> Result<_, WorkloadError> {
-            let v = model.confusion(&val)?.summed(ctx.world);
-            let t = model.confusion(&test)?.summed(ctx.world);
-            Ok((v, t))
-        })?;
+        // Validation and test files are streamed through the model, never held.
+        let ((val_c, val_rows), (test_c, test_rows)) =
+            ctx.eval(|| -> Result<_, WorkloadError> {
+                let (v, vr) = model.confusion(&data, &shards[1])?;
+                let (t, tr) = model.confusion(&data, &shards[2])?;
+                Ok(((v.summed(ctx.world), vr), (t.summed(ctx.world), tr)))
+            })?;
         let (val_acc, test_acc) = (val_c.accuracy(), test_c.accuracy());
+
+        // Rank 0 keeps the model as the run's model directory, for `harness predict`.
+        if rank == 0 {
+            if let Some(dir) = &ctx.job.artifacts_dir {
+                let mut meta =
+                    model::ModelMeta::new(params.engine.name(), &ctx.job.study, &ctx.job.run_id);
+                (meta.val_accuracy, meta.test_accuracy) = (val_acc, test_acc);
+                model::save(&std::path::Path::new(dir).join("model"), &model_text, &meta)?;
+            }
+        }
 
         let train_rows = ctx.world.sum_u64(&[train_rows_here])[0];
         let trees_built = match params.engine {
@@ -489,8 +652,8 @@ impl Workload for FractalRf {
             files,
             rows: Rows {
                 train: train_rows_here,
-                val: val.rows() as u64,
-                test: test.rows() as u64,
+                val: val_rows,
+                test: test_rows,
             },
             farm: None,
             model_digest,
@@ -538,6 +701,67 @@ mod tests {
         let s = FractalRf.default_study(&m(16, 16));
         assert_eq!(s.memory, vec!["1.75g"], "7 executors in 80 % of 16 GiB");
         s.validate().unwrap();
+    }
+
+    #[test]
+    fn eval_fraction_and_engine_are_parsed_and_recorded() {
+        let mut m = std::collections::BTreeMap::new();
+        let prepared = FractalRf.prepare_params(&m).unwrap();
+        assert_eq!(prepared["engine"], json!("mllib"));
+        assert_eq!(prepared["eval_fraction"], json!(1.0));
+        m.insert("eval_fraction".to_string(), json!("fraction"));
+        m.insert("engine".to_string(), json!("lightgbm"));
+        let p = RfParams::from_point(&m).unwrap();
+        assert_eq!(p.eval, EvalSet::PointFraction);
+        assert_eq!(p.eval.fraction(0.05), 0.05);
+        assert_eq!(
+            FractalRf.prepare_params(&m).unwrap()["engine"],
+            json!("lightgbm")
+        );
+        m.insert("eval_fraction".to_string(), json!(0.25));
+        assert_eq!(RfParams::from_point(&m).unwrap().eval.fraction(0.05), 0.25);
+        for bad in [json!(0.0), json!(1.5), json!("all")] {
+            m.insert("eval_fraction".to_string(), bad);
+            let e = RfParams::from_point(&m).unwrap_err().to_string();
+            assert!(e.contains("eval_fraction") && e.contains("(0, 1]"), "{e}");
+        }
+    }
+
+    /// The bottom-k threshold sample keeps exactly `wanted` rows, the same rows whatever the
+    /// order they are offered in and however they are split between executors.
+    #[test]
+    fn threshold_sample_is_the_same_for_any_order_and_split() {
+        let p = schema::FEATURES.len();
+        let rows: Vec<(u64, Vec<f32>)> = (0..5000u64)
+            .map(|i| {
+                let id = forest::row_id("f.parquet", i);
+                (id, (0..p).map(|f| (i * 7 + f as u64) as f32).collect())
+            })
+            .collect();
+        let keep = |part: &[(u64, Vec<f32>)]| {
+            let mut s = ThresholdSample::new(300);
+            for (id, r) in part {
+                s.offer(*id, r);
+            }
+            s.keep_smallest();
+            s
+        };
+        let whole = keep(&rows);
+        assert_eq!(whole.keys.len(), 300);
+        let mut smallest: Vec<u64> = rows.iter().map(|(id, _)| sample_key(*id)).collect();
+        smallest.sort_unstable();
+        assert_eq!(whole.keys, smallest[..300].to_vec());
+        // Two "executors" with interleaved rows, merged as `gather` merges them.
+        let (a, b): (Vec<_>, Vec<_>) = rows.iter().cloned().partition(|(id, _)| id % 3 == 0);
+        let (a, b) = (keep(&a), keep(&b));
+        let mut merged = ThresholdSample {
+            wanted: 300,
+            keys: [a.keys, b.keys].concat(),
+            rows: [a.rows, b.rows].concat(),
+        };
+        merged.keep_smallest();
+        assert_eq!(merged.keys, whole.keys);
+        assert_eq!(merged.rows, whole.rows);
     }
 
     #[test]

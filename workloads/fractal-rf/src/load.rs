@@ -1,13 +1,15 @@
-//! Reading FRACTAL parquet into a LightGBM feature matrix.
+//! Reading FRACTAL parquet into feature rows.
 //!
-//! Reads only the seven columns the model needs and builds a row-major `rows × 7` `f32` matrix
-//! of [`crate::schema::FEATURES`] plus dense labels. `xyz` may be a `FixedSizeList` or `List` of
+//! Reads only the seven columns the model needs and builds row-major `rows × 7` `f32` rows of
+//! [`crate::schema::FEATURES`] plus dense labels, either a whole file at once ([`read_at`],
+//! for LightGBM's matrix) or streamed batch by batch ([`for_each_batch_at`], for binning and
+//! scoring without holding the floats). `xyz` may be a `FixedSizeList` or `List` of
 //! `Float64`/`Float32` (real FRACTAL files and the generator's both work); the spectral columns
 //! and `Classification` may be any integer type.
 
 use std::path::Path;
 
-use arrow::array::{Array, AsArray, FixedSizeListArray, ListArray};
+use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, ListArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, UInt8Type};
 use harness_runtime::data::{open_columns, open_columns_at, DataError};
@@ -27,7 +29,16 @@ impl Points {
     pub fn rows(&self) -> usize {
         self.labels.len()
     }
+
+    /// Appends the points of `other`.
+    pub fn append(&mut self, other: &Points) {
+        self.features.extend_from_slice(&other.features);
+        self.labels.extend_from_slice(&other.labels);
+    }
 }
+
+/// Points decoded per batch when streaming a file (65 536 × 7 `f32` ≈ 1.8 MB of features).
+pub const BATCH_ROWS: usize = 65_536;
 
 fn type_error(path: &Path, column: &str, found: &DataType, expected: &'static str) -> DataError {
     DataError::ColumnType {
@@ -137,8 +148,11 @@ fn as_f32(
 /// # Errors
 /// [`DataError`] naming the file and, for a missing or mistyped column, the column.
 pub fn read_file(path: &Path, out: &mut Points) -> Result<(), DataError> {
-    let (reader, _) = open_columns(path, &COLUMNS, 65_536)?;
-    decode(path, reader, out)
+    let (reader, _) = open_columns(path, &COLUMNS, BATCH_ROWS)?;
+    decode(path, reader, &mut |batch, _| {
+        out.append(batch);
+        Ok::<(), DataError>(())
+    })
 }
 
 /// Reads `rel` below the data location `data` (a directory or an `s3://` prefix) and appends
@@ -147,65 +161,119 @@ pub fn read_file(path: &Path, out: &mut Points) -> Result<(), DataError> {
 /// # Errors
 /// As [`read_file`]; S3 errors name the object.
 pub fn read_at(data: &str, rel: &str, out: &mut Points) -> Result<(), DataError> {
-    let (reader, shown) = open_columns_at(data, rel, &COLUMNS, 65_536)?;
-    decode(&shown, reader, out)
+    for_each_batch_at(data, rel, |batch, _| {
+        out.append(batch);
+        Ok::<(), DataError>(())
+    })
+    .map(|_| ())
 }
 
-fn decode(
+/// Streams `rel` below the data location `data` in batches of at most [`BATCH_ROWS`] points
+/// (parquet is decoded one batch at a time, so memory holds one batch, not the file):
+/// `f(batch, first_row)` receives each batch and the position of its first point in the file.
+/// Returns the number of points in the file.
+///
+/// # Errors
+/// [`DataError`] as [`read_file`] (converted into `E`), or the first error of `f`, which stops
+/// the stream.
+pub fn for_each_batch_at<E: From<DataError>>(
+    data: &str,
+    rel: &str,
+    mut f: impl FnMut(&Points, u64) -> Result<(), E>,
+) -> Result<u64, E> {
+    let (reader, shown) = open_columns_at(data, rel, &COLUMNS, BATCH_ROWS)?;
+    let mut rows = 0;
+    decode(&shown, reader, &mut |batch, first| {
+        rows += batch.rows() as u64;
+        f(batch, first)
+    })?;
+    Ok(rows)
+}
+
+/// `batch`'s column `name`, or [`DataError::MissingColumn`] naming the columns it has.
+fn column<'a>(path: &Path, batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, DataError> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| DataError::MissingColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            available: batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Appends the seven [`crate::schema::FEATURES`] of every point of `batch` to `out`
+/// (row-major): z from `xyz`, the four bands and Intensity as numbers, NDVI from Infrared and
+/// Red. `batch` holds at least the six feature columns (others are ignored); its first point is
+/// row `first_row` of the file `path` (for messages).
+///
+/// # Errors
+/// A missing, mistyped or null column, naming the file, the column and the row.
+pub fn batch_features(
+    path: &Path,
+    batch: &RecordBatch,
+    first_row: usize,
+    out: &mut Vec<f32>,
+) -> Result<(), DataError> {
+    let z = z_values(path, column(path, batch, schema::XYZ)?.as_ref(), first_row)?;
+    let bands: Vec<Vec<f32>> = [
+        schema::INTENSITY,
+        schema::RED,
+        schema::GREEN,
+        schema::BLUE,
+        schema::INFRARED,
+    ]
+    .iter()
+    .map(|n| as_f32(path, n, column(path, batch, n)?.as_ref(), first_row))
+    .collect::<Result<_, _>>()?;
+    out.reserve(batch.num_rows() * 7);
+    for i in 0..batch.num_rows() {
+        let (r, nir) = (bands[1][i], bands[4][i]);
+        out.extend_from_slice(&[
+            z[i],
+            bands[0][i],
+            r,
+            bands[2][i],
+            bands[3][i],
+            nir,
+            ndvi(nir, r),
+        ]);
+    }
+    Ok(())
+}
+
+/// Decodes every batch of `reader` into points and hands each to `f` with its first row.
+fn decode<E: From<DataError>>(
     path: &Path,
     reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
-    out: &mut Points,
-) -> Result<(), DataError> {
+    f: &mut dyn FnMut(&Points, u64) -> Result<(), E>,
+) -> Result<(), E> {
     let mut first_row = 0usize;
+    let mut out = Points::default();
     for batch in reader {
+        out.features.clear();
+        out.labels.clear();
         let batch = batch.map_err(|e| DataError::Parquet {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let col = |name: &str| {
-            batch
-                .column_by_name(name)
-                .expect("projected column present")
-        };
-        let z = z_values(path, col(schema::XYZ).as_ref(), first_row)?;
-        let bands: Vec<Vec<f32>> = [
-            schema::INTENSITY,
-            schema::RED,
-            schema::GREEN,
-            schema::BLUE,
-            schema::INFRARED,
-        ]
-        .iter()
-        .map(|n| as_f32(path, n, col(n).as_ref(), first_row))
-        .collect::<Result<_, _>>()?;
-        let cls = col(schema::CLASSIFICATION);
+        batch_features(path, &batch, first_row, &mut out.features)?;
+        let cls = column(path, &batch, schema::CLASSIFICATION)?;
         no_nulls(path, schema::CLASSIFICATION, cls.as_ref(), first_row)?;
         if !cls.data_type().is_integer() {
-            return Err(type_error(
-                path,
-                schema::CLASSIFICATION,
-                cls.data_type(),
-                "UInt8",
-            ));
+            return Err(type_error(path, schema::CLASSIFICATION, cls.data_type(), "UInt8").into());
         }
         let cls = cast(cls, &DataType::UInt8)
             .map_err(|_| type_error(path, schema::CLASSIFICATION, cls.data_type(), "UInt8"))?;
         let cls = cls.as_primitive::<UInt8Type>();
-        out.features.reserve(batch.num_rows() * 7);
-        out.labels.reserve(batch.num_rows());
-        for i in 0..batch.num_rows() {
-            let (r, nir) = (bands[1][i], bands[4][i]);
-            out.features.extend_from_slice(&[
-                z[i],
-                bands[0][i],
-                r,
-                bands[2][i],
-                bands[3][i],
-                nir,
-                ndvi(nir, r),
-            ]);
-            out.labels.push(label_of(cls.value(i)));
-        }
+        out.labels
+            .extend((0..batch.num_rows()).map(|i| label_of(cls.value(i))));
+        f(&out, first_row as u64)?;
         first_row += batch.num_rows();
     }
     Ok(())
