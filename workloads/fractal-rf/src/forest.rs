@@ -128,8 +128,21 @@ const POISSON1_CDF: [f64; 10] = {
 /// The bootstrap weight of row `id` in tree `tree`: a Poisson(1) draw from a hash of
 /// (seed, tree, id) by inverse transform (at most 9; the tail beyond has probability 1e-7).
 pub fn poisson_weight(seed: u64, tree: u32, id: u64) -> u32 {
-    let u = unit(mix(mix(seed ^ mix(u64::from(tree))) ^ id));
-    POISSON1_CDF.iter().position(|c| u < *c).unwrap_or(9) as u32
+    poisson_weight_keyed(bootstrap_key(seed, tree), id)
+}
+
+/// The per-tree part of [`poisson_weight`]'s hash, computed once per tree.
+pub fn bootstrap_key(seed: u64, tree: u32) -> u64 {
+    mix(seed ^ mix(u64::from(tree)))
+}
+
+/// [`poisson_weight`] with the tree's [`bootstrap_key`] already computed.
+#[inline]
+pub fn poisson_weight_keyed(key: u64, id: u64) -> u32 {
+    let u = unit(mix(key ^ id));
+    // The first k with u < bound k, counted without branches: the bounds increase and the
+    // last is 1 > u, so it is the number of bounds ≤ u.
+    POISSON1_CDF.iter().map(|c| u32::from(u >= *c)).sum()
 }
 
 /// Split thresholds of every feature: feature `f` has `thresholds[f].len() + 1` bins.
@@ -250,11 +263,6 @@ impl Tree {
             n = if left(s) { s.left } else { s.right };
         }
         n
-    }
-
-    /// Index of the leaf (or open node) binned row `bins` reaches.
-    fn route_bins(&self, bins: &[u8]) -> usize {
-        self.walk(|s| bins[s.feature] <= s.bin)
     }
 
     /// Index of the leaf raw row `x` reaches.
@@ -616,26 +624,73 @@ fn histograms(
         t.dedup();
         t
     };
+    // Per open tree: its bootstrap key and a compact copy of its splits (feature, bin, left,
+    // right; feature `u8::MAX` for a leaf or open node), walked for every row.
+    let keys: Vec<u64> = trees_open
+        .iter()
+        .map(|t| bootstrap_key(params.seed, *t as u32))
+        .collect();
+    let routes: Vec<Vec<(u8, u8, u32, u32)>> = trees_open
+        .iter()
+        .map(|t| {
+            trees[*t]
+                .nodes
+                .iter()
+                .map(|n| match &n.split {
+                    Some(s) => (s.feature as u8, s.bin, s.left as u32, s.right as u32),
+                    None => (u8::MAX, 0, 0, 0),
+                })
+                .collect()
+        })
+        .collect();
+    // Per open tree and node: the node's features with their histogram offsets, `k` entries
+    // per node (feature `u8::MAX` first for a node that is not open).
+    let k = open.first().map_or(1, |o| o.features.len());
+    let plans: Vec<Vec<(u8, u32)>> = trees_open
+        .iter()
+        .map(|t| {
+            let mut plan = vec![(u8::MAX, 0u32); trees[*t].nodes.len() * k];
+            for (node, i) in slot[*t].iter().enumerate() {
+                if *i != usize::MAX {
+                    for (e, (f, at)) in open[*i].features.iter().enumerate() {
+                        plan[node * k + e] = (*f as u8, *at as u32);
+                    }
+                }
+            }
+            plan
+        })
+        .collect();
     let n = rows.rows();
     let threads = threads.clamp(1, n.max(1));
     let chunk = n.div_ceil(threads).max(1);
     let count = |range: std::ops::Range<usize>| -> Vec<u64> {
         let mut h = vec![0u64; len];
-        for r in range {
-            let bins = &rows.bins[r * rows.p..(r + 1) * rows.p];
-            let label = rows.labels[r] as usize;
-            for &t in &trees_open {
-                let w = poisson_weight(params.seed, t as u32, rows.ids[r]);
+        // Tree by tree, then row by row: one tree's histograms (at most 2^depth nodes ×
+        // √p features × bins × classes) stay in cache while the rows stream past, instead of
+        // every row touching every tree's histograms.
+        for (j, route) in routes.iter().enumerate() {
+            for r in range.clone() {
+                let bins = &rows.bins[r * rows.p..(r + 1) * rows.p];
+                let label = rows.labels[r] as usize;
+                let id = rows.ids[r];
+                let w = poisson_weight_keyed(keys[j], id);
                 if w == 0 {
                     continue;
                 }
-                let node = trees[t].route_bins(bins);
-                let i = slot[t][node];
-                if i == usize::MAX {
+                let mut node = 0usize;
+                loop {
+                    let (f, b, l, rt) = route[node];
+                    if f == u8::MAX {
+                        break;
+                    }
+                    node = if bins[f as usize] <= b { l } else { rt } as usize;
+                }
+                let plan = &plans[j][node * k..(node + 1) * k];
+                if plan[0].0 == u8::MAX {
                     continue;
                 }
-                for &(f, at) in &open[i].features {
-                    h[at + bins[f] as usize * classes + label] += u64::from(w);
+                for &(f, at) in plan {
+                    h[at as usize + bins[f as usize] as usize * classes + label] += u64::from(w);
                 }
             }
         }
