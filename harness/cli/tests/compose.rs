@@ -82,8 +82,8 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
     for r in &records {
         assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
         assert_eq!(
-            r.data.files, 6,
-            "half of 8 train + 2 val + 2 test files, read from S3"
+            r.data.files, 8,
+            "half of 8 train files + all 2 val and 2 test files (eval_fraction 1), read from S3"
         );
         assert_eq!(r.executor_reports.len() as u32, r.point.executors);
         // The driver measured rank 0's container's clock over ssh: the same kernel's clock,
