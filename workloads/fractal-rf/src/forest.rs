@@ -92,12 +92,20 @@ pub fn mix(mut x: u64) -> u64 {
 /// A row's global id from the name of its file and its position there: the same on every
 /// executor count, because files are never split between executors.
 pub fn row_id(file: &str, row: u64) -> u64 {
-    // FNV-1a over the name, then mixed with the row.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in file.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    mix(h ^ mix(row))
+    row_id_in(file_key(file), row)
+}
+
+/// The per-file part of [`row_id`] (FNV-1a over the name), computed once per file.
+pub fn file_key(file: &str) -> u64 {
+    file.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+    })
+}
+
+/// [`row_id`] with the file's [`file_key`] already computed.
+#[inline]
+pub fn row_id_in(file_key: u64, row: u64) -> u64 {
+    mix(file_key ^ mix(row))
 }
 
 /// A uniform number in [0, 1) from the top 53 bits of a hash.
@@ -255,19 +263,17 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Index of the node where the walk from the root stops: `left(split)` says which way
-    /// each split sends the row.
-    fn walk(&self, left: impl Fn(&Split) -> bool) -> usize {
-        let mut n = 0;
-        while let Some(s) = &self.nodes[n].split {
-            n = if left(s) { s.left } else { s.right };
-        }
-        n
-    }
-
     /// Index of the leaf raw row `x` reaches.
     fn leaf(&self, x: &[f32]) -> usize {
-        self.walk(|s| x[s.feature] <= s.threshold)
+        let mut n = 0;
+        while let Some(s) = &self.nodes[n].split {
+            n = if x[s.feature] <= s.threshold {
+                s.left
+            } else {
+                s.right
+            };
+        }
+        n
     }
 
     /// Depth of the deepest leaf.

@@ -377,9 +377,10 @@ fn bin_train(
     let mut sample = ThresholdSample::new(wanted);
     let mut rows = 0usize;
     for f in files {
+        let key = forest::file_key(&f.path);
         rows += load::for_each_batch_at(data, &f.path, |batch, first| {
             for (i, row) in batch.features.chunks_exact(p).enumerate() {
-                sample.offer(forest::row_id(&f.path, first + i as u64), row);
+                sample.offer(forest::row_id_in(key, first + i as u64), row);
             }
             Ok::<(), WorkloadError>(())
         })? as usize;
@@ -392,12 +393,13 @@ fn bin_train(
         ids: Vec::with_capacity(rows),
     };
     for f in files {
+        let key = forest::file_key(&f.path);
         load::for_each_batch_at(data, &f.path, |batch, first| {
             for (i, row) in batch.features.chunks_exact(p).enumerate() {
                 binned
                     .bins
                     .extend(row.iter().enumerate().map(|(f, x)| splits.bin(f, *x)));
-                binned.ids.push(forest::row_id(&f.path, first + i as u64));
+                binned.ids.push(forest::row_id_in(key, first + i as u64));
             }
             binned.labels.extend(batch.labels.iter().map(|l| *l as u8));
             Ok::<(), WorkloadError>(())
