@@ -104,8 +104,13 @@ pub trait Scorer {
 /// SHA-256 of a model's text, lower-case hex (64 characters). Executors that trained one model
 /// together report equal digests; a rank that trained alone on its shard reports another.
 pub fn digest(model_text: &str) -> String {
+    digest_bytes(model_text.as_bytes())
+}
+
+/// SHA-256 of a model's bytes (e.g. its weights), lower-case hex, as [`digest`].
+pub fn digest_bytes(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(model_text.as_bytes())
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -115,19 +115,32 @@ impl World {
         out
     }
 
-    /// Element-wise sum over executors into `values` itself, every executor getting the
-    /// result; adds the buffer's size to [`World::comm_bytes`]. With one executor it returns
-    /// at once and counts nothing.
-    pub fn sum_u64_in_place(&self, values: &mut [u64]) {
+    /// Element-wise sum over executors into `values` itself for any MPI-equivalent number type
+    /// (`f32` gradients, `f64` error sums), every executor getting the same result; adds the
+    /// buffer's size to [`World::comm_bytes`]. With one executor it returns at once and counts
+    /// nothing.
+    pub fn sum_in_place<T: Equivalence + Copy + Default>(&self, values: &mut [T]) {
         if self.size == 1 {
             return;
         }
-        let mut out = vec![0u64; values.len()];
+        let mut out = vec![T::default(); values.len()];
         self.timed(|| {
             self.comm
                 .all_reduce_into(&*values, &mut out[..], SystemOperation::sum())
         });
         values.copy_from_slice(&out);
+        self.comm_bytes
+            .set(self.comm_bytes.get() + std::mem::size_of_val(values) as u64);
+    }
+
+    /// Replaces `values` on every executor by rank 0's (same length everywhere); adds the
+    /// buffer's size to [`World::comm_bytes`]. With one executor it returns at once.
+    pub fn broadcast<T: Equivalence>(&self, values: &mut [T]) {
+        if self.size == 1 {
+            return;
+        }
+        let root = self.comm.process_at_rank(0);
+        self.timed(|| root.broadcast_into(values));
         self.comm_bytes
             .set(self.comm_bytes.get() + std::mem::size_of_val(values) as u64);
     }
@@ -153,7 +166,7 @@ impl World {
         out
     }
 
-    /// Bytes of the buffers this executor has put into [`World::sum_u64_in_place`] and
+    /// Bytes of the buffers this executor has put into [`World::sum_in_place`], [`World::broadcast`] and
     /// [`World::all_gather`] so far (the payload, not what the MPI library's algorithm
     /// moved on the wire).
     pub fn comm_bytes(&self) -> u64 {

@@ -431,7 +431,7 @@ fn train_mllib(
         schema::CLASSES.len(),
         &fp,
         threads,
-        &mut |h| world.sum_u64_in_place(h),
+        &mut |h| world.sum_in_place(h),
     )
 }
 
