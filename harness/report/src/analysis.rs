@@ -74,6 +74,9 @@ pub struct PointSummary {
     pub test_accuracy: Option<f64>,
     /// Median ROC AUC (classification workloads that report one).
     pub auc: Option<f64>,
+    /// Median test RMSE and MAE (regression workloads that report them), in the target's unit.
+    pub rmse: Option<f64>,
+    pub mae: Option<f64>,
     /// Median of each workload-specific metric (`metrics.extra`) over ok runs, by name.
     pub extra: std::collections::BTreeMap<String, f64>,
     /// Median training rows.
@@ -322,6 +325,8 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
                 val_accuracy: median(&vals(&|r| r.metrics.val_accuracy)),
                 test_accuracy: median(&vals(&|r| r.metrics.test_accuracy)),
                 auc: median(&vals(&|r| r.metrics.auc)),
+                rmse: median(&vals(&|r| r.metrics.rmse)),
+                mae: median(&vals(&|r| r.metrics.mae)),
                 extra: {
                     let mut keys: Vec<&String> =
                         ok.iter().flat_map(|r| r.metrics.extra.keys()).collect();

@@ -5,7 +5,7 @@ use harness_core::units::format_bytes;
 use crate::analysis::{params_label, Analysis, Change, Verdict};
 use crate::ReportError;
 
-const HEADER: [&str; 23] = [
+const HEADER: [&str; 25] = [
     "executors",
     "cores",
     "memory",
@@ -27,6 +27,8 @@ const HEADER: [&str; 23] = [
     "val_accuracy",
     "test_accuracy",
     "auc",
+    "rmse",
+    "mae",
     "limits",
     "params",
 ];
@@ -62,6 +64,8 @@ fn rows(a: &Analysis) -> Vec<Vec<String>> {
                 f(p.val_accuracy),
                 f(p.test_accuracy),
                 f(p.auc),
+                f(p.rmse),
+                f(p.mae),
                 match (p.all_enforced, p.oversubscribed) {
                     (true, false) => "enforced",
                     (true, true) => "enforced+oversubscribed",
@@ -98,9 +102,9 @@ pub fn csv(a: &Analysis) -> Result<String, ReportError> {
 
 /// The per-point summary (and the comparison, when given) as GitHub-flavoured Markdown.
 pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
-    let mut cols = vec![0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20];
+    let mut cols = vec![0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20, 21, 22];
     if !a.varying_params.is_empty() {
-        cols.push(22);
+        cols.push(24);
     }
     let mut s = String::new();
     s.push_str(&format!(

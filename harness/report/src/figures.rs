@@ -1,6 +1,7 @@
 //! The study's figures: an [`Analysis`] (and the records, for per-executor limits) → SVG.
 //! Every study gets [`CHARTS`]; a task-parallel study also [`FARM_CHARTS`] and its task
-//! timelines (Gantt charts of rank × slot × time).
+//! timelines (Gantt charts of rank × slot × time); an epoch-based regression study also
+//! [`REGRESSION_CHARTS`].
 
 use harness_core::fit::{amdahl_time, usl_time};
 use harness_core::record::FarmStats;
@@ -32,6 +33,14 @@ pub const CHARTS: [(&str, &str); 10] = [
 pub const FARM_CHARTS: [(&str, &str); 2] = [
     ("throughput", "Task throughput vs executors"),
     ("utilisation", "Slot utilisation vs executors"),
+];
+
+/// Charts of studies whose runs report epochs (`metrics.extra.epoch_sec`) or a test RMSE:
+/// seconds per epoch against executors, and test error against fraction (RMSE and MAE, and a
+/// baseline's `baseline_rmse` / `baseline_mae` when reported).
+pub const REGRESSION_CHARTS: [(&str, &str); 2] = [
+    ("epoch-time", "Epoch time vs executors"),
+    ("error", "Test error vs fraction"),
 ];
 
 fn series_keys(a: &Analysis) -> Vec<String> {
@@ -335,7 +344,127 @@ pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportErro
     if a.points.iter().any(|p| p.throughput.is_some()) {
         out.extend(farm_charts(a)?);
     }
+    if a.points
+        .iter()
+        .any(|p| p.rmse.is_some() || p.extra.contains_key("epoch_sec"))
+    {
+        out.extend(regression_charts(a)?);
+    }
     Ok(out)
+}
+
+/// [`REGRESSION_CHARTS`]: median seconds per epoch against executors (one line per series,
+/// with the ideal 1/E line from its first point), and median test RMSE / MAE against fraction
+/// (one line per executor count and parameters; the baseline dashed).
+fn regression_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
+    let e = |p: &PointSummary| f64::from(p.point.executors);
+    let mut epoch = executor_chart(
+        REGRESSION_CHARTS[0].1,
+        "seconds per epoch (log; median)",
+        true,
+    );
+    for (i, key) in series_keys(a).iter().enumerate() {
+        let ps: Vec<(f64, f64)> = a
+            .points
+            .iter()
+            .filter(|p| series_label(&p.point, &a.varying_params) == *key)
+            .filter_map(|p| Some((e(p), *p.extra.get("epoch_sec")?)))
+            .collect();
+        let (Some(first), Some(last)) = (ps.first().copied(), ps.last().copied()) else {
+            continue;
+        };
+        epoch.series.push(Series {
+            label: key.clone(),
+            points: ps,
+            whiskers: vec![],
+            style: Style::Measured,
+            color: Some(i),
+        });
+        epoch.series.push(Series {
+            label: if i == 0 {
+                "ideal T(base)·base/E".into()
+            } else {
+                String::new()
+            },
+            points: vec![first, (last.0, first.1 * first.0 / last.0)],
+            whiskers: vec![],
+            style: Style::Dashed,
+            color: Some(i),
+        });
+    }
+    let mut error = LineChart {
+        title: REGRESSION_CHARTS[1].1.into(),
+        x_desc: "fraction of training data".into(),
+        y_desc: "test error (target's unit; median)".into(),
+        log_x: false,
+        log_y: false,
+        x_integer: false,
+        series: Vec::new(),
+    };
+    let mut groups: Vec<(u32, String)> = a
+        .points
+        .iter()
+        .map(|p| (p.point.executors, params_label(&p.point, &a.varying_params)))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    for (i, (executors, params)) in groups.iter().enumerate() {
+        let mut ps: Vec<&PointSummary> = a
+            .points
+            .iter()
+            .filter(|p| {
+                p.point.executors == *executors
+                    && params_label(&p.point, &a.varying_params) == *params
+            })
+            .collect();
+        ps.sort_by(|x, y| x.point.fraction.total_cmp(&y.point.fraction));
+        let label = format!(
+            "{executors} executor{}{}",
+            if *executors == 1 { "" } else { "s" },
+            if params.is_empty() {
+                String::new()
+            } else {
+                format!(", {params}")
+            }
+        );
+        for (name, style, get) in [
+            (
+                "RMSE",
+                Style::Measured,
+                (|p: &PointSummary| p.rmse) as fn(&PointSummary) -> Option<f64>,
+            ),
+            ("MAE", Style::Dashed, |p: &PointSummary| p.mae),
+            ("baseline RMSE", Style::Dashed, |p: &PointSummary| {
+                p.extra.get("baseline_rmse").copied()
+            }),
+        ] {
+            let points: Vec<(f64, f64)> = ps
+                .iter()
+                .filter_map(|p| get(p).map(|v| (p.point.fraction, v)))
+                .collect();
+            if !points.is_empty() {
+                error.series.push(Series {
+                    label: format!("{name}, {label}"),
+                    points,
+                    whiskers: vec![],
+                    style,
+                    color: Some(i),
+                });
+            }
+        }
+    }
+    Ok(vec![
+        (
+            REGRESSION_CHARTS[0].0.to_string(),
+            REGRESSION_CHARTS[0].1.to_string(),
+            charts::line_chart(&epoch)?,
+        ),
+        (
+            REGRESSION_CHARTS[1].0.to_string(),
+            REGRESSION_CHARTS[1].1.to_string(),
+            charts::line_chart(&error)?,
+        ),
+    ])
 }
 
 /// Throughput and utilisation against executors (one line per series, median and 95 % CI),

@@ -269,7 +269,7 @@ pub fn study_page(
     }
 
     h.push_str("<h2 id=\"summary\">Summary per point</h2><p class=\"note\">Times in seconds over the ok repetitions: median, 95 % bootstrap interval of the median, min–max. Speedup, efficiency and Karp–Flatt are of the median training time against the smallest executor count of the same series; “vs cores” against the smallest executors × cores at the same memory and fraction. Outliers are Tukey-fence classes of training time, shown, never dropped. Start-up is reported apart so a fixed launch cost is not mistaken for serial work.</p>\
-        <table id=\"summary-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">limits</th></tr>".replace("{params_th}", if a.varying_params.is_empty() { "" } else { "<th class=\"l\">parameters</th>" }).as_str());
+        <table id=\"summary-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th>RMSE</th><th>MAE</th><th class=\"l\">limits</th></tr>".replace("{params_th}", if a.varying_params.is_empty() { "" } else { "<th class=\"l\">parameters</th>" }).as_str());
     for p in &a.points {
         let limits = match (p.all_enforced, p.oversubscribed) {
             (true, false) => "<span class=\"ok\">enforced</span>".to_string(),
@@ -281,7 +281,7 @@ pub fn study_page(
         };
         let _ = write!(
             h,
-            "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
+            "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
             if p.all_enforced && !p.oversubscribed { "" } else { " class=\"bad\"" },
             if a.varying_params.is_empty() {
                 String::new()
@@ -310,6 +310,8 @@ pub fn study_page(
             opt(p.val_accuracy, 4),
             opt(p.test_accuracy, 4),
             opt(p.auc, 4),
+            opt(p.rmse, 4),
+            opt(p.mae, 4),
         );
     }
     h.push_str("</table>");
@@ -427,7 +429,7 @@ pub fn study_page(
         h.push_str("</table>");
     }
 
-    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism · training run-queue wait</th></tr>");
+    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th>RMSE</th><th>MAE</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism · training run-queue wait</th></tr>");
     for r in records {
         let bad = r.status != RunStatus::Ok || !r.all_enforced() || r.oversubscribed;
         let outlier = a
@@ -481,7 +483,7 @@ pub fn study_page(
         let t = &r.times;
         let _ = write!(
             h,
-            "<tr{}><td class=\"l\">{}{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
+            "<tr{}><td class=\"l\">{}{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
             if bad { " class=\"bad\"" } else { "" },
             esc(&r.run_id),
             attempt_text(r.attempt),
@@ -497,6 +499,8 @@ pub fn study_page(
             opt(r.metrics.val_accuracy, 4),
             opt(r.metrics.test_accuracy, 4),
             opt(r.metrics.auc, 4),
+            opt(r.metrics.rmse, 4),
+            opt(r.metrics.mae, 4),
             execs.join("<br>"),
         );
     }
