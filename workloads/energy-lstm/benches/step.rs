@@ -1,0 +1,56 @@
+//! One optimisation step of the hybrid LSTM at the reference's batch (500 rows, one libtorch
+//! thread, one executor): the whole step ([`Stepper::step`]: select, forward, backward,
+//! gradient copy, allreduce, Adam) and its forward and forward + backward parts, on the
+//! embedded data's training rows. `cargo bench -p workload-energy-lstm --bench step`.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use harness_runtime::World;
+use tch::{Kind, Tensor};
+use workload_energy_lstm::model::Inputs;
+use workload_energy_lstm::train::{self, Stepper, TrainConfig};
+use workload_energy_lstm::{prepare, raw};
+
+const BATCH: usize = 500;
+
+fn step(c: &mut Criterion) {
+    let world = World::init().expect("MPI (singleton) initialises");
+    let prepared = prepare::prepare(&raw::embedded()).expect("embedded data prepares");
+    let cfg = TrainConfig::default();
+    tch::set_num_threads(1);
+    tch::set_num_interop_threads(1);
+    let data = Inputs::of(&prepared.train.table, cfg.device);
+    let n = prepared.train.table.rows();
+    let order = train::epoch_order(n, cfg.seed, 0);
+    let batches: Vec<&[i64]> = order.chunks_exact(BATCH).collect();
+    let (vs, net) = train::init(&world, &cfg);
+    let mut stepper = Stepper::new(&vs, &cfg);
+    let mut g = c.benchmark_group("energy_lstm_step_500");
+    g.sample_size(50);
+    let mut k = 0;
+    g.bench_function("train_step", |b| {
+        b.iter(|| {
+            k = (k + 1) % batches.len();
+            stepper.step(&world, &net, &data, batches[k], BATCH)
+        })
+    });
+    let batch = data.select(&Tensor::from_slice(batches[0]));
+    g.bench_function("forward", |b| {
+        b.iter(|| tch::no_grad(|| net.forward(&batch.seq, &batch.length, &batch.statics)))
+    });
+    g.bench_function("forward_backward", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let pred = net.forward(&batch.seq, &batch.length, &batch.statics);
+                let loss = (pred - &batch.target).square().mean(Kind::Float);
+                loss.backward();
+                loss
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, step);
+criterion_main!(benches);
