@@ -48,7 +48,7 @@ pub enum Command {
     /// axis. Without --data, a workload's default data is used: generated once into
     /// ~/.cache/harness/data ($HARNESS_CACHE overrides) for fractal-rf (300 train files × 70,000
     /// points, seed 62, ~1.1 GB) and gbm-folds (300,000 hourly rows × 100 features, seed 42),
-    /// embedded in the binary for wine.
+    /// embedded in the binary for wine and energy-lstm.
     Profile(ProfileArgs),
     /// Run one point of a workload (optionally repeated) as a small study.
     Run(RunArgs),
@@ -254,7 +254,7 @@ pub struct ProfileArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Workload name: fractal-rf, wine or gbm-folds.
+    /// Workload name: fractal-rf, wine, gbm-folds or energy-lstm.
     pub workload: String,
     /// Executors (MPI ranks).
     #[arg(long, default_value_t = 1)]
@@ -283,7 +283,7 @@ pub const STUDY_FORMAT: &str = "\
 Study file (TOML); every point of executors × cores × memory × fractions runs `repetitions` times:
 
   name = \"fractal-local\"        # results/<name>/ and reports/<name>/; letters, digits, . _ -; ≤ 200 bytes
-  workload = \"fractal-rf\"       # fractal-rf, wine or gbm-folds
+  workload = \"fractal-rf\"       # fractal-rf, wine, gbm-folds or energy-lstm
   executors = [1, 2]            # MPI ranks, each ≥ 1
   cores = [1]                   # cores per executor, each ≥ 1
   memory = [\"7g\"]               # memory limit per executor: 7g, 512m, 1.5g
@@ -336,13 +336,34 @@ pub enum DataCommand {
         url: String,
     },
     /// Write a workload's built-in data as parquet (wine: the seeded 75/25 split's test/ and
-    /// train/ rows with the 12 features and `label`), e.g. as input of `harness predict`.
+    /// train/ rows with the 12 features and `label`, e.g. as input of `harness predict`;
+    /// energy-lstm: its prepared train/ test/ model rows and scaler.json).
     Export(ExportArgs),
+    /// Preprocess raw data into a workload's prepared layout (energy: household CSV → 5-day
+    /// sequences z-scored with training statistics, split 90/10 by household, as train/ and
+    /// test/ parquet shards that never split a household, plus scaler.json). A study's --data
+    /// can then point at the output.
+    Prepare(PrepareArgs),
+}
+
+#[derive(Args)]
+pub struct PrepareArgs {
+    /// Data set or workload: energy (= energy-lstm).
+    pub set: String,
+    /// Raw input: a CSV file, a directory of *.csv, or `embedded`.
+    #[arg(long)]
+    pub input: String,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Parquet files per split.
+    #[arg(long, default_value_t = 8)]
+    pub files: usize,
 }
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Workload whose data to export: wine.
+    /// Workload whose data to export: wine, energy-lstm.
     pub workload: String,
     /// Output directory (train/ and test/ are created in it).
     #[arg(long)]

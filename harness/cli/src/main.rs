@@ -71,6 +71,10 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Data(DataCommand::Export(a)) => {
             datasets::export(&a.workload, &a.data, &a.out, a.files).map(|()| ExitCode::SUCCESS)
         }
+        Command::Data(DataCommand::Prepare(a)) => {
+            let w = registry::for_set(&a.set)?;
+            datasets::export(w.name(), &a.input, &a.out, a.files).map(|()| ExitCode::SUCCESS)
+        }
         Command::Schema => {
             print!("{}", harness_core::record::json_schema());
             Ok(ExitCode::SUCCESS)

@@ -12,6 +12,7 @@ pub static WORKLOADS: &[&dyn Workload] = &[
     &workload_fractal_rf::FractalRf,
     &workload_wine::Wine,
     &workload_gbm_folds::GbmFolds,
+    &workload_energy_lstm::EnergyLstm,
 ];
 
 /// The implementation of `name`, if this build has it.
@@ -31,6 +32,19 @@ pub fn get(name: &str) -> Result<&'static dyn Workload> {
             known.join(", ")
         )
     })
+}
+
+/// The workload named `set`, or whose data generator is named `set` (`energy` →
+/// `energy-lstm`).
+///
+/// # Errors
+/// Neither, listing the workloads.
+pub fn for_set(set: &str) -> Result<&'static dyn Workload> {
+    WORKLOADS
+        .iter()
+        .copied()
+        .find(|w| w.generator().is_some_and(|g| g.name() == set))
+        .map_or_else(|| get(set), Ok)
 }
 
 /// The data generators of all workloads (`harness data generate <name>`).
