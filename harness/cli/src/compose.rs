@@ -176,6 +176,37 @@ impl Cluster {
     }
 }
 
+/// Puts the shared libraries the binary links from its build-time libtorch directory
+/// (`HARNESS_LIBTORCH_LIB`, set by build.rs; empty when it links none) into `lib`, which the
+/// node image holds at `/usr/local/lib/harness` — where the binary's `$ORIGIN/../lib/harness`
+/// rpath finds them. Hard links where the file systems allow, copies otherwise.
+fn ship_libraries(lib: &Path) -> Result<()> {
+    if lib.exists() {
+        std::fs::remove_dir_all(lib).with_context(|| format!("cannot clear {}", lib.display()))?;
+    }
+    std::fs::create_dir_all(lib)?;
+    let from = env!("HARNESS_LIBTORCH_LIB");
+    if from.is_empty() {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(from).with_context(|| {
+        format!("cannot read libtorch's libraries in {from}, which this binary was built against (run `bash .ci/install`)")
+    })?;
+    for e in entries {
+        let path = e?.path();
+        let name = path.file_name().expect("a directory entry has a name");
+        if !name.to_string_lossy().contains(".so") {
+            continue;
+        }
+        let to = lib.join(name);
+        if std::fs::hard_link(&path, &to).is_err() {
+            std::fs::copy(&path, &to)
+                .with_context(|| format!("cannot copy {} to {}", path.display(), to.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn build_images(work: &Path, s3s: &Path) -> Result<()> {
     let make_base = work.join("make-base.sh");
     std::fs::write(&make_base, MAKE_BASE)?;
@@ -185,6 +216,7 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
     std::fs::create_dir_all(&node)?;
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
     std::fs::copy(&exe, node.join("harness"))?;
+    ship_libraries(&node.join("lib"))?;
     std::fs::write(node.join("Dockerfile"), DOCKERFILE)?;
     eprintln!("compose: building harness-node");
     run(
