@@ -14,15 +14,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
-from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
-STEPS = 5
-SEQ = ["temperature", "peak", "energy"]
-STATICS = ["size", "temperature_today", "has_ac"]
+# The reference model and the parquet reader are the benchmark script's (one definition).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "workloads/energy-lstm/bench"))
+from pytorch_ddp import Net, tensors  # noqa: E402
 
 
 def mix64(z):
@@ -40,43 +36,12 @@ def epoch_order(n, seed, epoch):
     return np.lexsort((idx, keys)).astype(np.int64)
 
 
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(len(SEQ), 64, batch_first=True)
-        self.static = nn.Linear(len(STATICS), 64)
-        self.head = nn.Linear(128, 1)
-
-    def forward(self, seq, length, statics):
-        h = torch.zeros(seq.shape[0], 64)
-        rows = torch.nonzero(length > 0).squeeze(1)
-        if rows.numel() > 0:
-            packed = pack_padded_sequence(
-                seq[rows], length[rows], batch_first=True, enforce_sorted=False
-            )
-            _, (h_n, _) = self.lstm(packed)
-            h = h.index_copy(0, rows, h_n[-1])
-        s = torch.relu(self.static(statics))
-        return self.head(torch.cat([h, s], 1)).squeeze(1)
-
-
 def main():
     data, weights, batch, epochs, seed = sys.argv[1:6]
     batch, epochs, seed = int(batch), int(epochs), int(seed)
     torch.set_num_threads(1)
-    files = sorted(Path(data, "train").glob("*.parquet"))
-    table = pa.concat_tables([pq.read_table(f) for f in files]).to_pydict()
-    n = len(table["target_kwh"])
-    seq = torch.tensor(
-        np.stack(
-            [np.stack([table[f"seq_{t}_{f}"] for f in SEQ], axis=1) for t in range(STEPS)],
-            axis=1,
-        ),
-        dtype=torch.float32,
-    )
-    length = torch.tensor(table["length"], dtype=torch.int64)
-    statics = torch.tensor(np.stack([table[s] for s in STATICS], axis=1), dtype=torch.float32)
-    target = torch.tensor(table["target_kwh"], dtype=torch.float32)
+    seq, length, statics, target = tensors(Path(data, "train"))
+    n = target.shape[0]
 
     net = Net()
     init = json.loads(Path(weights).read_text())

@@ -12,6 +12,8 @@ Usage:
   python pytorch_ddp.py PREPARED_DIR ...          (one process, no DDP)
 
 Prints one JSON line from rank 0: epoch seconds, losses, test RMSE/MAE (kWh).
+
+The parity test (harness/cli/tests/energy_pytorch.py) imports `Net` and `tensors` from here.
 """
 
 import json
