@@ -6,19 +6,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{assert_ok as ok, installed_tool, records, serial};
+use common::{assert_ok as ok, harness, installed_tool, records, serial};
 use harness_core::{RunRecord, RunStatus};
 use serde_json::Value;
-
-fn harness(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("harness runs")
-}
 
 fn artifacts(dir: &Path, study: &str, r: &RunRecord) -> PathBuf {
     dir.join("results")

@@ -6,21 +6,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use arrow::array::{Array, Float64Array, UInt32Array};
 use arrow::record_batch::RecordBatch;
-use common::{assert_ok, records, serial};
+use common::{assert_ok, harness, records, serial};
 use harness_core::RunStatus;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-fn harness(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("harness runs")
-}
 
 /// 6,000 hourly rows × 40 features, 2 files per time block: fold K trains on 2(K + 1) files.
 fn generate(dir: &Path) -> PathBuf {

@@ -4,21 +4,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 // These tests measure CPUs (limits, parallelism, timings): `serial` keeps them from competing
 // for the machine's cores.
-use common::{assert_ok, generate_fractal, records, serial};
+use common::{assert_ok, generate_fractal, harness, records, serial};
 use harness_core::record::ExecutorReport;
 use harness_core::RunStatus;
-
-fn harness(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("harness runs")
-}
 
 /// Whether this host lets an executor create cgroups (root with a cgroup hierarchy).
 fn cgroups_writable() -> bool {

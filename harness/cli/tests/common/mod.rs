@@ -15,6 +15,15 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs this package's `harness` binary with `args` in `cwd` and waits for it.
+pub fn harness(cwd: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("harness runs")
+}
+
 /// `out` if the command succeeded; otherwise fails the test with its stderr.
 pub fn assert_ok(out: Output) -> Output {
     assert!(
