@@ -199,8 +199,8 @@ impl Workload for EnergyLstm {
 
     fn run(&self, ctx: &mut ExecutorContext<'_>) -> Result<WorkloadOutput, WorkloadError> {
         let mut params = EnergyParams::from_point(&ctx.job.point.params)?;
+        // train::train sets the intra-op threads from this.
         params.train.threads = ctx.cores();
-        tch::set_num_threads(ctx.cores() as i32);
         tch::set_num_interop_threads(1);
         let location = ctx.job.data.clone();
         let fraction = ctx.job.point.fraction;

@@ -176,7 +176,6 @@ impl Stepper {
         len: usize,
     ) -> f64 {
         self.opt.zero_grad();
-        self.buf.iter_mut().for_each(|v| *v = 0.0);
         let total = self.buf.len() - 1;
         {
             // An executor with no share (a last batch smaller than the world) still
