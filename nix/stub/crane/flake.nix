@@ -20,8 +20,8 @@
         vendorCargoDeps = args:
           assert need "vendorCargoDeps" [ "src" ] args;
           let
-            crate = pkgs.stdenv.mkDerivation { pname = "lightgbm3-sys"; version = "1.0.8"; };
-            over = (args.overrideVendorCargoPackage or (_: d: d)) { name = "lightgbm3-sys"; version = "1.0.8"; } crate;
+            crate = pkgs.stdenv.mkDerivation { pname = "lightgbm3-sys"; version = "1.0.11"; };
+            over = (args.overrideVendorCargoPackage or (_: d: d)) { name = "lightgbm3-sys"; version = "1.0.11"; } crate;
           in
           pkgs.stdenv.mkDerivation { pname = "vendor-cargo-deps"; version = "0"; lightgbm3_sys = over; };
         buildDepsOnly = cargo "deps" [ "src" ];
