@@ -15,6 +15,7 @@
 //! `OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -57,6 +58,57 @@ pub struct LaunchSettings {
     /// `--hostfile`: executors run on the hosts listed there (reached by mpirun over ssh), whose
     /// limits are set by the nodes (compose containers); nothing is applied locally.
     pub hostfile: Option<PathBuf>,
+    /// The hosts do not see the results directory (measured by [`shares_directory`]): each
+    /// attempt's job file is copied to them over ssh before `mpirun`, and what the executors
+    /// wrote (outcome, per-rank reports and errors, artifacts) is copied back after it.
+    pub copy_to_hosts: bool,
+}
+
+/// `ssh` to `host` for a one-off command: never asks for a password, gives up after 5 s.
+pub fn ssh(host: &str) -> Command {
+    let mut c = Command::new("ssh");
+    c.args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", host]);
+    c
+}
+
+/// `text` quoted for a POSIX shell (the remote side of `ssh`).
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Whether `host` sees `dir` as this machine does: a probe file with a fresh token is written
+/// into `dir` here and read back over ssh (a shared file system, as the compose cluster's /work).
+///
+/// # Errors
+/// `dir` is not writable, or `host` does not answer over ssh.
+pub fn shares_directory(host: &str, dir: &Path) -> Result<bool> {
+    std::fs::create_dir_all(dir)?;
+    let token = format!(
+        "{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    );
+    let probe = std::path::absolute(dir)?.join(format!(".share-probe-{token}"));
+    std::fs::write(&probe, &token)?;
+    let out = ssh(host)
+        .arg(format!(
+            "cat {} 2>/dev/null || true",
+            shell_quote(&probe.display().to_string())
+        ))
+        .stdin(Stdio::null())
+        .output();
+    let _ = std::fs::remove_file(&probe);
+    let out = out.context("cannot run ssh")?;
+    if !out.status.success() {
+        bail!(
+            "{host} does not answer over ssh: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out.stdout == token.as_bytes())
 }
 
 /// The first `n` hosts of an Open MPI hostfile (one executor per host, as the compose cluster
@@ -76,22 +128,34 @@ pub fn hostfile_hosts(path: &Path, n: u32) -> Vec<String> {
         .collect()
 }
 
+/// With one executor per node, the cause a point cannot run on the nodes a hostfile lists
+/// (`None` when it can): "not enough nodes: …" naming both counts and the file, e.g. after a
+/// node died and `harness server` rewrote the hostfile with the nodes still answering.
+pub fn not_enough_nodes(hostfile: &Path, executors: u32) -> Option<String> {
+    let nodes = hostfile_hosts(hostfile, u32::MAX).len();
+    (nodes < executors as usize).then(|| {
+        format!(
+            "not enough nodes: the point needs {executors} executors (one per node) and the hostfile {} lists {nodes}",
+            hostfile.display()
+        )
+    })
+}
+
+/// This binary's path, which mpirun also starts on the hosts (they hold it at the same path).
+fn same_binary() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "harness".into())
+}
+
 /// Memory accounting of each host's own cgroup (`harness node-memory` over ssh); `None` for a
 /// host that does not answer.
 fn node_memory(hosts: &[String]) -> Vec<Option<limits::RankMemory>> {
     hosts
         .iter()
         .map(|h| {
-            let out = Command::new("ssh")
-                .args([
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    "ConnectTimeout=5",
-                    h,
-                    "harness",
-                    "node-memory",
-                ])
+            let out = ssh(h)
+                .args([&same_binary(), "node-memory"])
                 .stdin(Stdio::null())
                 .output()
                 .ok()?;
@@ -104,17 +168,9 @@ fn node_memory(hosts: &[String]) -> Vec<Option<limits::RankMemory>> {
 /// probes); `None`, with a warning, when it cannot be measured (`startup_sec` then falls back
 /// to the plain difference of wall clocks and says `wall`).
 fn host_clock_offset(host: &str) -> Option<harness_runtime::clock::ClockOffset> {
-    let mut ssh = Command::new("ssh");
-    ssh.args([
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=5",
-        host,
-        "harness",
-        "clock-probe",
-    ]);
-    harness_runtime::clock::measure_offset(ssh, 8)
+    let mut probe = ssh(host);
+    probe.args([&same_binary(), "clock-probe"]);
+    harness_runtime::clock::measure_offset(probe, 8)
         .map_err(|e| tracing::warn!("clock offset of {host} not measured: {e}"))
         .ok()
 }
@@ -193,9 +249,24 @@ pub fn mpirun_command(executors: u32, threads: u32, oversubscribed: bool) -> Com
     cmd
 }
 
+/// `hosts` without repetitions, in first-seen order.
+fn unique(hosts: &[String]) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for h in hosts {
+        if !seen.contains(&h.as_str()) {
+            seen.push(h);
+        }
+    }
+    seen
+}
+
 /// The files of one attempt of a run: job, outcome, per-rank error files, log and artifacts.
 /// Each attempt keeps its own (`<run_id>-a<attempt>` after the first).
 struct AttemptFiles {
+    /// `<run_id>` or `<run_id>-a<attempt>`: the stem of every file of the attempt.
+    name: String,
+    /// The study's results directory, which holds jobs/, logs/ and artifacts/.
+    dir: PathBuf,
     job: PathBuf,
     outcome: PathBuf,
     error_prefix: PathBuf,
@@ -216,6 +287,7 @@ impl AttemptFiles {
         let log_rel = PathBuf::from("logs").join(format!("{name}.log"));
         let artifacts_rel = PathBuf::from("artifacts").join(&name);
         AttemptFiles {
+            dir: store.dir().to_path_buf(),
             job: jobs.join(format!("{name}.json")),
             outcome: jobs.join(format!("{name}.outcome.json")),
             error_prefix: jobs.join(&name),
@@ -223,6 +295,80 @@ impl AttemptFiles {
             log_rel,
             artifacts: store.dir().join(&artifacts_rel),
             artifacts_rel,
+            name,
+        }
+    }
+
+    /// Puts the job file on every host at the same path (after removing what an earlier try of
+    /// this attempt left there), for hosts that do not share the results directory.
+    ///
+    /// # Errors
+    /// A host does not answer or cannot write the path: the cause, naming the host.
+    fn copy_job_to(&self, hosts: &[String]) -> Result<(), String> {
+        let job = std::fs::read(&self.job).map_err(|e| format!("cannot read the job file: {e}"))?;
+        let q = |p: &Path| shell_quote(&p.display().to_string());
+        let jobs = self.job.parent().expect("jobs/ holds the job file");
+        let script = format!(
+            "rm -rf {art} {jobs}/{stem}.* && mkdir -p {jobs} {art} && cat > {job}",
+            art = q(&self.artifacts),
+            jobs = q(jobs),
+            stem = shell_quote(&self.name),
+            job = q(&self.job),
+        );
+        for host in unique(hosts) {
+            let mut child = ssh(host)
+                .arg(&script)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot run ssh: {e}"))?;
+            let written = child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(&job)
+                .map_err(|e| e.to_string());
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            if !out.status.success() || written.is_err() {
+                return Err(format!(
+                    "cannot copy the job file to {host}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies back what executors wrote on each host (outcome, progress, per-rank errors and
+    /// reports, artifacts) into the results directory here; a host that no longer answers is
+    /// skipped (its executor's death is told by mpirun's notice and the missing reports).
+    fn fetch_from(&self, hosts: &[String]) {
+        let script = format!(
+            "cd {dir} && ls -d jobs/{stem}.* artifacts/{stem} 2>/dev/null | grep -vx {job} | tar -cf - -T -",
+            dir = shell_quote(&self.dir.display().to_string()),
+            stem = shell_quote(&self.name),
+            job = shell_quote(&format!("jobs/{}.json", self.name)),
+        );
+        for host in unique(hosts) {
+            let Ok(remote) = ssh(host)
+                .arg(&script)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+            else {
+                continue;
+            };
+            let untar = Command::new("tar")
+                .args(["-xf", "-", "-C"])
+                .arg(&self.dir)
+                .stdin(remote.stdout.expect("piped"))
+                .stderr(Stdio::null())
+                .status();
+            if !matches!(untar, Ok(s) if s.success()) {
+                tracing::warn!("{}: nothing copied back from {host}", self.name);
+            }
         }
     }
 
@@ -702,6 +848,33 @@ pub fn run_one(
     let point = &plan.point;
     let files = AttemptFiles::new(store, plan, attempt);
     files.reset(point.executors)?;
+    if let Some(short) = settings
+        .hostfile
+        .as_deref()
+        .and_then(|h| not_enough_nodes(h, point.executors))
+    {
+        // Nothing to launch: mpirun would only refuse the oversubscription. The log says why.
+        std::fs::write(&files.log, format!("{short}\n"))
+            .with_context(|| format!("cannot write {}", files.log.display()))?;
+        return Ok(build_record(
+            settings,
+            &files,
+            Attempt {
+                plan,
+                attempt,
+                status: RunStatus::Failed,
+                error: Some(short),
+                started_at: Utc::now(),
+                wall_sec: 0.0,
+                oversubscribed: false,
+                oom: None,
+                outcome: None,
+                partials: Vec::new(),
+                clock: None,
+                retryable: Some(false),
+            },
+        ));
+    }
     let cgroup = (settings.limits && settings.hostfile.is_none())
         .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
     // With a hostfile each executor has a node of its own; mpirun refuses to oversubscribe it.
@@ -748,6 +921,30 @@ pub fn run_one(
         limits_by_node: settings.hostfile.is_some(),
     };
     write_synced(&files.job, &serde_json::to_vec_pretty(&job)?)?;
+    if settings.copy_to_hosts {
+        if let Err(cause) = files.copy_job_to(&node_hosts) {
+            std::fs::write(&files.log, format!("{cause}\n"))
+                .with_context(|| format!("cannot write {}", files.log.display()))?;
+            return Ok(build_record(
+                settings,
+                &files,
+                Attempt {
+                    plan,
+                    attempt,
+                    status: RunStatus::Failed,
+                    error: Some(cause),
+                    started_at,
+                    wall_sec: 0.0,
+                    oversubscribed,
+                    oom: None,
+                    outcome: None,
+                    partials: Vec::new(),
+                    clock,
+                    retryable: Some(true),
+                },
+            ));
+        }
+    }
 
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
     let mut cmd = mpirun_command(point.executors, point.cores, oversubscribed);
@@ -768,6 +965,9 @@ pub fn run_one(
 
     let progress = harness_runtime::progress::path_for(&files.outcome.display().to_string());
     let (exit, wall_sec) = spawn_and_wait(cmd, settings.timeout, &progress, on_progress);
+    if settings.copy_to_hosts {
+        files.fetch_from(&node_hosts);
+    }
     let partials = partial_reports(&files, point.executors);
     let (mut status, mut error, mut retryable) =
         classify_exit(&exit, &files, &partials, point.executors, settings.timeout);
@@ -871,6 +1071,25 @@ mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Kil
             })
         );
         assert_eq!(mpirun_death("nothing to see"), None);
+    }
+
+    #[test]
+    fn a_point_needs_a_node_per_executor() {
+        let dir = tempfile::tempdir().unwrap();
+        let hostfile = dir.path().join("hosts");
+        std::fs::write(
+            &hostfile,
+            "10.0.1.11 slots=1\n# a comment\n\n10.0.1.12 slots=1\n",
+        )
+        .unwrap();
+        assert_eq!(not_enough_nodes(&hostfile, 1), None);
+        assert_eq!(not_enough_nodes(&hostfile, 2), None);
+        let short = not_enough_nodes(&hostfile, 3).expect("3 executors do not fit 2 nodes");
+        assert!(
+            short.starts_with("not enough nodes: the point needs 3 executors (one per node)"),
+            "{short}"
+        );
+        assert!(short.ends_with("lists 2"), "{short}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use harness_runtime::workload::Machine;
 use harness_runtime::Workload;
 
 use crate::cli::{Common, ProfileArgs, RunArgs, StudyArgs};
-use crate::launcher::{check_mpirun, LaunchSettings, Launcher};
+use crate::launcher::{self, check_mpirun, LaunchSettings, Launcher};
 use crate::runner::{run_all, todo};
 use crate::sinks::{ProgressLines, S3Mirror, Sink, Tracking};
 use crate::store::Store;
@@ -96,7 +96,7 @@ pub fn profile_command(a: ProfileArgs) -> Result<ExitCode> {
 
 /// Checks the grid and the workload's parameters; returns the workload with the parameters
 /// every run gets (e.g. a grid file replaced by its content).
-fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
+pub(crate) fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
     spec.validate()?;
     let workload = registry::get(&spec.workload)?;
     spec.params = workload
@@ -130,6 +130,10 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
         );
     }
     store.save_spec(&spec)?;
+    let copy_to_hosts = match &common.hostfile {
+        Some(h) => copy_to_hosts(h, store.dir())?,
+        None => false,
+    };
     let plan = spec.runs()?;
     let todo = todo(&plan, &existing, common.retry_failed);
     eprintln!(
@@ -154,6 +158,7 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
             logical_cpus: provenance::logical_cpus(),
             provenance: provenance::collect(),
             hostfile: common.hostfile.clone(),
+            copy_to_hosts,
         },
         store: &store,
     };
@@ -191,6 +196,30 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the `--hostfile` hosts need their files copied over ssh: measured on the first host
+/// (does it read a probe file written into the results directory here?).
+///
+/// # Errors
+/// The hostfile lists no host, or its first host does not answer over ssh.
+fn copy_to_hosts(hostfile: &std::path::Path, results: &std::path::Path) -> Result<bool> {
+    let hosts = launcher::hostfile_hosts(hostfile, u32::MAX);
+    let first = hosts.first().with_context(|| {
+        format!(
+            "--hostfile {}: no host in it (one line per node: `ADDRESS slots=1`)",
+            hostfile.display()
+        )
+    })?;
+    let shared = launcher::shares_directory(first, results)
+        .with_context(|| format!("--hostfile {}", hostfile.display()))?;
+    if !shared {
+        eprintln!(
+            "{first} does not see {}: each run's job file is copied to the hosts over ssh and what the executors write is copied back",
+            results.display()
+        );
+    }
+    Ok(!shared)
 }
 
 /// Where records go: a local directory, or for `s3://bucket/prefix` a local staging copy under
@@ -243,12 +272,7 @@ fn on_compose(
     if spec.name.ends_with("-local") && common.study.is_none() {
         spec.name = spec.name.replace("-local", "-compose");
     }
-    let s3s = std::env::var_os("HARNESS_S3S")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/harness-tools/s3s/bin/s3s-fs")
-        });
+    let s3s = s3s_binary();
     let opts = compose::ComposeOptions {
         results: common.results.clone(),
         work: cache::cache_dir().join("compose"),
@@ -263,4 +287,15 @@ fn on_compose(
     harness_report::render_index(&common.reports)?;
     eprintln!("report: {}", page.display());
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// The s3s-fs binary the compose cluster's S3 image carries: $HARNESS_S3S, else where
+/// `.ci/install` puts it.
+pub fn s3s_binary() -> PathBuf {
+    std::env::var_os("HARNESS_S3S")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/harness-tools/s3s/bin/s3s-fs")
+        })
 }
