@@ -29,7 +29,8 @@ Examples:
   harness run gbm-folds --data data/ts --executors 2 --cores 1 --fraction 0.25
   harness run wine --executors 2 --mlflow http://127.0.0.1:5000
   harness predict --model models:/wine_quality@champion --input wine/test --output scored
-  harness serve --model results/wine-run/artifacts/e1-c1-m7g-f1-r0/model --port 5001")]
+  harness serve --model results/wine-run/artifacts/e1-c1-m7g-f1-r0/model --port 5001
+  harness server --ssh-key ~/.ssh/id_ed25519             server study on terraform/'s cloud nodes")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -87,6 +88,44 @@ pub enum Command {
         /// Job file written by `harness predict`.
         job: PathBuf,
     },
+    /// Run the server study on cloud nodes provisioned by terraform/, from their head node.
+    ///
+    /// Reads `terraform -chdir=terraform output -json` (or --tf-outputs FILE), checks every node
+    /// answers over ssh, ships this binary (and the libraries it links) to nodes whose copy
+    /// differs, uploads a local --data directory to s3://<bucket>/data/, runs the study on the
+    /// head with the executor nodes as its hostfile and the records mirrored to
+    /// s3://<bucket>/results/ after every run, retries runs that were not ok on the nodes that
+    /// still answer, then copies the records here and renders the report. The server study:
+    /// executors {2, 4, 8, 16, 24, 32} that fit the executor nodes (one executor per node), 2
+    /// cores and 8g each (the instance is the limit), the workload's fractions. Interrupted →
+    /// run it again with --resume.
+    #[command(after_help = "\
+Examples:
+  terraform -chdir=terraform apply -var admin_cidr=203.0.113.7/32 -var \"ssh_public_key=$(cat ~/.ssh/id_ed25519.pub)\"
+  harness server --ssh-key ~/.ssh/id_ed25519
+  harness server --workload wine --executors 2,4 --resume
+  terraform -chdir=terraform destroy
+
+Without a cloud: `harness compose-up --executors 2 > nodes.json` starts the compose cluster as
+stand-in nodes, then `harness server --tf-outputs nodes.json`, then `harness compose-down`.")]
+    Server(ServerArgs),
+    /// Start the compose cluster as stand-in cloud nodes for `harness server` and print their
+    /// `terraform output -json` (plus ssh_private_key_path).
+    #[command(hide = true)]
+    ComposeUp {
+        /// Executor containers.
+        #[arg(long, default_value_t = 2)]
+        executors: u32,
+        /// CPUs per executor container.
+        #[arg(long, default_value_t = 1)]
+        cores: u32,
+        /// Memory per executor container.
+        #[arg(long, default_value = "1g")]
+        memory: String,
+    },
+    /// Stop the cluster `compose-up` started.
+    #[command(hide = true)]
+    ComposeDown,
     /// Serve a saved model over HTTP with MLflow's scoring protocol.
     ///
     /// POST /invocations with {"dataframe_split": {"columns": [...], "data": [[...]]}} or
@@ -115,6 +154,43 @@ pub struct PredictArgs {
     /// MLflow tracking URI for models:/ URIs (default: $MLFLOW_TRACKING_URI).
     #[arg(long)]
     pub mlflow: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ServerArgs {
+    /// Terraform directory whose outputs name the nodes.
+    #[arg(long, default_value = "terraform")]
+    pub tf_dir: PathBuf,
+    /// A saved `terraform output -json` to read instead of running terraform.
+    #[arg(long, conflicts_with = "tf_dir")]
+    pub tf_outputs: Option<PathBuf>,
+    /// Private key that logs into the nodes as their ssh_user (default: ssh's own — agent,
+    /// ~/.ssh/id_*).
+    #[arg(long)]
+    pub ssh_key: Option<PathBuf>,
+    /// Workload of the study (default: fractal-rf).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Only these executor counts (comma-separated); each needs as many executor nodes.
+    #[arg(long, value_delimiter = ',')]
+    pub executors: Option<Vec<u32>>,
+    /// Cores per executor (default 2; the node's instance type is the real limit).
+    #[arg(long, value_delimiter = ',')]
+    pub cores: Option<Vec<u32>>,
+    /// Memory per executor (default 8g; the node's instance type is the real limit).
+    #[arg(long, value_delimiter = ',')]
+    pub memory: Option<Vec<String>>,
+    /// Only these fractions of the input files.
+    #[arg(long, value_delimiter = ',')]
+    pub fractions: Option<Vec<f64>>,
+    /// Repetitions per point.
+    #[arg(long)]
+    pub reps: Option<u32>,
+    /// Workload parameter KEY=VALUE (JSON value), repeatable.
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args)]

@@ -180,7 +180,7 @@ impl Cluster {
 /// (`HARNESS_LIBTORCH_LIB`, set by build.rs; empty when it links none) into `lib`, which the
 /// node image holds at `/usr/local/lib/harness` — where the binary's `$ORIGIN/../lib/harness`
 /// rpath finds them. Hard links where the file systems allow, copies otherwise.
-fn ship_libraries(lib: &Path) -> Result<()> {
+pub fn ship_libraries(lib: &Path) -> Result<()> {
     if lib.exists() {
         std::fs::remove_dir_all(lib).with_context(|| format!("cannot clear {}", lib.display()))?;
     }
@@ -267,6 +267,98 @@ fn ip_of(container: &str) -> Result<String> {
     Ok(ip.trim().to_string())
 }
 
+/// `harness compose-up`: brings up the compose cluster — `executors` executor containers of
+/// `cores` CPUs and `memory` each, a head and the S3 store — as stand-ins for provisioned cloud
+/// nodes, and returns what `terraform output -json` would say of them (head and executor
+/// addresses, ssh user root, bucket `data`), plus `ssh_private_key_path`: the nodes' key, copied
+/// out of the image into `<work>/ssh/`. `harness server --tf-outputs` then runs on them.
+///
+/// # Errors
+/// Docker/Compose missing or failing.
+pub fn up(
+    work: &Path,
+    s3s: &Path,
+    executors: u32,
+    cores: u32,
+    memory: &str,
+) -> Result<serde_json::Value> {
+    docker_reachable()?;
+    let compose = compose_cmd()?;
+    let bytes = harness_core::parse_memory(memory)?;
+    let work = std::path::absolute(work)?;
+    for d in ["s3data/data", "work", "results"] {
+        std::fs::create_dir_all(work.join(d))?;
+    }
+    build_images(&work, s3s)?;
+    let file = work.join("compose.yaml");
+    std::fs::write(&file, COMPOSE)?;
+    let mut env = cluster_env(&work, &work.join("results"));
+    env.push(("HARNESS_CPUS".into(), cores.to_string()));
+    env.push(("HARNESS_MEMORY".into(), bytes.to_string()));
+    let cluster = Cluster { compose, file, env };
+    let head = cluster.start(executors, cores, crate::provenance::logical_cpus(), &work)?;
+    let ips = cluster
+        .containers("executor")?
+        .iter()
+        .map(|c| ip_of(c))
+        .collect::<Result<Vec<_>>>()?;
+    let key_dir = work.join("ssh");
+    std::fs::create_dir_all(&key_dir)?;
+    let key = key_dir.join("id_ed25519");
+    let _ = std::fs::remove_file(&key);
+    run(
+        Command::new("docker")
+            .args(["cp", &format!("{head}:/root/.ssh/id_ed25519")])
+            .arg(&key),
+        "docker cp of the nodes' ssh key",
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+    let value = |v: serde_json::Value| serde_json::json!({ "sensitive": false, "value": v });
+    Ok(serde_json::json!({
+        "head_public_ip": value(ip_of(&head)?.into()),
+        "executor_private_ips": value(ips.into()),
+        "ssh_user": value("root".into()),
+        "bucket": value(BUCKET.into()),
+        "region": value("us-east-1".into()),
+        "ssh_private_key_path": value(key.display().to_string().into()),
+    }))
+}
+
+/// `harness compose-down`: stops and removes the cluster [`up`] started.
+///
+/// # Errors
+/// Docker/Compose missing.
+pub fn down(work: &Path) -> Result<()> {
+    let compose = compose_cmd()?;
+    let work = std::path::absolute(work)?;
+    let cluster = Cluster {
+        compose,
+        file: work.join("compose.yaml"),
+        env: cluster_env(&work, &work.join("results")),
+    };
+    cluster.down();
+    Ok(())
+}
+
+/// The compose file's directories: the S3 store's, the shared /work and the results.
+fn cluster_env(work: &Path, results: &Path) -> Vec<(String, String)> {
+    vec![
+        (
+            "HARNESS_S3_DIR".to_string(),
+            work.join("s3data").display().to_string(),
+        ),
+        (
+            "HARNESS_WORK_DIR".to_string(),
+            work.join("work").display().to_string(),
+        ),
+        (
+            "HARNESS_RESULTS_DIR".to_string(),
+            results.display().to_string(),
+        ),
+    ]
+}
+
 /// Runs `spec` on the compose cluster; `data` is `s3://…` on the cluster store, a local
 /// directory that is uploaded there first, or `None` for the workload's default data. Returns the head's exit code (0 all ok, 2 some runs
 /// not ok).
@@ -290,20 +382,7 @@ pub fn run_study(
     build_images(&work, &opts.s3s)?;
     let file = work.join("compose.yaml");
     std::fs::write(&file, COMPOSE)?;
-    let base_env = vec![
-        (
-            "HARNESS_S3_DIR".to_string(),
-            work.join("s3data").display().to_string(),
-        ),
-        (
-            "HARNESS_WORK_DIR".to_string(),
-            work.join("work").display().to_string(),
-        ),
-        (
-            "HARNESS_RESULTS_DIR".to_string(),
-            results.display().to_string(),
-        ),
-    ];
+    let base_env = cluster_env(&work, &results);
     let cpus = crate::provenance::logical_cpus();
 
     // Groups of points with equal (cores, memory): one cluster shape each.

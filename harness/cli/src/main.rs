@@ -17,6 +17,7 @@ mod provenance;
 mod registry;
 mod runner;
 mod serve;
+mod server;
 mod sinks;
 mod store;
 mod study;
@@ -81,6 +82,26 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
         }
         Command::Predict(a) => predict::command(&a).map(|()| ExitCode::SUCCESS),
         Command::PredictExec { job } => predict::execute(&job).map(|()| ExitCode::SUCCESS),
+        Command::Server(a) => server::command(a),
+        Command::ComposeUp {
+            executors,
+            cores,
+            memory,
+        } => {
+            let outputs = compose::up(
+                &cache::cache_dir().join("compose"),
+                &study::s3s_binary(),
+                executors,
+                cores,
+                &memory,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&outputs)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ComposeDown => {
+            compose::down(&cache::cache_dir().join("compose"))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(a) => {
             let dir = predict::resolve_model(&a.model, a.mlflow.as_deref())?;
             let model = predict::load_model(&dir)?;

@@ -1,0 +1,322 @@
+//! `harness server` end to end, with the compose cluster's containers standing in for the cloud
+//! nodes terraform/ provisions: `harness compose-up` starts a head and two executor containers
+//! (1 CPU, 1 GiB each) and prints their `terraform output -json`; `harness server --tf-outputs`
+//! then does what it does on AWS — ssh to the head, authorise the head's key on the executors,
+//! ship the binary and its libraries to /opt/harness on every node, upload the data through the
+//! head to the bucket, run the study from the head with the records mirrored to S3, copy them back
+//! and render the report. The nodes share no directory with the head's staging copy, so every
+//! job file travels over ssh. The study is made in two halves (the second with --resume); during
+//! the second one executor container is killed: the run that loses it is recorded naming the dead
+//! node, the retry round finds one executor node answering, and the point that no longer fits is
+//! recorded as "not enough nodes". Skipped, with the reason, without Docker.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{generate_fractal, serial};
+use harness_core::{RunRecord, RunStatus};
+
+fn docker_unavailable() -> Option<String> {
+    match Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+    {
+        Err(e) => Some(format!("docker is not installed ({e})")),
+        Ok(o) if !o.status.success() => Some(format!(
+            "no Docker daemon reachable: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Ok(_) => None,
+    }
+}
+
+fn harness(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HARNESS_CACHE", cwd.join("cache"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("harness runs")
+}
+
+fn records(dir: &Path) -> Vec<RunRecord> {
+    std::fs::read_to_string(dir.join("results/srv/runs.jsonl"))
+        .expect("the records were copied back")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a schema v1 record"))
+        .collect()
+}
+
+/// Every file under `dir`, recursively.
+fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_below(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The container holding `address` on the cluster's network.
+fn container_with_address(address: &str) -> String {
+    let ids = Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.service=executor",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&ids.stdout)
+        .split_whitespace()
+        .find(|id| {
+            let o = Command::new("docker")
+                .args([
+                    "inspect",
+                    "-f",
+                    "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                    id,
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).trim() == address
+        })
+        .expect("a container holds the address")
+        .to_string()
+}
+
+/// Tears the stand-in nodes down even when an assertion fails.
+struct Down<'a>(&'a Path);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = harness(self.0, &["compose-down"]);
+    }
+}
+
+#[test]
+fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
+    if let Some(why) = docker_unavailable() {
+        harness_runtime::testing::skip(
+            "server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node",
+            &why,
+        );
+        return;
+    }
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    generate_fractal(dir, "small", "8", "15000");
+
+    let up = harness(
+        dir,
+        &[
+            "compose-up",
+            "--executors",
+            "2",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+        ],
+    );
+    let _down = Down(dir);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let outputs: serde_json::Value =
+        serde_json::from_slice(&up.stdout).expect("terraform-shaped JSON");
+    let executors: Vec<String> = outputs["executor_private_ips"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(executors.len(), 2);
+    std::fs::write(dir.join("nodes.json"), &up.stdout).unwrap();
+
+    let server = |fractions: &str, extra: &[&str]| {
+        let mut args = vec![
+            "server",
+            "--tf-outputs",
+            "nodes.json",
+            "--workload",
+            "fractal-rf",
+            "--executors",
+            "1,2",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--fractions",
+            fractions,
+            "--reps",
+            "1",
+            "--data",
+            "small",
+            "--study",
+            "srv",
+        ];
+        args.extend_from_slice(extra);
+        harness(dir, &args)
+    };
+
+    // First half of the study: both executor nodes alive.
+    let first = server("0.5", &[]);
+    let stderr = String::from_utf8_lossy(&first.stderr).to_string();
+    eprintln!("first half:\n{stderr}");
+    assert!(first.status.success(), "{}\n{stderr}", first.status);
+    assert!(stderr.contains("shipping harness"), "{stderr}");
+    assert!(
+        stderr.contains("every node (") && stderr.contains("+ 2 executors) runs this harness"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("uploading small to s3://data/data/small through the head"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("does not see") && stderr.contains("copied to the hosts over ssh"),
+        "the head's staging copy is not shared with the executors: {stderr}"
+    );
+    let recs = records(dir);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    let mut hosts = std::collections::BTreeSet::new();
+    for r in &recs {
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        assert_eq!(r.executor_reports.len(), r.point.executors as usize);
+        assert_eq!(
+            r.data.rows.train,
+            4 * 15000,
+            "fraction 0.5 of 8 files × 15,000"
+        );
+        for e in &r.executor_reports {
+            // The limits the nodes applied, measured by the executors on each node.
+            assert_eq!(e.cgroup, "node", "{e:?}");
+            assert_eq!(e.cpu_quota, Some(1.0), "{e:?}");
+            assert_eq!(e.memory_limit_bytes, Some(1 << 30), "{e:?}");
+            hosts.insert(e.host.clone());
+        }
+    }
+    assert_eq!(
+        hosts.len(),
+        2,
+        "the two executors ran on two nodes: {hosts:?}"
+    );
+    assert!(
+        dir.join("reports/srv/index.html").exists(),
+        "report rendered here"
+    );
+    assert!(
+        dir.join("cache/compose/s3data/data/results/srv/runs.jsonl")
+            .exists(),
+        "records mirrored to the bucket"
+    );
+
+    // The rest of the study (--resume): executor node 2 is killed as soon as the first new run
+    // (1 executor, fraction 1) is mirrored to the bucket, so the 2-executor run that follows
+    // loses it.
+    let ip = executors[1].clone();
+    let victim = container_with_address(&ip);
+    let second = std::thread::scope(|s| {
+        let run = s.spawn(|| server("0.5,1", &["--resume"]));
+        let mirrored = dir.join("cache/compose/s3data/data/results/srv/runs.jsonl");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        while std::fs::read_to_string(&mirrored)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+            < 3
+        {
+            assert!(
+                !run.is_finished() && std::time::Instant::now() < deadline,
+                "the third record never reached the bucket"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(Command::new("docker")
+            .args(["kill", &victim])
+            .status()
+            .unwrap()
+            .success());
+        run.join().unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&second.stderr).to_string();
+    eprintln!("second half:\n{stderr}");
+    assert_eq!(second.status.code(), Some(2), "some runs not ok: {stderr}");
+    assert!(stderr.contains("1 of 2 executor nodes answer"), "{stderr}");
+    let recs = records(dir);
+    let of = |executors: u32, fraction: f64| -> Vec<&RunRecord> {
+        recs.iter()
+            .filter(|r| r.point.executors == executors && r.point.fraction == fraction)
+            .collect()
+    };
+    assert_eq!(of(1, 0.5).len(), 1, "resume keeps the first half's records");
+    assert_eq!(of(2, 0.5).len(), 1);
+    let one = of(1, 1.0);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].status, RunStatus::Ok, "{:?}", one[0].error);
+    assert_eq!(one[0].data.rows.train, 8 * 15000);
+    let two = of(2, 1.0);
+    assert_eq!(two.len(), 2, "the first attempt and its retry: {two:?}");
+    let dead = two.iter().find(|r| r.attempt == 0).unwrap();
+    assert_ne!(dead.status, RunStatus::Ok);
+    assert!(
+        dead.error.as_deref().unwrap_or_default().contains(&ip),
+        "the failed record names the dead node {ip}: {:?}",
+        dead.error
+    );
+    let retry = two.iter().find(|r| r.attempt == 1).unwrap();
+    assert_eq!(retry.status, RunStatus::Failed);
+    assert!(
+        retry
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("not enough nodes: the point needs 2 executors (one per node)"),
+        "{:?}",
+        retry.error
+    );
+
+    for r in &recs {
+        eprintln!(
+            "{} attempt {}: {:?} {}",
+            r.run_id,
+            r.attempt,
+            r.status,
+            r.error.as_deref().unwrap_or("")
+        );
+        for e in &r.executor_reports {
+            eprintln!(
+                "  rank {} on {}: cores {} cpu_quota {:?} memory_limit {:?} cgroup {}",
+                e.rank, e.host, e.cores_measured, e.cpu_quota, e.memory_limit_bytes, e.cgroup
+            );
+        }
+    }
+
+    // No credential of the nodes' S3 access in what came back, nor in what was printed.
+    let secret = "harness-secret";
+    for f in files_below(&dir.join("results")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+        assert!(
+            !text.contains(secret),
+            "{} holds the S3 secret",
+            f.display()
+        );
+    }
+    for out in [&first, &second] {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    }
+}
