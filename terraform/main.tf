@@ -48,7 +48,6 @@ locals {
   bucket     = var.bucket_name != null ? var.bucket_name : aws_s3_bucket.data[0].id
   bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${local.bucket}"
   user_data = templatefile("${path.module}/user-data.sh.tftpl", {
-    bucket   = local.bucket
     region   = var.region
     ssh_user = var.ssh_user
   })
