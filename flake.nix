@@ -104,6 +104,7 @@
       apps.${system} = {
         harness = app "harness" ''exec ${harness}/bin/harness "$@"'';
         profile = app "profile" ''exec ${harness}/bin/harness profile "$@"'';
+        server = app "server" ''exec ${harness}/bin/harness server "$@"'';
         default = self.apps.${system}.harness;
       };
 
