@@ -168,27 +168,10 @@ pub struct ServerArgs {
     /// ~/.ssh/id_*).
     #[arg(long)]
     pub ssh_key: Option<PathBuf>,
-    /// Workload of the study (default: fractal-rf).
-    #[arg(long)]
-    pub workload: Option<String>,
-    /// Only these executor counts (comma-separated); each needs as many executor nodes.
-    #[arg(long, value_delimiter = ',')]
-    pub executors: Option<Vec<u32>>,
-    /// Cores per executor (default 2; the node's instance type is the real limit).
-    #[arg(long, value_delimiter = ',')]
-    pub cores: Option<Vec<u32>>,
-    /// Memory per executor (default 8g; the node's instance type is the real limit).
-    #[arg(long, value_delimiter = ',')]
-    pub memory: Option<Vec<String>>,
-    /// Only these fractions of the input files.
-    #[arg(long, value_delimiter = ',')]
-    pub fractions: Option<Vec<f64>>,
-    /// Repetitions per point.
-    #[arg(long)]
-    pub reps: Option<u32>,
-    /// Workload parameter KEY=VALUE (JSON value), repeatable.
-    #[arg(long = "param", value_parser = parse_param)]
-    pub params: Vec<(String, serde_json::Value)>,
+    /// The study's axes (executor counts need as many executor nodes; cores and memory are
+    /// recorded as requested, the node's instance type is the real limit).
+    #[command(flatten)]
+    pub axes: Axes,
     #[command(flatten)]
     pub common: Common,
 }
@@ -303,6 +286,15 @@ pub struct ProfileArgs {
     /// compose: leave the cluster up at the end.
     #[arg(long)]
     pub keep: bool,
+    #[command(flatten)]
+    pub axes: Axes,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A predefined study's workload and the axes a user may replace (`profile`, `server`).
+#[derive(Args)]
+pub struct Axes {
     /// Workload of the study (default: the first registered, fractal-rf).
     #[arg(long)]
     pub workload: Option<String>,
@@ -324,8 +316,28 @@ pub struct ProfileArgs {
     /// Workload parameter KEY=VALUE (JSON value), repeatable: --param trees=10.
     #[arg(long = "param", value_parser = parse_param)]
     pub params: Vec<(String, serde_json::Value)>,
-    #[command(flatten)]
-    pub common: Common,
+}
+
+impl Axes {
+    /// Replaces the axes given on the command line in `spec` and adds the parameters.
+    pub fn apply(&self, spec: &mut StudySpec) {
+        if let Some(v) = &self.executors {
+            spec.executors = v.clone();
+        }
+        if let Some(v) = &self.cores {
+            spec.cores = v.clone();
+        }
+        if let Some(v) = &self.memory {
+            spec.memory = v.clone();
+        }
+        if let Some(v) = &self.fractions {
+            spec.fractions = v.clone();
+        }
+        if let Some(v) = self.reps {
+            spec.repetitions = v;
+        }
+        spec.params.extend(self.params.iter().cloned());
+    }
 }
 
 #[derive(Args)]

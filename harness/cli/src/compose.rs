@@ -489,13 +489,8 @@ fn cluster_data(
             }
         };
     };
-    if data_url.starts_with("s3://") {
+    if crate::datasets::readable_anywhere(workload, data_url) {
         return Ok(data_url.to_string());
-    }
-    if let DefaultData::Builtin(name) = workload.default_data() {
-        if name == data_url {
-            return Ok(data_url.to_string());
-        }
     }
     let name = Path::new(data_url)
         .file_name()

@@ -108,6 +108,13 @@ pub fn default_location(workload: &dyn Workload) -> Result<String> {
     }
 }
 
+/// Whether a remote cluster reads `data` where it is, without an upload: an `s3://` location,
+/// or the name of the workload's built-in data set (e.g. wine's `embedded`).
+pub fn readable_anywhere(workload: &dyn Workload, data: &str) -> bool {
+    data.starts_with("s3://")
+        || matches!(workload.default_data(), DefaultData::Builtin(name) if name == data)
+}
+
 /// Uploads every file below `dir` to `url` (`s3://bucket/prefix`), keys = relative paths.
 ///
 /// # Errors

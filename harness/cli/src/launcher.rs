@@ -758,6 +758,42 @@ struct Attempt<'a> {
     retryable: Option<bool>,
 }
 
+impl<'a> Attempt<'a> {
+    /// An attempt that failed before `mpirun` started: `cause` is its error.
+    fn not_launched(plan: &'a RunPlan, attempt: u32, cause: String, retryable: bool) -> Self {
+        Attempt {
+            plan,
+            attempt,
+            status: RunStatus::Failed,
+            error: Some(cause),
+            started_at: Utc::now(),
+            wall_sec: 0.0,
+            oversubscribed: false,
+            oom: None,
+            outcome: None,
+            partials: Vec::new(),
+            clock: None,
+            retryable: Some(retryable),
+        }
+    }
+}
+
+/// The record of an attempt that never launched, with its cause written to the run's log (the
+/// record names the log, which the S3 mirror uploads).
+///
+/// # Errors
+/// The log cannot be written.
+fn not_launched(
+    settings: &LaunchSettings,
+    files: &AttemptFiles,
+    failed: Attempt<'_>,
+) -> Result<RunRecord> {
+    let cause = failed.error.clone().unwrap_or_default();
+    std::fs::write(&files.log, format!("{cause}\n"))
+        .with_context(|| format!("cannot write {}", files.log.display()))?;
+    Ok(build_record(settings, files, failed))
+}
+
 /// The record of an attempt: the outcome's times, data, metrics and executor reports when
 /// rank 0 wrote one, else the status, cause, wall time and the reports the executors kept
 /// while in flight (limits, host, pid, files, the phase each reached).
@@ -853,27 +889,9 @@ pub fn run_one(
         .as_deref()
         .and_then(|h| not_enough_nodes(h, point.executors))
     {
-        // Nothing to launch: mpirun would only refuse the oversubscription. The log says why.
-        std::fs::write(&files.log, format!("{short}\n"))
-            .with_context(|| format!("cannot write {}", files.log.display()))?;
-        return Ok(build_record(
-            settings,
-            &files,
-            Attempt {
-                plan,
-                attempt,
-                status: RunStatus::Failed,
-                error: Some(short),
-                started_at: Utc::now(),
-                wall_sec: 0.0,
-                oversubscribed: false,
-                oom: None,
-                outcome: None,
-                partials: Vec::new(),
-                clock: None,
-                retryable: Some(false),
-            },
-        ));
+        // Nothing to launch: mpirun would only refuse the oversubscription.
+        let failed = Attempt::not_launched(plan, attempt, short, false);
+        return not_launched(settings, &files, failed);
     }
     let cgroup = (settings.limits && settings.hostfile.is_none())
         .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
@@ -923,26 +941,12 @@ pub fn run_one(
     write_synced(&files.job, &serde_json::to_vec_pretty(&job)?)?;
     if settings.copy_to_hosts {
         if let Err(cause) = files.copy_job_to(&node_hosts) {
-            std::fs::write(&files.log, format!("{cause}\n"))
-                .with_context(|| format!("cannot write {}", files.log.display()))?;
-            return Ok(build_record(
-                settings,
-                &files,
-                Attempt {
-                    plan,
-                    attempt,
-                    status: RunStatus::Failed,
-                    error: Some(cause),
-                    started_at,
-                    wall_sec: 0.0,
-                    oversubscribed,
-                    oom: None,
-                    outcome: None,
-                    partials: Vec::new(),
-                    clock,
-                    retryable: Some(true),
-                },
-            ));
+            let failed = Attempt {
+                started_at,
+                clock,
+                ..Attempt::not_launched(plan, attempt, cause, true)
+            };
+            return not_launched(settings, &files, failed);
         }
     }
 

@@ -315,38 +315,24 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
         known_hosts: work.join("known_hosts"),
         outputs,
     };
-    let workload = match &a.workload {
+    let workload = match &a.axes.workload {
         Some(name) => registry::get(name)?,
         None => registry::WORKLOADS[0],
     };
     let (mut spec, dropped) = server_study(workload, nodes.outputs.executors.len());
-    if let Some(v) = &a.executors {
-        spec.executors = v.clone();
-    } else if !dropped.is_empty() {
+    if a.axes.executors.is_none() && !dropped.is_empty() {
         eprintln!(
             "server: {} executor nodes: executor counts {dropped:?} of the server study are left out",
             nodes.outputs.executors.len()
         );
     }
+    a.axes.apply(&mut spec);
     if spec.executors.is_empty() {
         bail!(
             "{} executor node(s) fit none of the server study's executor counts {SERVER_EXECUTORS:?}: provision more (-var executors=N) or pass --executors",
             nodes.outputs.executors.len()
         );
     }
-    if let Some(v) = &a.cores {
-        spec.cores = v.clone();
-    }
-    if let Some(v) = &a.memory {
-        spec.memory = v.clone();
-    }
-    if let Some(v) = &a.fractions {
-        spec.fractions = v.clone();
-    }
-    if let Some(v) = a.reps {
-        spec.repetitions = v;
-    }
-    spec.params.extend(a.params.iter().cloned());
     a.common.apply(&mut spec);
     study::prepare(&mut spec)?;
     let o = &nodes.outputs;
@@ -583,13 +569,8 @@ fn server_data(nodes: &Nodes, workload: &dyn Workload, data: Option<&str>) -> Re
             }
         };
     };
-    if data.starts_with("s3://") {
+    if crate::datasets::readable_anywhere(workload, data) {
         return Ok(data.to_string());
-    }
-    if let DefaultData::Builtin(name) = workload.default_data() {
-        if name == data {
-            return Ok(data.to_string());
-        }
     }
     let path = Path::new(data);
     if !path.is_dir() {

@@ -63,7 +63,7 @@ pub fn study_command(a: StudyArgs) -> Result<ExitCode> {
 /// # Errors
 /// As [`run_command`]; for compose, Docker errors.
 pub fn profile_command(a: ProfileArgs) -> Result<ExitCode> {
-    let workload = match &a.workload {
+    let workload = match &a.axes.workload {
         Some(name) => registry::get(name)?,
         None => registry::WORKLOADS[0],
     };
@@ -71,22 +71,7 @@ pub fn profile_command(a: ProfileArgs) -> Result<ExitCode> {
         logical_cpus: provenance::logical_cpus(),
         memory_bytes: provenance::memory_bytes(),
     });
-    if let Some(v) = a.executors {
-        spec.executors = v;
-    }
-    if let Some(v) = a.cores {
-        spec.cores = v;
-    }
-    if let Some(v) = a.memory {
-        spec.memory = v;
-    }
-    if let Some(v) = a.fractions {
-        spec.fractions = v;
-    }
-    if let Some(v) = a.reps {
-        spec.repetitions = v;
-    }
-    spec.params.extend(a.params.iter().cloned());
+    a.axes.apply(&mut spec);
     a.common.apply(&mut spec);
     if a.target == "compose" {
         return on_compose(spec, workload, &a.common, a.keep);

@@ -5,35 +5,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::{generate_fractal, records, serial};
+use common::{docker_unavailable, generate_fractal, harness_cached, records, serial};
 use harness_core::{RunRecord, RunStatus};
-
-fn docker_unavailable() -> Option<String> {
-    match Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-    {
-        Err(e) => Some(format!("docker is not installed ({e})")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "no Docker daemon reachable: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(_) => None,
-    }
-}
-
-fn harness(cwd: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(cwd)
-        .env("HARNESS_CACHE", cwd.join("cache"))
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("harness runs")
-}
 
 #[test]
 fn compose_cluster_runs_the_study_with_measured_container_limits() {
@@ -48,7 +23,7 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     generate_fractal(dir, "small", "8", "15000");
-    let out = harness(
+    let out = harness_cached(
         dir,
         &[
             "profile",
@@ -277,7 +252,7 @@ fn killed_driver_resumes_with_each_run_exactly_once() {
     child.wait().unwrap();
     let mut again: Vec<&str> = args.to_vec();
     again.push("--resume");
-    let out = harness(dir, &again);
+    let out = harness_cached(dir, &again);
     assert!(
         out.status.success(),
         "{}",

@@ -13,44 +13,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{generate_fractal, serial};
+use common::{docker_unavailable, generate_fractal, harness_cached, records, serial};
 use harness_core::{RunRecord, RunStatus};
-
-fn docker_unavailable() -> Option<String> {
-    match Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-    {
-        Err(e) => Some(format!("docker is not installed ({e})")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "no Docker daemon reachable: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(_) => None,
-    }
-}
-
-fn harness(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(cwd)
-        .env("HARNESS_CACHE", cwd.join("cache"))
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .expect("harness runs")
-}
-
-fn records(dir: &Path) -> Vec<RunRecord> {
-    std::fs::read_to_string(dir.join("results/srv/runs.jsonl"))
-        .expect("the records were copied back")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a schema v1 record"))
-        .collect()
-}
 
 /// Every file under `dir`, recursively.
 fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -100,7 +66,7 @@ struct Down<'a>(&'a Path);
 
 impl Drop for Down<'_> {
     fn drop(&mut self) {
-        let _ = harness(self.0, &["compose-down"]);
+        let _ = harness_cached(self.0, &["compose-down"]);
     }
 }
 
@@ -118,7 +84,7 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
     let dir = tmp.path();
     generate_fractal(dir, "small", "8", "15000");
 
-    let up = harness(
+    let up = harness_cached(
         dir,
         &[
             "compose-up",
@@ -170,7 +136,7 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
             "srv",
         ];
         args.extend_from_slice(extra);
-        harness(dir, &args)
+        harness_cached(dir, &args)
     };
 
     // First half of the study: both executor nodes alive.
@@ -191,7 +157,7 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
         stderr.contains("does not see") && stderr.contains("copied to the hosts over ssh"),
         "the head's staging copy is not shared with the executors: {stderr}"
     );
-    let recs = records(dir);
+    let recs = records(dir, "srv");
     assert_eq!(recs.len(), 2, "{recs:?}");
     let mut hosts = std::collections::BTreeSet::new();
     for r in &recs {
@@ -256,7 +222,7 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
     eprintln!("second half:\n{stderr}");
     assert_eq!(second.status.code(), Some(2), "some runs not ok: {stderr}");
     assert!(stderr.contains("1 of 2 executor nodes answer"), "{stderr}");
-    let recs = records(dir);
+    let recs = records(dir, "srv");
     let of = |executors: u32, fraction: f64| -> Vec<&RunRecord> {
         recs.iter()
             .filter(|r| r.point.executors == executors && r.point.fraction == fraction)

@@ -24,6 +24,35 @@ pub fn harness(cwd: &Path, args: &[&str]) -> Output {
         .expect("harness runs")
 }
 
+/// Runs `harness` in `cwd` with its cache in `<cwd>/cache` and none of this machine's S3
+/// settings (the compose cluster's nodes have their own): for tests of the compose cluster.
+pub fn harness_cached(cwd: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HARNESS_CACHE", cwd.join("cache"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("harness runs")
+}
+
+/// Why the Docker tests cannot run here (`None` when a Docker daemon answers).
+pub fn docker_unavailable() -> Option<String> {
+    match std::process::Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+    {
+        Err(e) => Some(format!("docker is not installed ({e})")),
+        Ok(o) if !o.status.success() => Some(format!(
+            "no Docker daemon reachable: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// `out` if the command succeeded; otherwise fails the test with its stderr.
 pub fn assert_ok(out: Output) -> Output {
     assert!(
