@@ -230,8 +230,9 @@ pub struct Common {
     pub retry_failed: bool,
     /// Open MPI hostfile: executors run on these hosts (reached over ssh; one slot per
     /// executor node), which set the limits themselves — compose containers with `cpus` and
-    /// `mem_limit`. Executors only measure them. Job, outcome and artifact files must be on a
-    /// file system the hosts share (the compose cluster mounts /work everywhere).
+    /// `mem_limit`. Executors only measure them. When the hosts do not see the results directory
+    /// (measured with a probe file over ssh), each run's job file is copied to them and what the
+    /// executors write is copied back, over ssh.
     #[arg(long)]
     pub hostfile: Option<PathBuf>,
     /// Cap on concurrent tasks of a task-parallel workload (wine trials, gbm-folds tasks),
