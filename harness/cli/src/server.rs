@@ -581,6 +581,19 @@ fn server_data(nodes: &Nodes, workload: &dyn Workload, data: Option<&str>) -> Re
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "data".into());
     let url = format!("s3://{bucket}/data/{name}");
+    // What was uploaded last time, kept on the head: the same files (paths, sizes, modification
+    // times) are not sent again, e.g. on --resume.
+    let manifest = data_manifest(path)?;
+    let marker = format!("~/{REMOTE_WORK}/uploaded/{name}");
+    let previous = run(
+        nodes.head(&format!("cat {marker} 2>/dev/null || true")),
+        None,
+        "reading the head's upload record",
+    )?;
+    if previous == format!("{url}\n{manifest}") {
+        eprintln!("server: {data} is in {url} already (unchanged since its upload)");
+        return Ok(url);
+    }
     eprintln!("server: uploading {data} to {url} through the head");
     let tar = Command::new("tar")
         .arg("-cf")
@@ -602,7 +615,35 @@ fn server_data(nodes: &Nodes, workload: &dyn Workload, data: Option<&str>) -> Re
     if !status.success() {
         bail!("uploading {data} to {url} through the head failed ({status})");
     }
+    run(
+        nodes.head(&format!(
+            "mkdir -p ~/{REMOTE_WORK}/uploaded && cat > {marker}"
+        )),
+        Some(format!("{url}\n{manifest}").as_bytes()),
+        "recording the upload on the head",
+    )?;
     Ok(url)
+}
+
+/// One line per file below `dir`: relative path, bytes, modification time (ns since the Unix
+/// epoch), sorted — what tells a data directory unchanged since its last upload.
+///
+/// # Errors
+/// The directory cannot be read.
+fn data_manifest(dir: &Path) -> Result<String> {
+    let mut files = crate::transfer::files_below(dir)?;
+    files.sort();
+    let mut out = String::new();
+    for f in files {
+        let meta = std::fs::metadata(dir.join(&f))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        out.push_str(&format!("{} {} {modified}\n", f.display(), meta.len()));
+    }
+    Ok(out)
 }
 
 /// Executor nodes the head still reaches over ssh, in rank order.

@@ -222,6 +222,11 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
     eprintln!("second half:\n{stderr}");
     assert_eq!(second.status.code(), Some(2), "some runs not ok: {stderr}");
     assert!(stderr.contains("1 of 2 executor nodes answer"), "{stderr}");
+    assert!(
+        stderr.contains("small is in s3://data/data/small already (unchanged since its upload)")
+            && !stderr.contains("uploading small"),
+        "the unchanged data is not sent again: {stderr}"
+    );
     let recs = records(dir, "srv");
     let of = |executors: u32, fraction: f64| -> Vec<&RunRecord> {
         recs.iter()
