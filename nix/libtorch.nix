@@ -3,17 +3,21 @@
 # libtorch_cpu, libc10 and libgomp, the two small CUDA runtime libraries libtorch_cpu needs at
 # load time (libcudart, libcupti), and an empty stub libtorch.so in place of the one that would
 # pull in libtorch_cuda. nixpkgs' own libtorch is older than 2.13, which tch 0.26 requires.
-{ stdenv, fetchurl, unzip }:
+{ stdenv, python3Packages, unzip }:
 let
-  wheel = name: url: sha256: fetchurl { inherit name url sha256; };
-  torch = wheel "torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl"
-    "https://files.pythonhosted.org/packages/01/79/1f2d34ad7034ee1c7ffc1cf8bf0f8213af2a81df6ecdb3997ecec107c09d/torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+  # Wheels from PyPI (`pip download` of the same versions gives the same files), pinned by hash.
+  wheel = pname: version: python: platform: sha256:
+    python3Packages.fetchPypi {
+      inherit pname version python platform sha256;
+      format = "wheel";
+      dist = python;
+      abi = if python == "py3" then "none" else python;
+    };
+  torch = wheel "torch" "2.13.0" "cp311" "manylinux_2_28_x86_64"
     "60fcdcb2f3876e21146cb4524ef06397d727ca9ad5f020818547e25075fe3cb7";
-  cudart = wheel "nvidia_cuda_runtime-13.0.96-py3-none-manylinux_2_17_x86_64.whl"
-    "https://files.pythonhosted.org/packages/2e/24/d1558f3b68b1d26e706813b1d10aa1d785e4698c425af8db8edc3dced472/nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+  cudart = wheel "nvidia_cuda_runtime" "13.0.96" "py3" "manylinux2014_x86_64.manylinux_2_17_x86_64"
     "7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548";
-  cupti = wheel "nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl"
-    "https://files.pythonhosted.org/packages/33/6d/737d164b4837a9bbd202f5ae3078975f0525a55730fe871d8ed4e3b952b0/nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl"
+  cupti = wheel "nvidia_cuda_cupti" "13.0.85" "py3" "manylinux_2_25_x86_64"
     "4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8";
 in
 stdenv.mkDerivation {

@@ -42,6 +42,13 @@ let
     fetchurl = { url, sha256, name ? baseNameOf url }:
       assert builtins.stringLength sha256 == 64 || builtins.substring 0 7 sha256 == "sha256-";
       mk name { inherit url sha256; };
+    # nixpkgs' fetchPypi, wheel form: the file name it asks PyPI for.
+    python3Packages.fetchPypi = { pname, version, format ? "setuptools", dist ? "py3", python ? "py3", abi ? "none", platform ? "any", sha256 }:
+      assert format == "wheel";
+      self.fetchurl {
+        url = "pypi:${dist}/${pname}-${version}-${python}-${abi}-${platform}.whl";
+        inherit sha256;
+      };
     writeShellScript = name: text: mk name { inherit text; };
     mkShell = attrs: mk "shell" attrs;
     dockerTools.buildLayeredImage = attrs: mk "${attrs.name}.tar.gz" (attrs // { config = builtins.toJSON attrs.config; });
