@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+
+use crate::process::run;
 use harness_core::units::format_bytes;
 use harness_core::StudySpec;
 use harness_runtime::workload::DefaultData;
@@ -50,21 +52,6 @@ pub struct ComposeOptions {
     pub retries: u32,
     /// s3s-fs binary to put in the S3 image.
     pub s3s: PathBuf,
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).to_string())
 }
 
 /// `docker-compose` (1.x, Debian) or `docker compose` (2.x), whichever works.
@@ -120,11 +107,12 @@ impl Cluster {
     }
 
     fn containers(&self, service: &str) -> Result<Vec<String>> {
-        let ids = run(&mut self.cmd(&["ps", "-q", service]), "compose ps")?;
+        let ids = run(&mut self.cmd(&["ps", "-q", service]), None, "compose ps")?;
         let mut named = Vec::new();
         for id in ids.split_whitespace() {
             let name = run(
                 Command::new("docker").args(["inspect", "-f", "{{.Name}}", id]),
+                None,
                 "docker inspect",
             )?;
             named.push(name.trim().trim_start_matches('/').to_string());
@@ -146,6 +134,7 @@ impl Cluster {
         self.down();
         run(
             &mut self.cmd(&["up", "-d", "--scale", &format!("executor={executors}")]),
+            None,
             "compose up",
         )?;
         let cpus = cpus.max(1);
@@ -157,6 +146,7 @@ impl Cluster {
                 .collect();
             run(
                 Command::new("docker").args(["update", "--cpuset-cpus", &set.join(","), name]),
+                None,
                 "docker update --cpuset-cpus",
             )?;
             hosts.push_str(&format!("{} slots=1\n", ip_of(name)?));
@@ -211,7 +201,11 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
     let make_base = work.join("make-base.sh");
     std::fs::write(&make_base, MAKE_BASE)?;
     eprintln!("compose: base image (debian:bookworm-slim, made with debootstrap when no registry answers)");
-    run(Command::new("bash").arg(&make_base), "docker/make-base.sh")?;
+    run(
+        Command::new("bash").arg(&make_base),
+        None,
+        "docker/make-base.sh",
+    )?;
     let node = work.join("node-context");
     std::fs::create_dir_all(&node)?;
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
@@ -223,6 +217,7 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
         Command::new("docker")
             .args(["build", "-q", "-t", "harness-node:latest"])
             .arg(&node),
+        None,
         "docker build harness-node",
     )?;
     let s3 = work.join("s3-context");
@@ -239,6 +234,7 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
         Command::new("docker")
             .args(["build", "-q", "-t", "harness-s3:latest"])
             .arg(&s3),
+        None,
         "docker build harness-s3",
     )?;
     // Rebuilds leave the previous images untagged: remove those of ours only.
@@ -262,6 +258,7 @@ fn ip_of(container: &str) -> Result<String> {
             "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
             container,
         ]),
+        None,
         "docker inspect",
     )?;
     Ok(ip.trim().to_string())
@@ -310,6 +307,7 @@ pub fn up(
         Command::new("docker")
             .args(["cp", &format!("{head}:/root/.ssh/id_ed25519")])
             .arg(&key),
+        None,
         "docker cp of the nodes' ssh key",
     )?;
     use std::os::unix::fs::PermissionsExt;

@@ -12,6 +12,7 @@ mod interrupt;
 mod launcher;
 mod mlflow;
 mod predict;
+mod process;
 mod protocol;
 mod provenance;
 mod registry;

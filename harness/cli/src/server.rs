@@ -21,7 +21,6 @@
 //! stdin closes), so an interrupted server study is continued with `harness server --resume`
 //! (records are restored from the bucket when the head lost them).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
@@ -33,6 +32,7 @@ use serde_json::Value;
 
 use crate::cli::ServerArgs;
 use crate::launcher::shell_quote;
+use crate::process::run;
 use crate::{cache, registry, study};
 
 /// Where every node keeps the shipped harness: `bin/harness` and `lib/harness/` (the binary's
@@ -228,33 +228,6 @@ impl Nodes {
     }
 }
 
-/// Runs `cmd` with `input` on stdin; its stdout, or an error with `what` and its stderr.
-fn run(mut cmd: Command, input: Option<&[u8]>, what: &str) -> Result<String> {
-    let mut child = cmd
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot run ssh")?;
-    if let Some(bytes) = input {
-        let mut stdin = child.stdin.take().expect("piped");
-        let _ = stdin.write_all(bytes);
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).to_string())
-}
-
 /// The local bundle shipped to the nodes (`bin/harness`, `lib/harness/*`) and its manifest:
 /// `bin/harness <sha256>` then `lib/harness/<name> <bytes>` per library, sorted.
 fn bundle(dir: &Path) -> Result<String> {
@@ -345,7 +318,7 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
         o.region
     );
 
-    run(nodes.head("true"), None, &format!("ssh to the head {}", o.head)).with_context(|| {
+    run(&mut nodes.head("true"), None, &format!("ssh to the head {}", o.head)).with_context(|| {
         format!(
             "the head does not answer over ssh as `{}`: check admin_cidr covers this machine's address and pass the key it was provisioned with (--ssh-key)",
             o.ssh_user
@@ -363,7 +336,7 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
             break code;
         }
         round += 1;
-        live = answering(&nodes);
+        live = answering(&nodes, &o.executors);
         if live.is_empty() {
             eprintln!("server: some runs were not ok and no executor node answers: not retrying");
             break code;
@@ -393,14 +366,13 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
 fn authorise_head(nodes: &Nodes) -> Result<Vec<String>> {
     let o = &nodes.outputs;
     let public = run(
-        nodes.head(
+        &mut nodes.head(
             "mkdir -p ~/.ssh && chmod 700 ~/.ssh && \
              { test -f ~/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519; } && \
              cat ~/.ssh/id_ed25519.pub",
         ),
         None,
-        "making the head's cluster key",
-    )?;
+        "making the head's cluster key")?;
     let public = public.trim();
     let authorise = format!(
         "mkdir -p ~/.ssh && chmod 700 ~/.ssh && touch ~/.ssh/authorized_keys && \
@@ -410,7 +382,7 @@ fn authorise_head(nodes: &Nodes) -> Result<Vec<String>> {
     );
     let mut live = Vec::new();
     for e in &o.executors {
-        match run(nodes.executor(e, &authorise), None, &format!("ssh to {e}")) {
+        match run(&mut nodes.executor(e, &authorise), None, &format!("ssh to {e}")) {
             Ok(_) => live.push(e.clone()),
             Err(err) => eprintln!(
                 "server: executor node {e} does not answer over ssh through the head, left out of the hostfile: {err:#}"
@@ -423,22 +395,12 @@ fn authorise_head(nodes: &Nodes) -> Result<Vec<String>> {
             o.head
         );
     }
-    let check: String = live
+    let reached = answering(nodes, &live);
+    let unreachable: Vec<&str> = live
         .iter()
-        .map(|e| {
-            format!(
-                "ssh -o BatchMode=yes -o ConnectTimeout=10 -o StrictHostKeyChecking=accept-new {} true || echo {};",
-                shell_quote(e),
-                shell_quote(e)
-            )
-        })
+        .filter(|e| !reached.contains(e))
+        .map(String::as_str)
         .collect();
-    let unreachable = run(
-        nodes.head(&check),
-        None,
-        "ssh from the head to the executors",
-    )?;
-    let unreachable: Vec<&str> = unreachable.split_whitespace().collect();
     if !unreachable.is_empty() {
         bail!(
             "the head cannot ssh to executor node(s) {}: mpirun needs it (security group: all traffic between cluster nodes)",
@@ -455,7 +417,7 @@ fn ship(nodes: &Nodes, executors: &[String], work: &Path) -> Result<()> {
     let dir = work.join("bundle");
     let manifest = bundle(&dir)?;
     let head_manifest = run(
-        nodes.head(&manifest_script()),
+        &mut nodes.head(&manifest_script()),
         None,
         "reading the head's harness",
     )
@@ -499,7 +461,7 @@ fn ship(nodes: &Nodes, executors: &[String], work: &Path) -> Result<()> {
         })
         .collect();
     let failed = run(
-        nodes.head(&fan_out),
+        &mut nodes.head(&fan_out),
         None,
         "shipping harness to the executors",
     )?;
@@ -513,13 +475,13 @@ fn ship(nodes: &Nodes, executors: &[String], work: &Path) -> Result<()> {
     let here = format!("harness {}", env!("CARGO_PKG_VERSION"));
     let mut check = vec![(
         o.head.clone(),
-        run(nodes.head(&version), None, "harness on the head")?,
+        run(&mut nodes.head(&version), None, "harness on the head")?,
     )];
     for e in executors {
         check.push((
             e.clone(),
             run(
-                nodes.executor(e, &version),
+                &mut nodes.executor(e, &version),
                 None,
                 &format!("harness on {e}"),
             )?,
@@ -557,14 +519,13 @@ fn server_data(nodes: &Nodes, workload: &dyn Workload, data: Option<&str>) -> Re
                 let marker = format!("~/{REMOTE_WORK}/generated-{key}");
                 eprintln!("server: generating {describe} into {url} on the head (once)");
                 run(
-                    nodes.head(&format!(
+                    &mut nodes.head(&format!(
                         "mkdir -p ~/{REMOTE_WORK} && {{ test -f {marker} || {{ {env} {REMOTE_BIN} data generate {} --out {} && touch {marker}; }}; }}",
                         generator.name(),
                         shell_quote(&url)
                     )),
                     None,
-                    "generating the default data on the head",
-                )?;
+                    "generating the default data on the head")?;
                 Ok(url)
             }
         };
@@ -586,7 +547,7 @@ fn server_data(nodes: &Nodes, workload: &dyn Workload, data: Option<&str>) -> Re
     let manifest = data_manifest(path)?;
     let marker = format!("~/{REMOTE_WORK}/uploaded/{name}");
     let previous = run(
-        nodes.head(&format!("cat {marker} 2>/dev/null || true")),
+        &mut nodes.head(&format!("cat {marker} 2>/dev/null || true")),
         None,
         "reading the head's upload record",
     )?;
@@ -616,7 +577,7 @@ fn server_data(nodes: &Nodes, workload: &dyn Workload, data: Option<&str>) -> Re
         bail!("uploading {data} to {url} through the head failed ({status})");
     }
     run(
-        nodes.head(&format!(
+        &mut nodes.head(&format!(
             "mkdir -p ~/{REMOTE_WORK}/uploaded && cat > {marker}"
         )),
         Some(format!("{url}\n{manifest}").as_bytes()),
@@ -646,22 +607,25 @@ fn data_manifest(dir: &Path) -> Result<String> {
     Ok(out)
 }
 
-/// Executor nodes the head still reaches over ssh, in rank order.
-fn answering(nodes: &Nodes) -> Vec<String> {
-    let script: String = nodes
-        .outputs
-        .executors
+/// Those of `executors` the head reaches over ssh with its cluster key, in their order (their
+/// host keys are recorded on the head the first time, as mpirun's ssh will then need).
+fn answering(nodes: &Nodes, executors: &[String]) -> Vec<String> {
+    let script: String = executors
         .iter()
         .map(|e| {
             format!(
-                "if ssh -o BatchMode=yes -o ConnectTimeout=5 {h} true >/dev/null 2>&1; then echo {h}; fi;",
+                "if ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=accept-new {h} true >/dev/null 2>&1; then echo {h}; fi;",
                 h = shell_quote(e)
             )
         })
         .collect();
-    run(nodes.head(&script), None, "probing the executors")
-        .map(|out| out.split_whitespace().map(String::from).collect())
-        .unwrap_or_default()
+    run(
+        &mut nodes.head(&script),
+        None,
+        "probing the executors from the head",
+    )
+    .map(|out| out.split_whitespace().map(String::from).collect())
+    .unwrap_or_default()
 }
 
 /// Writes the study and the hostfile of `executors` to the head and runs the study there;
@@ -678,12 +642,12 @@ fn run_on_head(
 ) -> Result<i32> {
     let dir = format!("~/{REMOTE_WORK}");
     run(
-        nodes.head(&format!("mkdir -p {dir} && cat > {dir}/{}.toml", spec.name)),
+        &mut nodes.head(&format!("mkdir -p {dir} && cat > {dir}/{}.toml", spec.name)),
         Some(spec.to_toml().as_bytes()),
         "writing the study to the head",
     )?;
     run(
-        nodes.head(&format!("cat > {dir}/hosts")),
+        &mut nodes.head(&format!("cat > {dir}/hosts")),
         Some(hostfile(executors).as_bytes()),
         "writing the hostfile to the head",
     )?;
