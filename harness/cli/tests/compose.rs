@@ -7,16 +7,12 @@ mod common;
 
 use std::process::Command;
 
-use common::{docker_unavailable, generate_fractal, harness_cached, records, serial};
+use common::{generate_fractal, harness_cached, records, serial, skipped_without_docker};
 use harness_core::{RunRecord, RunStatus};
 
 #[test]
 fn compose_cluster_runs_the_study_with_measured_container_limits() {
-    if let Some(why) = docker_unavailable() {
-        harness_runtime::testing::skip(
-            "compose_cluster_runs_the_study_with_measured_container_limits",
-            &why,
-        );
+    if skipped_without_docker("compose_cluster_runs_the_study_with_measured_container_limits") {
         return;
     }
     let _serial = serial();
@@ -119,11 +115,9 @@ fn compose_cluster_runs_the_study_with_measured_container_limits() {
 
 #[test]
 fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
-    if let Some(why) = docker_unavailable() {
-        harness_runtime::testing::skip(
-            "killed_executor_container_is_recorded_and_retried_on_a_clean_cluster",
-            &why,
-        );
+    if skipped_without_docker(
+        "killed_executor_container_is_recorded_and_retried_on_a_clean_cluster",
+    ) {
         return;
     }
     let _serial = serial();
@@ -203,8 +197,7 @@ fn killed_executor_container_is_recorded_and_retried_on_a_clean_cluster() {
 
 #[test]
 fn killed_driver_resumes_with_each_run_exactly_once() {
-    if let Some(why) = docker_unavailable() {
-        harness_runtime::testing::skip("killed_driver_resumes_with_each_run_exactly_once", &why);
+    if skipped_without_docker("killed_driver_resumes_with_each_run_exactly_once") {
         return;
     }
     let _serial = serial();

@@ -15,7 +15,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{docker_unavailable, generate_fractal, harness_cached, records, serial};
+use common::{generate_fractal, harness_cached, records, serial, skipped_without_docker};
 use harness_core::{RunRecord, RunStatus};
 
 /// Every file under `dir`, recursively.
@@ -72,11 +72,7 @@ impl Drop for Down<'_> {
 
 #[test]
 fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
-    if let Some(why) = docker_unavailable() {
-        harness_runtime::testing::skip(
-            "server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node",
-            &why,
-        );
+    if skipped_without_docker("server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node") {
         return;
     }
     let _serial = serial();

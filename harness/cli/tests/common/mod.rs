@@ -38,8 +38,20 @@ pub fn harness_cached(cwd: &Path, args: &[&str]) -> Output {
         .expect("harness runs")
 }
 
+/// Whether test `name` must be skipped for want of a Docker daemon; if so, says why through
+/// `harness_runtime::testing::skip` (which fails the test on CI).
+pub fn skipped_without_docker(name: &str) -> bool {
+    match docker_unavailable() {
+        Some(why) => {
+            harness_runtime::testing::skip(name, &why);
+            true
+        }
+        None => false,
+    }
+}
+
 /// Why the Docker tests cannot run here (`None` when a Docker daemon answers).
-pub fn docker_unavailable() -> Option<String> {
+fn docker_unavailable() -> Option<String> {
     match std::process::Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
