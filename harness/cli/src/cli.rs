@@ -314,7 +314,9 @@ pub struct Axes {
     /// Repetitions per point.
     #[arg(long)]
     pub reps: Option<u32>,
-    /// Workload parameter KEY=VALUE (JSON value), repeatable: --param trees=10.
+    /// Workload parameter KEY=VALUE (a JSON value, else a string), repeatable: --param trees=10.
+    /// A JSON list is one more axis of the grid, one series per value:
+    /// --param 'engine=["lightgbm","xgboost"]'.
     #[arg(long = "param", value_parser = parse_param)]
     pub params: Vec<(String, serde_json::Value)>,
 }
@@ -360,7 +362,9 @@ pub struct RunArgs {
     /// Repetitions.
     #[arg(long, default_value_t = 1)]
     pub reps: u32,
-    /// Workload parameter KEY=VALUE (JSON value), repeatable: --param trees=10.
+    /// Workload parameter KEY=VALUE (a JSON value, else a string), repeatable: --param trees=10.
+    /// A JSON list is one more axis of the grid, one series per value:
+    /// --param 'engine=["lightgbm","xgboost"]'.
     #[arg(long = "param", value_parser = parse_param)]
     pub params: Vec<(String, serde_json::Value)>,
     #[command(flatten)]
@@ -383,6 +387,7 @@ Study file (TOML); every point of executors × cores × memory × fractions runs
 
   [params]                      # optional workload parameters, as --param KEY=VALUE
   trees = 40
+  engine = [\"mllib\", \"lightgbm\"]  # a list is one more axis: each point runs with each value
 
 Unknown keys, empty lists and out-of-range values are rejected before any run.";
 

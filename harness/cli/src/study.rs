@@ -79,15 +79,23 @@ pub fn profile_command(a: ProfileArgs) -> Result<ExitCode> {
     local(spec, &a.common)
 }
 
-/// Checks the grid and the workload's parameters; returns the workload with the parameters
-/// every run gets (e.g. a grid file replaced by its content).
+/// Checks the grid and the workload's parameters — each combination of the list-valued ones
+/// (parameter axes) on its own — and returns the workload with the parameters the runs get
+/// (e.g. a grid file replaced by its content, defaults filled in).
 pub(crate) fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
     spec.validate()?;
     let workload = registry::get(&spec.workload)?;
-    spec.params = workload
-        .prepare_params(&spec.params)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("parameters of `{}`", workload.name()))?;
+    let combos = spec
+        .param_points()
+        .iter()
+        .map(|c| {
+            workload
+                .prepare_params(c)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("parameters of `{}`", workload.name()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    spec.set_param_points(&combos);
     Ok(workload)
 }
 

@@ -15,6 +15,7 @@
 //!
 //! [params]                    # optional workload parameters
 //! trees = 40
+//! engine = ["mllib", "lightgbm"] # a list is one more axis: every point runs with each value
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,6 +39,8 @@ pub enum SpecError {
     ZeroTimeout(u64),
     #[error("`{axis}` is empty: give at least one value")]
     EmptyAxis { axis: &'static str },
+    #[error("parameter `{0}` is an empty list: give at least one value (a list of values is an axis of the grid)")]
+    EmptyParamAxis(String),
     #[error("executors must be at least 1 (got 0)")]
     ZeroExecutors,
     #[error("cores must be at least 1 (got 0)")]
@@ -82,7 +85,8 @@ pub struct StudySpec {
     /// Data location (directory or `s3://…`); optional, the CLI's `--data` wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    /// Workload parameters applied to every point.
+    /// Workload parameters. A scalar or table applies to every point; a list is an axis of the
+    /// grid, each point running once with each of its values (see [`StudySpec::param_points`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, serde_json::Value>,
 }
@@ -169,31 +173,93 @@ impl StudySpec {
         if self.repetitions == 0 {
             return Err(SpecError::ZeroRepetitions);
         }
+        if let Some((k, _)) = self
+            .params
+            .iter()
+            .find(|(_, v)| v.as_array().is_some_and(|a| a.is_empty()))
+        {
+            return Err(SpecError::EmptyParamAxis(k.clone()));
+        }
         for m in &self.memory {
             parse_memory(m)?;
         }
         Ok(())
     }
 
+    /// Every combination of the parameters' values: a list value is an axis (each point gets
+    /// one of its values), any other value is the same in every combination. Combinations vary
+    /// the last parameter (in name order) fastest; without list values there is one.
+    pub fn param_points(&self) -> Vec<BTreeMap<String, serde_json::Value>> {
+        let mut combos = vec![BTreeMap::new()];
+        for (k, v) in &self.params {
+            let values = match v.as_array() {
+                Some(list) => list.clone(),
+                None => vec![v.clone()],
+            };
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |x| {
+                        let mut c = c.clone();
+                        c.insert(k.clone(), x.clone());
+                        c
+                    })
+                })
+                .collect();
+        }
+        combos
+    }
+
+    /// Replaces the parameters by those that expand to `combos` — e.g. each of
+    /// [`StudySpec::param_points`] as the workload completed it with its defaults: a name with
+    /// one value in all combinations becomes that value, a name with several becomes the list
+    /// of them, in order of first appearance.
+    pub fn set_param_points(&mut self, combos: &[BTreeMap<String, serde_json::Value>]) {
+        let mut values: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+        for c in combos {
+            for (k, v) in c {
+                let seen = values.entry(k.clone()).or_default();
+                if !seen.contains(v) {
+                    seen.push(v.clone());
+                }
+            }
+        }
+        self.params = values
+            .into_iter()
+            .map(|(k, mut vs)| {
+                let v = if vs.len() == 1 {
+                    vs.remove(0)
+                } else {
+                    serde_json::Value::Array(vs)
+                };
+                (k, v)
+            })
+            .collect();
+    }
+
     /// The grid's points, ordered so that points sharing (memory, cores) are adjacent (a cluster
-    /// is reshaped as rarely as possible), then by fraction, then by executors.
+    /// is reshaped as rarely as possible), then by fraction, then by parameter combination
+    /// ([`StudySpec::param_points`]), then by executors.
     ///
     /// # Errors
     /// A memory value that does not parse.
     pub fn points(&self) -> Result<Vec<Point>, SpecError> {
         let mut points = Vec::new();
+        let combos = self.param_points();
         for m in &self.memory {
             let memory_bytes = parse_memory(m)?;
             for &cores in &self.cores {
                 for &fraction in &self.fractions {
-                    for &executors in &self.executors {
-                        points.push(Point {
-                            executors,
-                            cores,
-                            memory_bytes,
-                            fraction,
-                            params: self.params.clone(),
-                        });
+                    for params in &combos {
+                        for &executors in &self.executors {
+                            points.push(Point {
+                                executors,
+                                cores,
+                                memory_bytes,
+                                fraction,
+                                params: params.clone(),
+                            });
+                        }
                     }
                 }
             }
@@ -258,6 +324,59 @@ repetitions = 2
         );
         assert_eq!(runs[5].point.memory_bytes, 7 << 30);
         assert_eq!(spec.timeout_sec, 3600);
+    }
+
+    #[test]
+    fn a_list_parameter_is_an_axis() {
+        let text = format!(
+            "{EXAMPLE}\n[params]\nengine = [\"lightgbm\", \"xgboost\"]\ntrees = 40\nseeds = [1, 2, 3]\n"
+        );
+        let spec = StudySpec::from_toml(&text).unwrap();
+        let combos = spec.param_points();
+        assert_eq!(combos.len(), 6);
+        assert_eq!(combos[0]["engine"], "lightgbm");
+        assert_eq!(combos[0]["seeds"], 1);
+        assert_eq!(combos[1]["seeds"], 2);
+        assert_eq!(combos[3]["engine"], "xgboost");
+        assert!(combos.iter().all(|c| c["trees"] == 40));
+        let points = spec.points().unwrap();
+        // 2 fractions × 6 combinations × 2 executor counts; executors vary fastest.
+        assert_eq!(points.len(), 24);
+        assert_eq!(points[0].params, combos[0]);
+        assert_eq!(points[1].params, combos[0]);
+        assert_eq!(
+            (points[1].executors, points[2].params["seeds"].clone()),
+            (2, 2.into())
+        );
+        let runs = spec.runs().unwrap();
+        let ids: std::collections::BTreeSet<_> = runs.iter().map(|r| &r.run_id).collect();
+        assert_eq!(
+            ids.len(),
+            runs.len(),
+            "every combination has its own run ids"
+        );
+
+        // Folding completed combinations back gives the same grid.
+        let mut folded = spec.clone();
+        let completed: Vec<_> = combos
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.insert("eval".into(), "all".into());
+                c
+            })
+            .collect();
+        folded.set_param_points(&completed);
+        assert_eq!(
+            folded.params["engine"],
+            serde_json::json!(["lightgbm", "xgboost"])
+        );
+        assert_eq!(folded.params["eval"], "all");
+        assert_eq!(folded.param_points(), completed);
+
+        let bad = format!("{EXAMPLE}\n[params]\nengine = []\n");
+        let e = StudySpec::from_toml(&bad).unwrap_err().to_string();
+        assert!(e.contains("parameter `engine` is an empty list"), "{e}");
     }
 
     #[test]
