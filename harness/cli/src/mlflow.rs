@@ -435,7 +435,7 @@ pub fn fetch_model(
     m: &Mlflow,
     uri: &str,
     cache: &Path,
-    files_of: impl Fn(&Path) -> Result<&'static [&'static str], String>,
+    files_of: impl Fn(&Path) -> Result<Vec<&'static str>, String>,
 ) -> Result<PathBuf, MlflowError> {
     let rest = uri
         .strip_prefix("models:/")
@@ -467,7 +467,7 @@ pub fn fetch_model(
     // The metadata names the workload, which knows the rest of the directory.
     m.download(source, MODEL_META, &dir.join(MODEL_META))?;
     for f in files_of(&dir).map_err(MlflowError::Other)? {
-        if *f != MODEL_META {
+        if f != MODEL_META {
             m.download(source, f, &dir.join(f))?;
         }
     }

@@ -40,7 +40,7 @@ pub fn resolve_model(model: &str, mlflow: Option<&str>) -> Result<PathBuf> {
         registry::for_model(dir)
             .map_err(|e| format!("{e:#}"))?
             .model_format()
-            .map(|f| f.files())
+            .map(|f| f.files(dir))
             .ok_or_else(|| format!("{} holds no model this build can load", dir.display()))
     };
     Ok(fetch_model(&Mlflow::new(&uri), model, &cache, files_of)?)

@@ -581,3 +581,191 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
     }
     assert!(ureq::get(&format!("{surl}/health")).call().is_ok());
 }
+
+/// The AUC `harness predict` printed against the input's `label`.
+fn printed_auc(out: &Output) -> f64 {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split("ROC AUC against `label` ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no AUC in {stdout}"))
+}
+
+/// XGBoost, the reference notebook's library: the search farmed over 2 executors, the best
+/// model saved as XGBoost JSON with MLflow's `xgboost` flavour, batch scoring over 2 executors
+/// and serving reproducing the logged AUC; then a study over both engines, one series each.
+#[test]
+fn xgboost_search_saves_a_model_that_predict_and_serve_reproduce_and_engines_are_an_axis() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(harness(
+        dir,
+        &[
+            "run",
+            "wine",
+            "--executors",
+            "2",
+            "--param",
+            "engine=xgboost",
+            "--param",
+            "evaluations=8",
+            "--param",
+            "baseline=false",
+            "--study",
+            "xgb",
+        ],
+        &[],
+    ));
+    let r = records(dir, "xgb").remove(0);
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+    assert_eq!(r.point.params["engine"], "xgboost");
+    let t = trials(dir, "xgb", &r);
+    assert_eq!(t.len(), 8);
+    assert!(
+        t.iter().any(|t| t.rank == 0) && t.iter().any(|t| t.rank == 1),
+        "{t:?}"
+    );
+    assert!(
+        t.iter()
+            .all(|t| t.error.is_none() && t.auc > 0.8 && (1..=1000).contains(&t.rounds)),
+        "{t:?}"
+    );
+    let best = r.metrics.auc.unwrap();
+    assert_eq!(best, t.iter().map(|t| t.auc).fold(f64::MIN, f64::max));
+
+    // The model directory: XGBoost's JSON holding exactly the kept rounds, and an MLmodel with
+    // the xgboost flavour.
+    let model = dir
+        .join("results/xgb")
+        .join(r.artifacts.as_ref().unwrap())
+        .join("model");
+    assert!(!model.join("model.txt").exists());
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    let trees = json["learner"]["gradient_booster"]["model"]["trees"]
+        .as_array()
+        .expect("an XGBoost JSON model")
+        .len();
+    assert_eq!(trees as f64, r.metrics.extra["best_rounds"]);
+    let mlmodel = std::fs::read_to_string(model.join("MLmodel")).unwrap();
+    for line in [
+        "  xgboost:\n",
+        "    data: model.json\n",
+        "    model_format: json\n",
+        "    loader_module: mlflow.xgboost\n",
+    ] {
+        assert!(mlmodel.contains(line), "{line:?} in {mlmodel}");
+    }
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("harness-model.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["engine"], "xgboost");
+    assert_eq!(meta["test_auc"].as_f64(), Some(best));
+
+    // Batch scoring over 2 executors reproduces the logged test AUC.
+    ok(harness(
+        dir,
+        &["data", "export", "wine", "--out", "wexp", "--files", "4"],
+        &[],
+    ));
+    let model_arg = model.to_str().unwrap();
+    let out = ok(harness(
+        dir,
+        &[
+            "predict",
+            "--model",
+            model_arg,
+            "--input",
+            "wexp/test",
+            "--output",
+            "scored",
+            "--executors",
+            "2",
+        ],
+        &[],
+    ));
+    let auc = printed_auc(&out);
+    assert!(
+        (auc - best).abs() < 1e-6,
+        "predict AUC {auc} vs logged {best}"
+    );
+
+    // Serving answers with the batch probabilities.
+    let sport = free_port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_harness"));
+    serve
+        .args(["serve", "--model", model_arg])
+        .args(["--port", &sport.to_string()])
+        .stderr(Stdio::null());
+    let _serve = Server::spawn(serve).unwrap();
+    let surl = format!("http://127.0.0.1:{sport}");
+    wait_for(
+        &format!("{surl}/ping"),
+        "harness serve",
+        Duration::from_secs(30),
+    );
+    let test = data::split(&data::load_embedded().unwrap(), data::SPLIT_SEED, 1.0).test;
+    let n = 40;
+    let rows: Vec<Vec<f64>> = (0..n).map(|i| test.row(i).to_vec()).collect();
+    let resp: Value = ureq::post(&format!("{surl}/invocations"))
+        .set("Content-Type", "application/json")
+        .send_json(json!({"dataframe_split": {"columns": FEATURES, "data": rows}}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let served: Vec<f64> = resp["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let batch = scored_predictions(&dir.join("scored"));
+    assert_eq!(served.len(), n);
+    for (s, p) in served.iter().zip(&batch[..n]) {
+        assert!((s - p).abs() < 1e-12, "served {s} vs batch {p}");
+    }
+    let version: Value = ureq::get(&format!("{surl}/version"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(version.to_string().contains("xgboost"), "{version}");
+
+    // A list of engines is an axis of the study: one record and one report series each.
+    ok(harness(
+        dir,
+        &[
+            "run",
+            "wine",
+            "--executors",
+            "1",
+            "--param",
+            r#"engine=["lightgbm","xgboost"]"#,
+            "--param",
+            "evaluations=3",
+            "--param",
+            "baseline=false",
+            "--study",
+            "engines",
+        ],
+        &[],
+    ));
+    let rs = records(dir, "engines");
+    let mut engines: Vec<&str> = rs
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+            r.point.params["engine"].as_str().unwrap()
+        })
+        .collect();
+    engines.sort();
+    assert_eq!(engines, ["lightgbm", "xgboost"]);
+    assert_ne!(rs[0].run_id, rs[1].run_id);
+    let page = std::fs::read_to_string(dir.join("reports/engines/index.html")).unwrap();
+    for engine in ["engine=lightgbm", "engine=xgboost"] {
+        assert!(page.contains(engine), "{engine} in the report");
+    }
+}

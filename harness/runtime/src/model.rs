@@ -50,9 +50,10 @@ pub fn model_workload(dir: &Path) -> Result<String, ModelDirError> {
 
 /// How a workload's model directories look and load.
 pub trait ModelFormat: Send + Sync {
-    /// Every file of a model directory, [`MODEL_META`] included (what a registry download
-    /// fetches).
-    fn files(&self) -> &'static [&'static str];
+    /// Every file of the model directory `dir`, [`MODEL_META`] included (what a registry
+    /// download fetches). `dir` holds at least [`MODEL_META`], for formats whose files depend on
+    /// the model (e.g. on the library that trained it).
+    fn files(&self, dir: &Path) -> Vec<&'static str>;
 
     /// Loads the model directory `dir`.
     ///

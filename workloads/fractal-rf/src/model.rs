@@ -228,8 +228,8 @@ pub struct FractalModels;
 impl ModelFormat for FractalModels {
     /// The `mllib` engine's files (the default engine; a `lightgbm` model directory holds
     /// `model.txt` instead of `forest.json`).
-    fn files(&self) -> &'static [&'static str] {
-        &[ARTIFACT, MODEL_META]
+    fn files(&self, _dir: &Path) -> Vec<&'static str> {
+        vec![ARTIFACT, MODEL_META]
     }
 
     fn load(&self, dir: &Path) -> Result<Arc<dyn Model>, WorkloadError> {

@@ -1,10 +1,12 @@
-//! `wine`: UCI wine quality — a random-forest baseline and a TPE search of LightGBM models,
-//! task-parallel over MPI executors.
+//! `wine`: UCI wine quality — a random-forest baseline and a TPE search of LightGBM or XGBoost
+//! models, task-parallel over MPI executors.
 //!
 //! Reference pipeline (the MLflow wine-quality tutorial): red then white
 //! concatenated with `is_red`, label `quality >= 7`, seeded 75/25 split ([`data`]); baseline
 //! random forest of 10 trees → test ROC AUC ≈ 0.89 ([`baseline`]); TPE over the reference space,
-//! 96 LightGBM trials of ≤ 1000 rounds with early stopping 50 on the test split ([`search`]).
+//! 96 trials of ≤ 1000 rounds with early stopping 50 on the test split ([`search`]), trained
+//! with LightGBM (default) or XGBoost — the reference notebook's library — by the parameter
+//! `engine`.
 //!
 //! Phases of a run: `load` = read + split (every executor); `train` = the search (the quantity
 //! that scales with executors); `eval` = the baseline forest and writing artifacts (rank 0).
@@ -13,7 +15,8 @@
 //! Metrics: `auc` = best trial's test AUC; `extra`: `baseline_auc`, `baseline_accuracy`,
 //! `trials`, `failed_trials`, `trials_per_sec`, `slot_utilisation`, `slots`, `best_rounds`,
 //! `best_trial`. Artifacts (rank 0, in the job's artifacts directory): `trials.jsonl` (one
-//! [`search::Trial`] per line), `baseline.json`, `model/` ([`model`]).
+//! [`search::Trial`] per line), `baseline.json`, `model/` ([`model`]). Records carry `engine`
+//! in `point.params`, the default included.
 
 pub mod baseline;
 pub mod data;
@@ -34,7 +37,7 @@ use harness_runtime::workload::{fitting_memory, DefaultData, Machine};
 use harness_runtime::{ExecutorContext, Workload, WorkloadError, WorkloadOutput};
 use serde_json::Value;
 
-use search::SearchConfig;
+use search::{Engine, SearchConfig};
 
 /// Name of the workload on the command line and in records.
 pub const NAME: &str = "wine";
@@ -50,7 +53,7 @@ pub struct WineParams {
 }
 
 impl WineParams {
-    /// Reference defaults overridden by `evaluations`, `rounds`, `early_stopping`,
+    /// Reference defaults overridden by `engine`, `evaluations`, `rounds`, `early_stopping`,
     /// `threads_per_task`, `parallelism`, `startup`, `seed`, `baseline` from `params`.
     ///
     /// # Errors
@@ -69,6 +72,12 @@ impl WineParams {
                     .ok_or_else(bad)
             };
             match k.as_str() {
+                "engine" => {
+                    p.search.engine = v
+                        .as_str()
+                        .ok_or_else(bad)
+                        .and_then(|s| Engine::parse(s).map_err(|e| format!("wine parameter `engine`: {e}")))?
+                }
                 "evaluations" => p.search.evaluations = positive()?,
                 "rounds" => p.search.rounds = positive()?,
                 "early_stopping" => p.search.early_stopping = positive()?,
@@ -77,7 +86,7 @@ impl WineParams {
                 "startup" => p.search.startup = v.as_u64().ok_or_else(bad)? as u32,
                 "seed" => p.search.seed = v.as_u64().ok_or_else(bad)?,
                 "baseline" => p.baseline = v.as_bool().ok_or_else(bad)?,
-                _ => return Err(format!("unknown wine parameter `{k}` (known: evaluations, rounds, early_stopping, threads_per_task, parallelism, startup, seed, baseline)").into()),
+                _ => return Err(format!("unknown wine parameter `{k}` (known: engine, evaluations, rounds, early_stopping, threads_per_task, parallelism, startup, seed, baseline)").into()),
             }
         }
         Ok(p)
@@ -103,15 +112,18 @@ impl Workload for Wine {
     }
 
     fn summary(&self) -> &'static str {
-        "UCI wine quality: linfa random-forest baseline + 96-trial TPE search of LightGBM models farmed over executors (embedded data)"
+        "UCI wine quality: linfa random-forest baseline + 96-trial TPE search of LightGBM (engine=lightgbm) or XGBoost (engine=xgboost) models farmed over executors (embedded data)"
     }
 
     fn prepare_params(
         &self,
         params: &BTreeMap<String, Value>,
     ) -> Result<BTreeMap<String, Value>, WorkloadError> {
-        WineParams::from_point(params)?;
-        Ok(params.clone())
+        let p = WineParams::from_point(params)?;
+        // Records name the engine, the default included, so reports can tell engines apart.
+        let mut out = params.clone();
+        out.insert("engine".into(), Value::from(p.search.engine.name()));
+        Ok(out)
     }
 
     fn check_data(&self, location: &str) -> Result<(), WorkloadError> {
@@ -255,6 +267,7 @@ impl Workload for Wine {
                 if let (Some(b), Some(text)) = (best, &outcome.best_model) {
                     let meta = model::ModelMeta {
                         workload: NAME.into(),
+                        engine: params.search.engine,
                         features: data::FEATURES.iter().map(|s| s.to_string()).collect(),
                         params: b.params,
                         rounds: b.rounds,
@@ -274,5 +287,41 @@ impl Workload for Wine {
             farm: Some(outcome.farm),
             model_digest: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn engine_is_a_parameter_and_records_name_it() {
+        let p = Wine.prepare_params(&params(&[])).unwrap();
+        assert_eq!(p["engine"], "lightgbm");
+        let p = Wine
+            .prepare_params(&params(&[("engine", "xgboost".into())]))
+            .unwrap();
+        assert_eq!(p["engine"], "xgboost");
+        let w = WineParams::from_point(&p).unwrap();
+        assert_eq!(w.search.engine, Engine::XgBoost);
+        let e = Wine
+            .prepare_params(&params(&[("engine", "catboost".into())]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown engine `catboost` (known: lightgbm, xgboost)"),
+            "{e}"
+        );
+        let e = WineParams::from_point(&params(&[("engine", 3.into())]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`engine` has an invalid value 3"), "{e}");
     }
 }

@@ -1,5 +1,5 @@
-//! The hyperparameter search: TPE over LightGBM GBDT models, farmed to free slots on all
-//! executors over MPI.
+//! The hyperparameter search: TPE over gradient-boosted tree models — LightGBM or XGBoost
+//! ([`Engine`]) — farmed to free slots on all executors over MPI.
 //!
 //! Reference (the MLflow/hyperopt wine-quality notebook): `max_depth`
 //! U{4..100}, `learning_rate` e^U(−3,0), `reg_alpha` e^U(−5,−1), `reg_lambda` e^U(−6,−1),
@@ -17,9 +17,19 @@
 //! a new trial to a slot as soon as it frees and asks TPE for it at that moment. This module
 //! keeps only TPE and the objective.
 //!
-//! LightGBM mapping of the xgboost names: `reg_alpha` → `lambda_l1`, `reg_lambda` →
-//! `lambda_l2`, `min_child_weight` → `min_sum_hessian_in_leaf`; `num_leaves` = 2^min(depth, 12)
-//! so the depth, not LightGBM's default of 31 leaves, bounds the tree as in xgboost.
+//! XGBoost ([`Engine::XgBoost`], the reference's library): the notebook's parameters as they
+//! are — `objective = binary:logistic`, `eval_metric = auc`, `tree_method = hist`,
+//! `max_depth`, `eta` (= `learning_rate`), `alpha` (= `reg_alpha`), `lambda` (= `reg_lambda`),
+//! `min_child_weight`, `nthread` = the slot's threads — trained by [`harness_xgboost::train`],
+//! which stops as `xgboost.train(early_stopping_rounds=50)` does and keeps the best rounds.
+//!
+//! LightGBM ([`Engine::LightGbm`], the default) maps the xgboost names: `reg_alpha` →
+//! `lambda_l1`, `reg_lambda` → `lambda_l2`, `min_child_weight` → `min_sum_hessian_in_leaf`;
+//! `num_leaves` = 2^min(depth, 12) so the depth, not LightGBM's default of 31 leaves, bounds
+//! the tree as in xgboost.
+//!
+//! Either way a trial's AUC is computed by [`roc_auc`] from the kept model's predictions of the
+//! test split, the same computation `harness predict` applies to the saved model.
 
 use harness_core::classify::roc_auc;
 use harness_core::record::FarmStats;
@@ -32,28 +42,69 @@ use serde_json::json;
 
 use crate::data::{WineData, FEATURES};
 
+/// The gradient-boosting library a search trains its trials with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// LightGBM 4.7 (`lightgbm3`), text models (`model.txt`).
+    #[default]
+    #[serde(rename = "lightgbm")]
+    LightGbm,
+    /// XGBoost 3.4 (`xgb`, built from source), JSON models (`model.json`): the reference
+    /// notebook's library.
+    #[serde(rename = "xgboost")]
+    XgBoost,
+}
+
+impl Engine {
+    /// Every engine, as named in study parameters.
+    pub const ALL: [Engine; 2] = [Engine::LightGbm, Engine::XgBoost];
+
+    /// The name in study parameters and records: `lightgbm` or `xgboost`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::LightGbm => "lightgbm",
+            Engine::XgBoost => "xgboost",
+        }
+    }
+
+    /// The engine called `name`.
+    ///
+    /// # Errors
+    /// An unknown name, listing the known ones.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.name() == name)
+            .ok_or_else(|| format!("unknown engine `{name}` (known: lightgbm, xgboost)"))
+    }
+}
+
 /// Search settings, reference defaults in [`Default`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
+    /// The library trials train with (LightGBM).
+    pub engine: Engine,
     /// Trials in all (96).
     pub evaluations: u32,
     /// Boosting rounds per trial (1000).
     pub rounds: u32,
     /// Early stopping patience in rounds (50).
     pub early_stopping: u32,
-    /// LightGBM threads per trial; an executor offers `cores / threads_per_task` slots.
+    /// Threads per trial (LightGBM's `num_threads`, XGBoost's `nthread`); an executor offers `cores / threads_per_task` slots.
     pub threads_per_task: u32,
     /// Cap on concurrent trials over all executors (`None`: every free slot).
     pub parallelism: Option<u32>,
     /// Random trials before TPE takes over (hyperopt's default 20).
     pub startup: u32,
-    /// Seed of TPE's sampler and of LightGBM.
+    /// Seed of TPE's sampler and of the booster.
     pub seed: u64,
 }
 
 impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
+            engine: Engine::LightGbm,
             evaluations: 96,
             rounds: 1000,
             early_stopping: 50,
@@ -95,6 +146,21 @@ impl TrialParams {
             "force_row_wise": true,
             "verbosity": -1,
         })
+    }
+
+    /// XGBoost parameters of a trial, the notebook's `params` dict plus the slot's threads.
+    pub fn xgboost(&self, cfg: &SearchConfig) -> harness_xgboost::Params {
+        harness_xgboost::Params::default()
+            .set("objective", "binary:logistic")
+            .set("eval_metric", "auc")
+            .set("tree_method", "hist")
+            .set("max_depth", self.max_depth)
+            .set("eta", self.learning_rate)
+            .set("alpha", self.reg_alpha)
+            .set("lambda", self.reg_lambda)
+            .set("min_child_weight", self.min_child_weight)
+            .set("nthread", cfg.threads_per_task)
+            .set("seed", cfg.seed)
     }
 }
 
@@ -196,36 +262,63 @@ pub struct Trial {
     pub error: Option<String>,
 }
 
-/// Trains one trial on `train`, early-stopping on `test`.
+/// Trains one trial on `train` with `cfg.engine`, early-stopping on `test`; returns the
+/// result with the model in the engine's format (LightGBM text, XGBoost JSON).
 ///
 /// # Errors
-/// LightGBM's errors, or an AUC that cannot be computed.
+/// The engine's errors, or an AUC that cannot be computed.
 pub fn evaluate(
     train: &WineData,
     test: &WineData,
     params: &TrialParams,
     cfg: &SearchConfig,
-) -> Result<(f64, u32, Booster), String> {
-    let n = FEATURES.len() as i32;
-    let e = |e: lightgbm3::Error| e.to_string();
-    let dtrain = Dataset::from_slice(&train.features, &train.labels_f32(), n, true).map_err(e)?;
-    let dtest = Dataset::from_slice_with_reference(
-        &test.features,
-        &test.labels_f32(),
-        n,
-        true,
-        Some(&dtrain),
-    )
-    .map_err(e)?;
-    let booster =
-        Booster::train_with_valid(dtrain, Some(dtest), &params.lightgbm(cfg)).map_err(e)?;
-    let scores = booster.predict(&test.features, n, true).map_err(e)?;
+) -> Result<TrialResult, String> {
+    let (scores, rounds, model) = match cfg.engine {
+        Engine::LightGbm => {
+            let n = FEATURES.len() as i32;
+            let e = |e: lightgbm3::Error| e.to_string();
+            let dtrain =
+                Dataset::from_slice(&train.features, &train.labels_f32(), n, true).map_err(e)?;
+            let dtest = Dataset::from_slice_with_reference(
+                &test.features,
+                &test.labels_f32(),
+                n,
+                true,
+                Some(&dtrain),
+            )
+            .map_err(e)?;
+            let booster =
+                Booster::train_with_valid(dtrain, Some(dtest), &params.lightgbm(cfg)).map_err(e)?;
+            let scores = booster.predict(&test.features, n, true).map_err(e)?;
+            let text = booster.save_string().map_err(e)?;
+            (scores, booster.num_iterations() as u32, text)
+        }
+        Engine::XgBoost => {
+            let n = FEATURES.len();
+            let e = |e: harness_xgboost::XgbError| e.to_string();
+            let dtrain =
+                harness_xgboost::matrix(&train.features, n, Some(train.labels_f32().as_slice()))
+                    .map_err(e)?;
+            let dtest =
+                harness_xgboost::matrix(&test.features, n, Some(test.labels_f32().as_slice()))
+                    .map_err(e)?;
+            let early = harness_xgboost::EarlyStopping {
+                valid: &dtest,
+                rounds: cfg.early_stopping,
+                maximize: true,
+            };
+            let t = harness_xgboost::train(&params.xgboost(cfg), &dtrain, cfg.rounds, Some(early))
+                .map_err(e)?;
+            let scores = t.model.predict_matrix(&dtest).map_err(e)?;
+            (scores, t.rounds, t.model.to_json().map_err(e)?)
+        }
+    };
     let auc = roc_auc(&scores, &test.labels).ok_or("test AUC undefined (one class only)")?;
-    Ok((auc, booster.num_iterations() as u32, booster))
+    Ok(TrialResult { auc, rounds, model })
 }
 
 /// A finished trial's result as it travels back to rank 0: the test AUC, the rounds kept and
-/// the model's text (so rank 0 can save the best one).
+/// the model in the engine's text format (so rank 0 can save the best one).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialResult {
     pub auc: f64,
@@ -269,7 +362,7 @@ pub struct SearchOutcome {
     pub trials: Vec<Trial>,
     /// Id of the best trial (highest AUC, then lowest id).
     pub best: Option<u32>,
-    /// LightGBM model text of the best trial.
+    /// The best trial's model in the engine's format (LightGBM text, XGBoost JSON).
     pub best_model: Option<String>,
     /// The farm's placement and timing of the trials, for the run record.
     pub farm: FarmStats,
@@ -325,9 +418,7 @@ pub fn run(
         ..farm_config(cfg)
     };
     let outcome = farm::run(world, cores, &farm_cfg, &mut source, |params| {
-        let (auc, rounds, booster) = evaluate(train, test, params, cfg)?;
-        let model = booster.save_string().map_err(|e| e.to_string())?;
-        Ok(TrialResult { auc, rounds, model })
+        evaluate(train, test, params, cfg)
     })?;
     let stats = outcome.spans();
     let mut best: Option<(f64, u32)> = None;

@@ -2,8 +2,8 @@
 //! - a baseline run (`<run_id>-baseline`): the forest's parameters, test AUC and accuracy,
 //!   `baseline.json` as artifact;
 //! - a search run (`<run_id>-search`) with one nested run per trial: params, `auc`, `rounds`,
-//!   `seconds`; the parent holds the search's metrics, `trials.jsonl` and the best model under
-//!   `model/`;
+//!   `seconds`; the parent holds the search's settings (`engine` among them), its metrics,
+//!   `trials.jsonl` and the best model under `model/`;
 //! - the best model registered as a new version of [`REGISTERED_MODEL`]; the alias
 //!   [`CHAMPION`] moves to it only if its test AUC beats the current champion's.
 
@@ -13,8 +13,10 @@ use harness_core::RunRecord;
 use harness_runtime::tracking::{pairs, Registration, TrackedRun};
 use harness_runtime::WorkloadError;
 
-use crate::model::{MLMODEL_FILE, MODEL_FILE};
-use crate::search::Trial;
+use harness_runtime::model::ModelFormat;
+
+use crate::model::WineModels;
+use crate::search::{Engine, Trial};
 use crate::{baseline, BASELINE_SEED};
 
 /// Registered model name of the search's best model.
@@ -102,6 +104,15 @@ pub fn runs(
             ("memory_bytes", point.memory_bytes.to_string()),
             ("fraction", point.fraction.to_string()),
             ("algorithm", "tpe".to_string()),
+            (
+                "engine",
+                point
+                    .params
+                    .get("engine")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(Engine::LightGbm.name())
+                    .to_string(),
+            ),
             ("evaluations", (get("trials") as u64).to_string()),
             ("slots", (get("slots") as u64).to_string()),
         ]),
@@ -122,7 +133,7 @@ pub fn runs(
     };
     let model_dir = artifacts.join("model");
     if model_dir.exists() {
-        for f in [MODEL_FILE, crate::model::META_FILE, MLMODEL_FILE] {
+        for f in WineModels.files(&model_dir) {
             search
                 .artifacts
                 .push((format!("model/{f}"), model_dir.join(f)));
