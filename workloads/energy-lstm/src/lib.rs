@@ -1,11 +1,12 @@
 //! `energy-lstm`: household daily energy forecasting with a hybrid LSTM in libtorch (`tch`),
-//! trained data-parallel over MPI executors, with a LightGBM lag-feature baseline.
+//! trained data-parallel over MPI executors, with a gradient-boosted lag-feature baseline
+//! (LightGBM and XGBoost).
 //!
 //! Reference: a Spark + PyTorch job — Spark ML preprocessing (scaler, sequencer) writes sharded
 //! parquet, `TorchDistributor` runs PyTorch DDP (gloo) on a hybrid LSTM, and a gradient-boosted
 //! regressor on lag features is the baseline. Here: preprocessing in Rust to sharded parquet ([`prepare`]), the
 //! model in libtorch ([`model`]), gradients averaged with one MPI allreduce per step
-//! ([`train`]), LightGBM for the baseline ([`baseline`]).
+//! ([`train`]), LightGBM and XGBoost for the baseline ([`baseline`]).
 //!
 //! Every executor reads all the rows (each epoch's global batches need every row, as every
 //! process of PyTorch's DDP holds the whole dataset); the rows an executor reports are those it
@@ -16,7 +17,10 @@
 //! weight broadcast + all epochs (the allreduce is `train_comm_sec`); `eval` = test RMSE/MAE
 //! (rows shared over executors), the baseline and the saved model (rank 0).
 //!
-//! Metrics: `rmse`, `mae` (kWh, test split); `extra`: `baseline_rmse`, `baseline_mae`,
+//! Metrics: `rmse`, `mae` (kWh, test split); `extra`: `baseline_rmse`, `baseline_mae` (the
+//! baseline of the parameter `engine`: `lightgbm`, the default, or `xgboost`, the reference's),
+//! `baseline_lightgbm_rmse`, `baseline_lightgbm_mae`, `baseline_xgboost_rmse`,
+//! `baseline_xgboost_mae` (both engines, side by side),
 //! `epoch_sec` (mean seconds per epoch), `epoch_<k>_sec` and `epoch_<k>_loss` (k = 1…),
 //! `samples_per_sec`, `steps_per_epoch`, `global_batch`, `allreduce_share` (allreduce seconds
 //! / training seconds, summed over executors; an allreduce's seconds include waiting for the
@@ -54,15 +58,17 @@ pub const NAME: &str = "energy-lstm";
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnergyParams {
     pub train: TrainConfig,
-    /// Train and score the LightGBM baseline.
+    /// Train and score the lag-feature baselines (both engines).
     pub baseline: bool,
+    /// The engine whose baseline is `baseline_rmse` / `baseline_mae`.
+    pub engine: baseline::Engine,
     /// Write initial and final weights as JSON artifacts.
     pub export_weights: bool,
 }
 
 /// The known parameter names.
 pub const PARAMS: &str =
-    "epochs, batch, batch_per_executor, learning_rate, seed, device, baseline, export_weights";
+    "epochs, batch, batch_per_executor, learning_rate, seed, device, baseline, engine, export_weights";
 
 impl EnergyParams {
     /// The reference's settings overridden by `params`.
@@ -73,6 +79,7 @@ impl EnergyParams {
         let mut p = EnergyParams {
             train: TrainConfig::default(),
             baseline: true,
+            engine: baseline::Engine::LightGbm,
             export_weights: false,
         };
         for (k, v) in params {
@@ -94,6 +101,12 @@ impl EnergyParams {
                     }
                 }
                 "baseline" => p.baseline = v.as_bool().ok_or_else(bad)?,
+                "engine" => {
+                    p.engine = v.as_str().ok_or_else(bad).and_then(|s| {
+                        baseline::Engine::parse(s)
+                            .map_err(|e| format!("energy-lstm parameter `engine`: {e}"))
+                    })?
+                }
                 "export_weights" => p.export_weights = v.as_bool().ok_or_else(bad)?,
                 _ => {
                     return Err(
@@ -122,7 +135,7 @@ impl Workload for EnergyLstm {
     }
 
     fn summary(&self) -> &'static str {
-        "household daily energy: hybrid LSTM in libtorch, data-parallel with an MPI gradient allreduce, + LightGBM lag baseline (embedded Kaggle data)"
+        "household daily energy: hybrid LSTM in libtorch, data-parallel with an MPI gradient allreduce, + LightGBM and XGBoost lag baselines (embedded Kaggle data)"
     }
 
     fn prepare_params(
@@ -263,9 +276,17 @@ impl Workload for EnergyLstm {
             x.insert("test_rows".into(), data.test.rows() as f64);
             x.insert("parameters".into(), model::parameter_count(&vs) as f64);
             if params.baseline {
-                let (b_rmse, b_mae) = baseline::run(&data.train, &data.test, cores, cfg.seed)?;
-                x.insert("baseline_rmse".into(), b_rmse);
-                x.insert("baseline_mae".into(), b_mae);
+                for engine in baseline::Engine::ALL {
+                    let (b_rmse, b_mae) =
+                        baseline::run(engine, &data.train, &data.test, cores, cfg.seed)?;
+                    let name = engine.name();
+                    x.insert(format!("baseline_{name}_rmse"), b_rmse);
+                    x.insert(format!("baseline_{name}_mae"), b_mae);
+                    if engine == params.engine {
+                        x.insert("baseline_rmse".into(), b_rmse);
+                        x.insert("baseline_mae".into(), b_mae);
+                    }
+                }
             }
             if let Some(dir) = &job.artifacts_dir {
                 let dir = Path::new(dir);
