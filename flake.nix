@@ -27,7 +27,9 @@
 
       # lightgbm3-sys's build script copies LightGBM's sources (`cp -r lightgbm $OUT_DIR`) and CMake
       # then writes into that copy; from the read-only Nix store the copy is read-only too. Patch
-      # the vendored crate so the copy gets ordinary (writable) modes.
+      # the vendored crate so the copy gets ordinary (writable) modes. xgboost_lib-sys builds
+      # XGBoost's sources in place, and XGBoost's CMake writes include/xgboost/version_config.h
+      # into them: patch its build script to build a writable copy in $OUT_DIR.
       cargoVendorDir = craneLib.vendorCargoDeps {
         inherit src;
         overrideVendorCargoPackage = p: drv:
@@ -36,6 +38,14 @@
               postInstall = (old.postInstall or "") + ''
                 substituteInPlace $out/build.rs \
                   --replace-fail '"-r", "lightgbm"' '"-r", "--no-preserve=mode", "lightgbm"'
+              '';
+            })
+          else if p.name == "xgboost_lib-sys" then
+            drv.overrideAttrs (old: {
+              postInstall = (old.postInstall or "") + ''
+                substituteInPlace $out/build.rs \
+                  --replace-fail 'let xgb_root = Path::new("xgboost").canonicalize().unwrap();' \
+                    'let xgb_root = { let d = Path::new(&out_dir).join("xgboost-src"); if !d.exists() { assert!(std::process::Command::new("cp").args(["-r", "--no-preserve=mode", "xgboost"]).arg(&d).status().unwrap().success()); } d };'
               '';
             })
           else drv;
@@ -47,19 +57,26 @@
         version = "0.1.0";
         strictDeps = true;
         cargoExtraArgs = "--locked -p harness";
-        # CMake >= 3.28 and OpenMP build LightGBM (lightgbm3-sys); bindgen (libclang) and Open MPI's
-        # headers make rsmpi's bindings; LIBTORCH is what tch 0.26 links (libtorch 2.13).
+        # CMake >= 3.28 and OpenMP build LightGBM (lightgbm3-sys); CMake + Ninja build XGBoost
+        # (xgboost_lib-sys, `local_build`); bindgen (libclang) and Open MPI's headers make rsmpi's
+        # bindings; LIBTORCH is what tch 0.26 links (libtorch 2.13).
         nativeBuildInputs = [
           pkgs.cmake
+          pkgs.ninja
           pkgs.pkg-config
           pkgs.rustPlatform.bindgenHook
           pkgs.mpi
           pkgs.makeWrapper
         ];
         buildInputs = [ pkgs.mpi libtorch ];
-        # The cmake crate runs CMake itself; the setup hook must not configure the workspace.
+        # The cmake crate runs CMake (and Ninja) itself; the setup hooks must not build the workspace.
         dontUseCmakeConfigure = true;
+        dontUseNinjaBuild = true;
+        dontUseNinjaInstall = true;
+        dontUseNinjaCheck = true;
         LIBTORCH = "${libtorch}";
+        # Keeps xgboost_lib-sys's prebuilt-library download off (as .cargo/config.toml does).
+        XGBOOST_LIB_DIR = "${pkgs.emptyDirectory}";
       };
 
       # Every dependency built once and cached; the workspace builds on top of it.
@@ -73,8 +90,13 @@
           # The tests start mpirun, create cgroups and start servers: `checks` runs those that
           # need none of that, .ci/run the rest.
           doCheck = false;
+          # libxgboost.so.3 (its SONAME) goes to $out/lib/harness (the binary's `$ORIGIN/../lib/harness` rpath;
+          # build.rs compiles that directory in instead of the build directory's).
+          HARNESS_XGBOOST_LIB = "${placeholder "out"}/lib/harness";
           # mpirun starts executors over ssh on --hostfile nodes.
           postInstall = ''
+            mkdir -p $out/lib/harness
+            cp -L target/release/build/xgboost_lib-sys-*/out/lib/libxgboost.so.3 $out/lib/harness/
             wrapProgram $out/bin/harness --prefix PATH : ${lib.makeBinPath [ pkgs.mpi pkgs.openssh ]}
           '';
           meta.mainProgram = "harness";

@@ -166,32 +166,58 @@ impl Cluster {
     }
 }
 
-/// Puts the shared libraries the binary links from its build-time libtorch directory
-/// (`HARNESS_LIBTORCH_LIB`, set by build.rs; empty when it links none) into `lib`, which the
-/// node image holds at `/usr/local/lib/harness` — where the binary's `$ORIGIN/../lib/harness`
-/// rpath finds them. Hard links where the file systems allow, copies otherwise.
+/// The name the binary loads XGBoost by: the SONAME of XGBoost 3's library (in its build
+/// directory, `libxgboost.so` and `libxgboost.so.3` are symbolic links to
+/// `libxgboost.so.3.4.1`; only this one name is needed at run time).
+const XGBOOST_SONAME: &str = "libxgboost.so.3";
+
+/// Puts the shared libraries the binary links from its build-time libtorch and XGBoost
+/// directories (`HARNESS_LIBTORCH_LIB`, `HARNESS_XGBOOST_LIB`, set by build.rs; empty when it
+/// links none) into `lib`, which the node image holds at `/usr/local/lib/harness` — where the
+/// binary's `$ORIGIN/../lib/harness` rpath finds them: every `.so` of libtorch's directory, and
+/// [`XGBOOST_SONAME`] (~200 MB with its debug information). Hard links where the file systems
+/// allow, copies otherwise; a symbolic link is shipped as the file it points to.
 pub fn ship_libraries(lib: &Path) -> Result<()> {
     if lib.exists() {
         std::fs::remove_dir_all(lib).with_context(|| format!("cannot clear {}", lib.display()))?;
     }
     std::fs::create_dir_all(lib)?;
-    let from = env!("HARNESS_LIBTORCH_LIB");
-    if from.is_empty() {
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(from).with_context(|| {
-        format!("cannot read libtorch's libraries in {from}, which this binary was built against (run `bash .ci/install`)")
-    })?;
-    for e in entries {
-        let path = e?.path();
-        let name = path.file_name().expect("a directory entry has a name");
-        if !name.to_string_lossy().contains(".so") {
+    let libtorch: fn(&str) -> bool = |name| name.contains(".so");
+    let xgboost: fn(&str) -> bool = |name| name == XGBOOST_SONAME;
+    for (what, from, wanted, fix) in [
+        (
+            "libtorch",
+            env!("HARNESS_LIBTORCH_LIB"),
+            libtorch,
+            "run `bash .ci/install`",
+        ),
+        (
+            "XGBoost",
+            env!("HARNESS_XGBOOST_LIB"),
+            xgboost,
+            "rebuild: `cargo build --release`",
+        ),
+    ] {
+        if from.is_empty() {
             continue;
         }
-        let to = lib.join(name);
-        if std::fs::hard_link(&path, &to).is_err() {
-            std::fs::copy(&path, &to)
-                .with_context(|| format!("cannot copy {} to {}", path.display(), to.display()))?;
+        let entries = std::fs::read_dir(from).with_context(|| {
+            format!("cannot read {what}'s libraries in {from}, which this binary was built against ({fix})")
+        })?;
+        for e in entries {
+            let path = e?.path();
+            let name = path.file_name().expect("a directory entry has a name");
+            if !wanted(&name.to_string_lossy()) {
+                continue;
+            }
+            let to = lib.join(name);
+            let real = std::fs::canonicalize(&path)
+                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            if std::fs::hard_link(&real, &to).is_err() {
+                std::fs::copy(&real, &to).with_context(|| {
+                    format!("cannot copy {} to {}", path.display(), to.display())
+                })?;
+            }
         }
     }
     Ok(())

@@ -58,6 +58,8 @@ let
     rustfmt = pkg "rustfmt" "1.91.1";
     rustPlatform.bindgenHook = pkg "rust-bindgen-hook" "0";
     cmake = pkg "cmake" "3.31.7";
+    ninja = pkg "ninja" "1.13.1";
+    emptyDirectory = mk "empty-directory" { };
     pkg-config = pkg "pkg-config-wrapper" "0.29.2";
     makeWrapper = pkg "make-shell-wrapper-hook" "0";
     mpi = pkg "openmpi" "5.0.8";
