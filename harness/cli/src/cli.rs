@@ -524,6 +524,8 @@ mod tests {
         assert_eq!(spec.name, "fractal-local");
         assert_eq!(spec.timeout_sec, 1800);
         assert_eq!(spec.params["trees"], serde_json::json!(40));
-        assert_eq!(spec.runs().unwrap().len(), 8);
+        // 2 executors × 2 fractions × 2 engines (the list parameter) × 2 repetitions.
+        assert_eq!(spec.param_points().len(), 2);
+        assert_eq!(spec.runs().unwrap().len(), 16);
     }
 }

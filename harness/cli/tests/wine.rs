@@ -186,6 +186,38 @@ fn scored_predictions(dir: &Path) -> Vec<f64> {
     out
 }
 
+/// Waits for the scoring server at `surl`, posts the first 40 test rows and checks it answers
+/// with the probabilities batch scoring wrote to `scored`; returns the test split, those rows
+/// and the batch predictions.
+fn served_matches_batch(surl: &str, scored: &Path) -> (data::WineData, Vec<Vec<f64>>, Vec<f64>) {
+    wait_for(
+        &format!("{surl}/ping"),
+        "harness serve",
+        Duration::from_secs(30),
+    );
+    let test = data::split(&data::load_embedded().unwrap(), data::SPLIT_SEED, 1.0).test;
+    let n = 40;
+    let rows: Vec<Vec<f64>> = (0..n).map(|i| test.row(i).to_vec()).collect();
+    let resp: Value = ureq::post(&format!("{surl}/invocations"))
+        .set("Content-Type", "application/json")
+        .send_json(json!({"dataframe_split": {"columns": FEATURES, "data": rows}}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let served: Vec<f64> = resp["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let batch = scored_predictions(scored);
+    assert_eq!(served.len(), n);
+    for (s, p) in served.iter().zip(&batch[..n]) {
+        assert!((s - p).abs() < 1e-12, "served {s} vs batch {p}");
+    }
+    (test, rows, batch)
+}
+
 /// The 20+ malformed requests of the issue: each must get 400, never 500 or a dropped
 /// connection.
 fn malformed() -> Vec<(&'static str, String)> {
@@ -469,13 +501,7 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
         ],
         &[("HARNESS_CACHE", &cache)],
     ));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let auc: f64 = stdout
-        .split("ROC AUC against `label` ")
-        .nth(1)
-        .and_then(|s| s.split(';').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no AUC in {stdout}"));
+    let auc = printed_auc(&out);
     assert!(
         (auc - best_a).abs() < 1e-6,
         "predict AUC {auc} vs logged {best_a}"
@@ -504,31 +530,7 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
         .stderr(Stdio::null());
     let _serve = Server::spawn(serve).unwrap();
     let surl = format!("http://127.0.0.1:{sport}");
-    wait_for(
-        &format!("{surl}/ping"),
-        "harness serve",
-        Duration::from_secs(30),
-    );
-    let test = data::split(&data::load_embedded().unwrap(), data::SPLIT_SEED, 1.0).test;
-    let n = 40;
-    let rows: Vec<Vec<f64>> = (0..n).map(|i| test.row(i).to_vec()).collect();
-    let resp: Value = ureq::post(&format!("{surl}/invocations"))
-        .set("Content-Type", "application/json")
-        .send_json(json!({"dataframe_split": {"columns": FEATURES, "data": rows}}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let served: Vec<f64> = resp["predictions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let batch = scored_predictions(&dir.join("scored"));
-    assert_eq!(served.len(), n);
-    for (s, p) in served.iter().zip(&batch[..n]) {
-        assert!((s - p).abs() < 1e-12, "served {s} vs batch {p}");
-    }
+    let (test, rows, batch) = served_matches_batch(&surl, &dir.join("scored"));
     let records: Vec<Value> = (0..3)
         .map(|i| {
             Value::Object(
@@ -702,31 +704,7 @@ fn xgboost_search_saves_a_model_that_predict_and_serve_reproduce_and_engines_are
         .stderr(Stdio::null());
     let _serve = Server::spawn(serve).unwrap();
     let surl = format!("http://127.0.0.1:{sport}");
-    wait_for(
-        &format!("{surl}/ping"),
-        "harness serve",
-        Duration::from_secs(30),
-    );
-    let test = data::split(&data::load_embedded().unwrap(), data::SPLIT_SEED, 1.0).test;
-    let n = 40;
-    let rows: Vec<Vec<f64>> = (0..n).map(|i| test.row(i).to_vec()).collect();
-    let resp: Value = ureq::post(&format!("{surl}/invocations"))
-        .set("Content-Type", "application/json")
-        .send_json(json!({"dataframe_split": {"columns": FEATURES, "data": rows}}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let served: Vec<f64> = resp["predictions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let batch = scored_predictions(&dir.join("scored"));
-    assert_eq!(served.len(), n);
-    for (s, p) in served.iter().zip(&batch[..n]) {
-        assert!((s - p).abs() < 1e-12, "served {s} vs batch {p}");
-    }
+    served_matches_batch(&surl, &dir.join("scored"));
     let version: Value = ureq::get(&format!("{surl}/version"))
         .call()
         .unwrap()

@@ -17,6 +17,7 @@
 
 pub mod clock;
 pub mod data;
+pub mod engine;
 pub mod exec;
 pub mod farm;
 pub mod kernel;

@@ -6,7 +6,6 @@
 //! trees of comparable size (LightGBM 31 leaves, XGBoost depth 6 = xgboost's default, `hist`).
 
 use lightgbm3::{Booster, Dataset};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::prepare::{Table, SEQ_FEATURES, STATICS, STEPS};
@@ -47,41 +46,7 @@ pub fn lag_matrix(t: &Table) -> Vec<f64> {
     x
 }
 
-/// The library of the baseline regressor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Engine {
-    /// LightGBM (`lightgbm3`).
-    #[default]
-    #[serde(rename = "lightgbm")]
-    LightGbm,
-    /// XGBoost (`xgb`, built from source), the reference's `SparkXGBRegressor`'s library.
-    #[serde(rename = "xgboost")]
-    XgBoost,
-}
-
-impl Engine {
-    /// Both engines, in the order the record lists them.
-    pub const ALL: [Engine; 2] = [Engine::LightGbm, Engine::XgBoost];
-
-    /// `lightgbm` or `xgboost`, as in study parameters and metric names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::LightGbm => "lightgbm",
-            Engine::XgBoost => "xgboost",
-        }
-    }
-
-    /// The engine called `name`.
-    ///
-    /// # Errors
-    /// An unknown name, listing the known ones.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        Engine::ALL
-            .into_iter()
-            .find(|e| e.name() == name)
-            .ok_or_else(|| format!("unknown engine `{name}` (known: lightgbm, xgboost)"))
-    }
-}
+pub use harness_runtime::engine::Engine;
 
 /// Test RMSE and MAE (kWh) of `engine`'s regressor trained on `train` with `threads` threads.
 ///

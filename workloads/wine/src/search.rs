@@ -42,43 +42,7 @@ use serde_json::json;
 
 use crate::data::{WineData, FEATURES};
 
-/// The gradient-boosting library a search trains its trials with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// LightGBM 4.7 (`lightgbm3`), text models (`model.txt`).
-    #[default]
-    #[serde(rename = "lightgbm")]
-    LightGbm,
-    /// XGBoost 3.4 (`xgb`, built from source), JSON models (`model.json`): the reference
-    /// notebook's library.
-    #[serde(rename = "xgboost")]
-    XgBoost,
-}
-
-impl Engine {
-    /// Every engine, as named in study parameters.
-    pub const ALL: [Engine; 2] = [Engine::LightGbm, Engine::XgBoost];
-
-    /// The name in study parameters and records: `lightgbm` or `xgboost`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::LightGbm => "lightgbm",
-            Engine::XgBoost => "xgboost",
-        }
-    }
-
-    /// The engine called `name`.
-    ///
-    /// # Errors
-    /// An unknown name, listing the known ones.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        Engine::ALL
-            .into_iter()
-            .find(|e| e.name() == name)
-            .ok_or_else(|| format!("unknown engine `{name}` (known: lightgbm, xgboost)"))
-    }
-}
+pub use harness_runtime::engine::Engine;
 
 /// Search settings, reference defaults in [`Default`].
 #[derive(Debug, Clone, PartialEq)]
