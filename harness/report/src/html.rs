@@ -6,7 +6,7 @@ use std::fmt::Write;
 use harness_core::fit::{AmdahlFit, UslFit};
 use harness_core::stats::Outlier;
 use harness_core::units::format_bytes;
-use harness_core::{RunRecord, RunStatus};
+use harness_core::{Point, RunRecord, RunStatus};
 use serde_json::json;
 
 use crate::analysis::{param_text, params_label, Analysis, Change, Dist, Verdict};
@@ -26,6 +26,29 @@ span.ok{color:#1b7f3b}span.mild{color:#a15c00}span.severe{color:#b00020}figure{m
 .charts svg{width:100%;height:auto}figcaption{font-size:12px;color:#555}small{color:#666}\
 figure.wide{grid-column:1/-1}div.scroll{overflow-x:auto;max-width:100%}code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}p.note{color:#555;font-size:13px;max-width:1000px}";
 
+/// The `parameters` header cell of a per-point table: empty when no parameter varies over the
+/// study, so single-series studies keep their narrower tables.
+fn params_th(a: &Analysis) -> &'static str {
+    if a.varying_params.is_empty() {
+        ""
+    } else {
+        "<th class=\"l\">parameters</th>"
+    }
+}
+
+/// The point's varying parameters (`engine=xgboost`) as the first cell of its row; empty when
+/// no parameter varies. Keeps rows of different series apart in every per-point table.
+fn params_td(a: &Analysis, point: &Point) -> String {
+    if a.varying_params.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<td class=\"l\">{}</td>",
+            esc(&params_label(point, &a.varying_params))
+        )
+    }
+}
+
 /// Workload-specific metrics (`metrics.extra`, e.g. the wine search's `trials_per_sec` and
 /// `slot_utilisation`): medians over ok runs per point; empty when no run has any.
 fn extra_table(a: &Analysis) -> String {
@@ -35,7 +58,9 @@ fn extra_table(a: &Analysis) -> String {
     if keys.is_empty() {
         return String::new();
     }
-    let mut h = String::from("<h3 id=\"workload-metrics\">Workload metrics</h3><p class=\"note\">Medians over ok runs of the metrics the workload reports besides times and accuracy.</p><div class=\"scroll\"><table id=\"workload-metrics-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th>");
+    let mut h = String::from("<h3 id=\"workload-metrics\">Workload metrics</h3><p class=\"note\">Medians over ok runs of the metrics the workload reports besides times and accuracy.</p><div class=\"scroll\"><table id=\"workload-metrics-table\"><tr>");
+    h.push_str(params_th(a));
+    h.push_str("<th>executors</th><th>cores</th><th>memory</th><th>fraction</th>");
     for k in &keys {
         let _ = write!(h, "<th>{}</th>", esc(k));
     }
@@ -43,7 +68,8 @@ fn extra_table(a: &Analysis) -> String {
     for p in &a.points {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            "<tr>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            params_td(a, &p.point),
             p.point.executors,
             p.point.cores,
             format_bytes(p.point.memory_bytes),
@@ -65,7 +91,7 @@ fn farm_table(a: &Analysis) -> String {
     if a.points.iter().all(|p| p.throughput.is_none()) {
         return String::new();
     }
-    let mut h = String::from("<h3 id=\"task-farm\">Task farm</h3><p class=\"note\">Task-parallel runs: tasks per second of the farm's wall time and the busy share of all slots (Σ task seconds / (slots × wall seconds)), median over ok runs with the 95 % bootstrap interval and min–max. Throughput speedup and efficiency are against the smallest executor count of the same series. The task timelines below show where every task ran.</p><table id=\"farm-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>tasks</th><th>slots</th><th>tasks/s<br><small>[95 % CI]<br>min–max</small></th><th>utilisation<br><small>[95 % CI]<br>min–max</small></th><th>throughput speedup</th><th>efficiency</th></tr>");
+    let mut h = String::from("<h3 id=\"task-farm\">Task farm</h3><p class=\"note\">Task-parallel runs: tasks per second of the farm's wall time and the busy share of all slots (Σ task seconds / (slots × wall seconds)), median over ok runs with the 95 % bootstrap interval and min–max. Throughput speedup and efficiency are against the smallest executor count of the same series. The task timelines below show where every task ran.</p><table id=\"farm-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>tasks</th><th>slots</th><th>tasks/s<br><small>[95 % CI]<br>min–max</small></th><th>utilisation<br><small>[95 % CI]<br>min–max</small></th><th>throughput speedup</th><th>efficiency</th></tr>".replace("{params_th}", params_th(a)).as_str());
     for p in a.points.iter().filter(|p| p.throughput.is_some()) {
         let base = a
             .points
@@ -88,7 +114,8 @@ fn farm_table(a: &Analysis) -> String {
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
+            "<tr>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
+            params_td(a, &p.point),
             p.point.executors,
             p.point.cores,
             format_bytes(p.point.memory_bytes),
@@ -269,7 +296,7 @@ pub fn study_page(
     }
 
     h.push_str("<h2 id=\"summary\">Summary per point</h2><p class=\"note\">Times in seconds over the ok repetitions: median, 95 % bootstrap interval of the median, min–max. Speedup, efficiency and Karp–Flatt are of the median training time against the smallest executor count of the same series; “vs cores” against the smallest executors × cores at the same memory and fraction. Outliers are Tukey-fence classes of training time, shown, never dropped. Start-up is reported apart so a fixed launch cost is not mistaken for serial work.</p>\
-        <table id=\"summary-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th>RMSE</th><th>MAE</th><th class=\"l\">limits</th></tr>".replace("{params_th}", if a.varying_params.is_empty() { "" } else { "<th class=\"l\">parameters</th>" }).as_str());
+        <table id=\"summary-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th>RMSE</th><th>MAE</th><th class=\"l\">limits</th></tr>".replace("{params_th}", params_th(a)).as_str());
     for p in &a.points {
         let limits = match (p.all_enforced, p.oversubscribed) {
             (true, false) => "<span class=\"ok\">enforced</span>".to_string(),
@@ -283,14 +310,7 @@ pub fn study_page(
             h,
             "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
             if p.all_enforced && !p.oversubscribed { "" } else { " class=\"bad\"" },
-            if a.varying_params.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "<td class=\"l\">{}</td>",
-                    esc(&params_label(&p.point, &a.varying_params))
-                )
-            },
+            params_td(a, &p.point),
             p.point.executors,
             p.point.cores,
             format_bytes(p.point.memory_bytes),
