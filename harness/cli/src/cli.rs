@@ -14,7 +14,7 @@ use crate::registry;
 /// limits each executor really had, and render HTML reports with scaling charts.
 #[derive(Parser)]
 #[command(name = "harness", version, about, long_about = None, after_help = "\
-Workloads: fractal-rf (default), wine, gbm-folds — `harness profile local --workload NAME`.
+Workloads: fractal-rf (default), wine, gbm-folds, energy-lstm — `harness profile local --workload NAME`.
 
 Examples:
   harness profile local                                  default FRACTAL study on this machine
@@ -28,6 +28,8 @@ Examples:
   harness data generate gbm-folds --out data/ts --rows 100000
   harness run gbm-folds --data data/ts --executors 2 --cores 1 --fraction 0.25
   harness run wine --executors 2 --mlflow http://127.0.0.1:5000
+  harness run wine --executors 2 --param engine=xgboost  the TPE search on XGBoost
+  harness study studies/wine-engines.toml                LightGBM and XGBoost side by side
   harness predict --model models:/wine_quality@champion --input wine/test --output scored
   harness serve --model results/wine-run/artifacts/e1-c1-m7g-f1-r0/model --port 5001
   harness server --ssh-key ~/.ssh/id_ed25519             server study on terraform/'s cloud nodes")]

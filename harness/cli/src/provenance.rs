@@ -70,5 +70,6 @@ pub fn collect() -> Provenance {
             .unwrap_or_default(),
         mpi_version: mpi_version().unwrap_or_else(|| "unknown".into()),
         lightgbm_version: harness_runtime::LIGHTGBM_VERSION.to_string(),
+        xgboost_version: Some(harness_xgboost::library_version()),
     }
 }

@@ -532,7 +532,7 @@ pub fn study_page(
         "<h2 id=\"provenance\">Provenance</h2><table id=\"provenance-table\"><tr><th class=\"l\">harness</th><td class=\"l\">{} {}</td></tr>\
          <tr><th class=\"l\">host</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">CPU</th><td class=\"l\">{} ({} logical CPUs)</td></tr>\
          <tr><th class=\"l\">memory</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">kernel</th><td class=\"l\">{}</td></tr>\
-         <tr><th class=\"l\">MPI</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">LightGBM</th><td class=\"l\">{}</td></tr>\
+         <tr><th class=\"l\">MPI</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">LightGBM</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">XGBoost</th><td class=\"l\">{}</td></tr>\
          <tr><th class=\"l\">nix store path</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">runs</th><td class=\"l\">{} … {}</td></tr></table>\
          <footer>Rendered from {} records of <code>runs.jsonl</code> (schema v{}) by <code>harness report</code>.</footer></body></html>",
         esc(&pv.harness_version),
@@ -544,6 +544,7 @@ pub fn study_page(
         esc(&pv.kernel),
         esc(&pv.mpi_version),
         esc(&pv.lightgbm_version),
+        esc(pv.xgboost_version.as_deref().unwrap_or("–")),
         esc(pv.nix_store_path.as_deref().unwrap_or("–")),
         records.iter().map(|r| r.started_at).min().map(|d| d.to_rfc3339()).unwrap_or_default(),
         records.iter().map(|r| r.finished_at).max().map(|d| d.to_rfc3339()).unwrap_or_default(),

@@ -31,6 +31,16 @@ use xgb::{Booster, DMatrix};
 /// Version of the XGBoost sources `xgb` 3.4 compiles (`include/xgboost/version_config.h`).
 pub const XGBOOST_VERSION: &str = "3.4.1";
 
+/// Version of the XGBoost library this process actually loaded, `"major.minor.patch"`, read from
+/// the library (`XGBoostVersion`) rather than from [`XGBOOST_VERSION`]: a different
+/// `libxgboost.so.3` found first on the library path shows up here.
+pub fn library_version() -> String {
+    let (mut major, mut minor, mut patch) = (0, 0, 0);
+    // SAFETY: XGBoostVersion only writes the three ints it is given pointers to.
+    unsafe { xgboost_lib_sys::XGBoostVersion(&mut major, &mut minor, &mut patch) };
+    format!("{major}.{minor}.{patch}")
+}
+
 /// An XGBoost call that failed, with what the harness was doing.
 #[derive(Debug, Error)]
 #[error("XGBoost: {what}: {message}")]
@@ -355,7 +365,18 @@ mod tests {
         let dtrain = matrix(&x, 3, Some(&y)).unwrap();
         let t = train(&logistic(1), &dtrain, 7, None).unwrap();
         assert_eq!((t.rounds, t.rounds_trained, t.best_score), (7, 7, None));
-        assert_eq!(trees(&t.model.to_json().unwrap()), 7);
+        let json = t.model.to_json().unwrap();
+        assert_eq!(trees(&json), 7);
+        // The loaded library is the one the sources say, and it stamps its version into models.
+        assert_eq!(library_version(), XGBOOST_VERSION);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let stamped: Vec<String> = v["version"]
+            .as_array()
+            .expect("models carry [major, minor, patch]")
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(stamped.join("."), library_version());
     }
 
     #[test]
