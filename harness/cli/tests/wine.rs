@@ -218,6 +218,35 @@ fn served_matches_batch(surl: &str, scored: &Path) -> (data::WineData, Vec<Vec<f
     (test, rows, batch)
 }
 
+/// Starts MLflow's own scoring server on `model` (a directory, or a `models:/` URI resolved
+/// through `tracking`) with the MLflow environment's Python (`--env-manager local`; .ci/install
+/// puts the LightGBM and XGBoost flavours' libraries there) and checks it answers with the
+/// probabilities batch scoring wrote to `scored`: MLflow reads the MLmodel the harness wrote.
+fn mlflow_serves_like_batch(model: &str, tracking: Option<&str>, scored: &Path, log: &Path) {
+    let mlflow = mlflow_binary();
+    let venv_bin = mlflow.parent().unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let port = free_port();
+    let mut cmd = Command::new(&mlflow);
+    cmd.args(["models", "serve", "-m", model, "--env-manager", "local"])
+        .args(["--host", "127.0.0.1", "-p", &port.to_string()])
+        // uvicorn is started by name.
+        .env("PATH", format!("{}:{path}", venv_bin.display()))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    if let Some(uri) = tracking {
+        cmd.env("MLFLOW_TRACKING_URI", uri);
+    }
+    let _server = Server::spawn(cmd).expect("mlflow models serve starts");
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for(
+        &format!("{url}/ping"),
+        "mlflow models serve",
+        Duration::from_secs(180),
+    );
+    served_matches_batch(&url, scored);
+}
+
 /// The 20+ malformed requests of the issue: each must get 400, never 500 or a dropped
 /// connection.
 fn malformed() -> Vec<(&'static str, String)> {
@@ -582,6 +611,14 @@ fn mlflow_tracking_registry_batch_scoring_and_serving() {
         }
     }
     assert!(ureq::get(&format!("{surl}/health")).call().is_ok());
+
+    // MLflow's own server serves the registered LightGBM champion from the registry.
+    mlflow_serves_like_batch(
+        "models:/wine_quality@champion",
+        Some(&base),
+        &dir.join("scored"),
+        &dir.join("mlflow-serve.log"),
+    );
 }
 
 /// The AUC `harness predict` printed against the input's `label`.
@@ -711,6 +748,13 @@ fn xgboost_search_saves_a_model_that_predict_and_serve_reproduce_and_engines_are
         .into_json()
         .unwrap();
     assert!(version.to_string().contains("xgboost"), "{version}");
+    // So does MLflow's own server, through the MLmodel's xgboost flavour.
+    mlflow_serves_like_batch(
+        model_arg,
+        None,
+        &dir.join("scored"),
+        &dir.join("mlflow-serve.log"),
+    );
 
     // A list of engines is an axis of the study: one record and one report series each.
     ok(harness(
@@ -736,6 +780,11 @@ fn xgboost_search_saves_a_model_that_predict_and_serve_reproduce_and_engines_are
         .iter()
         .map(|r| {
             assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+            // The version read from the loaded library, not the constant.
+            assert_eq!(
+                r.provenance.xgboost_version.as_deref(),
+                Some(harness_xgboost::XGBOOST_VERSION)
+            );
             r.point.params["engine"].as_str().unwrap()
         })
         .collect();
@@ -743,7 +792,14 @@ fn xgboost_search_saves_a_model_that_predict_and_serve_reproduce_and_engines_are
     assert_eq!(engines, ["lightgbm", "xgboost"]);
     assert_ne!(rs[0].run_id, rs[1].run_id);
     let page = std::fs::read_to_string(dir.join("reports/engines/index.html")).unwrap();
-    for engine in ["engine=lightgbm", "engine=xgboost"] {
-        assert!(page.contains(engine), "{engine} in the report");
+    // Every per-point table names each row's engine, or the two 1-executor rows are twins.
+    for table in ["summary-table", "workload-metrics-table", "farm-table"] {
+        let start = page
+            .find(&format!("id=\"{table}\""))
+            .unwrap_or_else(|| panic!("{table} in the report"));
+        let body = &page[start..start + page[start..].find("</table>").unwrap()];
+        for engine in ["engine=lightgbm", "engine=xgboost"] {
+            assert_eq!(body.matches(engine).count(), 1, "{engine} in {table}");
+        }
     }
 }
