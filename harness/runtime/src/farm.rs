@@ -249,7 +249,7 @@ where
             let progress = cfg.progress.clone().map(|p| ProgressFile::new(p, "tasks"));
             Some(lead(world, &plan, source, &job_tx, &done_rx, progress))
         } else {
-            follow(world, &job_tx, &done_rx);
+            follow(world, mine, &job_tx, &done_rx);
             None
         };
         // Closing the queue ends the slots' threads; the scope joins them.
@@ -359,21 +359,33 @@ where
 }
 
 /// Other ranks: run what rank 0 sends, report each result back, until `Stop`.
-fn follow<T, R>(world: &World, local: &Sender<(u32, T)>, done: &Receiver<Finished<R>>)
+///
+/// While all `slots` are busy nothing can come from rank 0 (it sends `Run` only to a free slot
+/// and `Stop` only when no task is in flight), so the main thread sleeps until a slot finishes
+/// instead of polling MPI: a thread waking every [`POLL`] would take turns with the tasks on
+/// the executor's cores and show up as their run-queue wait.
+fn follow<T, R>(world: &World, slots: u32, local: &Sender<(u32, T)>, done: &Receiver<Finished<R>>)
 where
     T: Serialize + DeserializeOwned,
     R: Serialize + DeserializeOwned,
 {
+    let mut busy = 0u32;
     loop {
-        if let Ok(f) = done.recv_timeout(POLL) {
+        let first = if slots > 0 && busy == slots {
+            done.recv().ok()
+        } else {
+            done.recv_timeout(POLL).ok()
+        };
+        for f in first.into_iter().chain(done.try_iter()) {
             world.send_json(0, &Msg::<T, R>::Done(f));
-        }
-        for f in done.try_iter() {
-            world.send_json(0, &Msg::<T, R>::Done(f));
+            busy -= 1;
         }
         while let Some((_, msg)) = world.try_recv_json::<Msg<T, R>>() {
             match msg {
-                Msg::Run { id, task } => local.send((id, task)).expect("slot threads alive"),
+                Msg::Run { id, task } => {
+                    local.send((id, task)).expect("slot threads alive");
+                    busy += 1;
+                }
                 Msg::Stop => return,
                 Msg::Done(_) => unreachable!("only rank 0 receives results"),
             }

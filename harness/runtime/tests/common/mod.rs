@@ -8,6 +8,16 @@ use std::process::Command;
 /// with `var` set to `value` on every rank (`-x`), as root when allowed. Fails the test with
 /// mpirun's output when it does not succeed.
 pub fn mpirun_self(np: u32, var: &str, value: &Path) {
+    mpirun_entry(np, "rank_entry_point", var, value);
+}
+
+/// [`mpirun_self`] with another test function of this binary as every rank's program.
+#[allow(dead_code)] // Not every test binary that includes this module has a second program.
+pub fn mpirun_entry(np: u32, entry: &str, var: &str, value: &Path) {
+    // One mpirun at a time per test binary: two jobs of `np` ranks on a 2-core machine would
+    // preempt each other and blur what a test measures.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new("mpirun");
     cmd.args([
@@ -20,13 +30,7 @@ pub fn mpirun_self(np: u32, var: &str, value: &Path) {
     .args(["-x", var])
     .env(var, value)
     .arg(&exe)
-    .args([
-        "rank_entry_point",
-        "--exact",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ])
+    .args([entry, "--exact", "--nocapture", "--test-threads", "1"])
     .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
