@@ -22,61 +22,32 @@
       craneLib = crane.mkLib pkgs;
 
       libtorch = pkgs.callPackage ./nix/libtorch.nix { };
+      # lib_lightgbm.so (LightGBM 4.7.0) and libxgboost.so (XGBoost 3.2.0) from PyPI's wheels,
+      # linked by vendor/lightgbm3-sys and xgboost_lib-sys: no C++ is compiled for them.
+      nativeLibs = pkgs.callPackage ./nix/native-libs.nix { };
 
       src = lib.cleanSource ./.;
 
-      # lightgbm3-sys's build script copies LightGBM's sources (`cp -r lightgbm $OUT_DIR`) and CMake
-      # then writes into that copy; from the read-only Nix store the copy is read-only too. Patch
-      # the vendored crate so the copy gets ordinary (writable) modes. xgboost_lib-sys builds
-      # XGBoost's sources in place, and XGBoost's CMake writes include/xgboost/version_config.h
-      # into them: patch its build script to build a writable copy in $OUT_DIR.
-      cargoVendorDir = craneLib.vendorCargoDeps {
-        inherit src;
-        overrideVendorCargoPackage = p: drv:
-          if p.name == "lightgbm3-sys" then
-            drv.overrideAttrs (old: {
-              postInstall = (old.postInstall or "") + ''
-                substituteInPlace $out/build.rs \
-                  --replace-fail '"-r", "lightgbm"' '"-r", "--no-preserve=mode", "lightgbm"'
-              '';
-            })
-          else if p.name == "xgboost_lib-sys" then
-            drv.overrideAttrs (old: {
-              postInstall = (old.postInstall or "") + ''
-                substituteInPlace $out/build.rs \
-                  --replace-fail 'let xgb_root = Path::new("xgboost").canonicalize().unwrap();' \
-                    'let xgb_root = { let d = Path::new(&out_dir).join("xgboost-src"); if !d.exists() { assert!(std::process::Command::new("cp").args(["-r", "--no-preserve=mode", "xgboost"]).arg(&d).status().unwrap().success()); } d };'
-              '';
-            })
-          else drv;
-      };
-
       commonArgs = {
-        inherit src cargoVendorDir;
+        inherit src;
         pname = "harness";
         version = "0.1.0";
         strictDeps = true;
         cargoExtraArgs = "--locked -p harness";
-        # CMake >= 3.28 and OpenMP build LightGBM (lightgbm3-sys); CMake + Ninja build XGBoost
-        # (xgboost_lib-sys, `local_build`); bindgen (libclang) and Open MPI's headers make rsmpi's
-        # bindings; LIBTORCH is what tch 0.26 links (libtorch 2.13).
+        # bindgen (libclang) makes the LightGBM, XGBoost and rsmpi bindings (Open MPI's headers);
+        # LIBTORCH is what tch 0.26 links (libtorch 2.13); LightGBM and XGBoost are prebuilt.
         nativeBuildInputs = [
-          pkgs.cmake
-          pkgs.ninja
           pkgs.pkg-config
           pkgs.rustPlatform.bindgenHook
           pkgs.mpi
           pkgs.makeWrapper
         ];
-        buildInputs = [ pkgs.mpi libtorch ];
-        # The cmake crate runs CMake (and Ninja) itself; the setup hooks must not build the workspace.
-        dontUseCmakeConfigure = true;
-        dontUseNinjaBuild = true;
-        dontUseNinjaInstall = true;
-        dontUseNinjaCheck = true;
+        buildInputs = [ pkgs.mpi libtorch nativeLibs ];
         LIBTORCH = "${libtorch}";
-        # Keeps xgboost_lib-sys's prebuilt-library download off (as .cargo/config.toml does).
-        XGBOOST_LIB_DIR = "${pkgs.emptyDirectory}";
+        # As .cargo/config.toml's [env] (which these win over): the libraries' directory, which
+        # the harness binary also keeps as rpath and ships to compose and cloud nodes.
+        LIGHTGBM_LIB_DIR = "${nativeLibs}/lib";
+        XGBOOST_LIB_DIR = "${nativeLibs}/lib";
       };
 
       # Every dependency built once and cached; the workspace builds on top of it.
@@ -90,13 +61,8 @@
           # The tests start mpirun, create cgroups and start servers: `checks` runs those that
           # need none of that, .ci/run the rest.
           doCheck = false;
-          # libxgboost.so.3 (its SONAME) goes to $out/lib/harness (the binary's `$ORIGIN/../lib/harness` rpath;
-          # build.rs compiles that directory in instead of the build directory's).
-          HARNESS_XGBOOST_LIB = "${placeholder "out"}/lib/harness";
           # mpirun starts executors over ssh on --hostfile nodes.
           postInstall = ''
-            mkdir -p $out/lib/harness
-            cp -L target/release/build/xgboost_lib-sys-*/out/lib/libxgboost.so.3 $out/lib/harness/
             wrapProgram $out/bin/harness --prefix PATH : ${lib.makeBinPath [ pkgs.mpi pkgs.openssh ]}
           '';
           meta.mainProgram = "harness";
@@ -109,7 +75,7 @@
     in
     {
       packages.${system} = {
-        inherit harness libtorch;
+        inherit harness libtorch nativeLibs;
         default = harness;
         # The compose cluster's node image built by Nix: `docker load < result`.
         node-image = pkgs.dockerTools.buildLayeredImage {

@@ -425,7 +425,7 @@ pub struct Provenance {
     pub mpi_version: String,
     pub lightgbm_version: String,
     /// Version of the XGBoost library the harness binary loaded (read from the library with
-    /// `XGBoostVersion`, so a mismatched `libxgboost.so.3` shows here); absent in records made
+    /// `XGBoostVersion`, so a mismatched `libxgboost.so` shows here); absent in records made
     /// before XGBoost was an engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xgboost_version: Option<String>,

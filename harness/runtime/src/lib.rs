@@ -29,6 +29,7 @@ pub mod progress;
 pub mod s3;
 pub mod scoring;
 pub mod testing;
+pub mod tools;
 pub mod tracking;
 pub mod workload;
 pub mod world;

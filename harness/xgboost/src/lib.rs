@@ -1,10 +1,17 @@
 //! XGBoost for the workloads that use it — wine's hyperparameter sweep and energy-lstm's
-//! lag-feature baseline — through the maintained `xgb` crate (XGBoost [`XGBOOST_VERSION`],
-//! compiled from the sources the crate ships: feature `local_build`, CMake + Ninja).
+//! lag-feature baseline — through the maintained `xgb` crate's bindings, linked against
+//! XGBoost [`XGBOOST_VERSION`]: the prebuilt `libxgboost.so` of PyPI's `xgboost-cpu` wheel,
+//! which `bash .ci/install` puts into `/opt/harness-tools/lib` (`$XGBOOST_LIB_DIR`, named by
+//! `.cargo/config.toml`). Nothing of XGBoost is compiled here.
 //!
-//! This crate is the only one that depends on `xgb`, so XGBoost's build (about ten minutes of
-//! C++ on two cores) is paid only by the crates that use it. It adds what the bindings leave to
-//! the caller:
+//! The bindings are `xgb` 3.4's, generated from XGBoost 3.4.1's `c_api.h`. XGBoost 3.2.0's
+//! header declares every one of those functions with the same signature (3.4.1 only dropped
+//! the deprecated `XGDMatrixCreateFromFile`), so the bindings describe the library exactly;
+//! [`library_version`] reads the version from the library loaded at run time, and the records'
+//! provenance carries it.
+//!
+//! This crate is the only one that depends on `xgb`. It adds what the bindings leave to the
+//! caller:
 //! - [`Params`]: XGBoost's own parameter names and values (`objective`, `eta`, `max_depth`,
 //!   `nthread`, …), as the Python `params` dict of `xgboost.train` takes them;
 //! - [`train`]: `xgboost.train(params, dtrain, num_boost_round, evals=[(valid, …)],
@@ -18,22 +25,23 @@
 //! Values are handed to XGBoost as `f32` (XGBoost's storage type); `NaN` is a missing value,
 //! which XGBoost routes down each split's learned default direction.
 //!
-//! The shared library: the `xgb` crate links `libxgboost.so` dynamically from its build
-//! directory. Binaries that link this crate need that directory (the `-sys` crate's
-//! `DEP_XGBOOST_ROOT` + `/lib`) in their rpath or next to them; the `harness` binary's build
-//! script does both (see `harness/cli/build.rs`). `cargo test` and `cargo run` add it to the
-//! library path themselves.
+//! The shared library: binaries that link this crate find `libxgboost.so` through the rpath
+//! `/opt/harness-tools/lib` that `.cargo/config.toml` gives every binary of the workspace (or
+//! beside them, in `../lib/harness`, as the compose and cloud nodes hold it). The wheel's
+//! library links its own copy of libgomp; `.ci/install` points it at the system's
+//! `libgomp.so.1` instead, so a process has one OpenMP runtime (LightGBM's and libtorch's too).
 
 use thiserror::Error;
 use xgb::parameters::BoosterParameters;
 use xgb::{Booster, DMatrix};
 
-/// Version of the XGBoost sources `xgb` 3.4 compiles (`include/xgboost/version_config.h`).
-pub const XGBOOST_VERSION: &str = "3.4.1";
+/// Version of the XGBoost library the workspace links: PyPI's `xgboost-cpu==3.2.0` wheel, the
+/// pin in `.ci/install` (and `nix/native-libs.nix`).
+pub const XGBOOST_VERSION: &str = "3.2.0";
 
 /// Version of the XGBoost library this process actually loaded, `"major.minor.patch"`, read from
 /// the library (`XGBoostVersion`) rather than from [`XGBOOST_VERSION`]: a different
-/// `libxgboost.so.3` found first on the library path shows up here.
+/// `libxgboost.so` found first on the library path shows up here.
 pub fn library_version() -> String {
     let (mut major, mut minor, mut patch) = (0, 0, 0);
     // SAFETY: XGBoostVersion only writes the three ints it is given pointers to.
@@ -367,7 +375,7 @@ mod tests {
         assert_eq!((t.rounds, t.rounds_trained, t.best_score), (7, 7, None));
         let json = t.model.to_json().unwrap();
         assert_eq!(trees(&json), 7);
-        // The loaded library is the one the sources say, and it stamps its version into models.
+        // The loaded library is the pinned one, and it stamps its version into models.
         assert_eq!(library_version(), XGBOOST_VERSION);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         let stamped: Vec<String> = v["version"]

@@ -16,7 +16,7 @@
           });
       in
       {
-        # Calls the override with a lightgbm3-sys package, so its body is evaluated too.
+        # Calls an override with a lightgbm3-sys package, so its body is evaluated too.
         vendorCargoDeps = args:
           assert need "vendorCargoDeps" [ "src" ] args;
           let

@@ -35,6 +35,8 @@ let
     stdenv = {
       hostPlatform.system = system;
       mkDerivation = attrs: mk (attrs.name or "${attrs.pname}-${attrs.version}") attrs;
+      # The compiler's runtime libraries (libstdc++, libgomp).
+      cc.cc.lib = pkg "gcc-lib" "14.3.0";
     };
     callPackage = f: extra:
       let fn = if builtins.isFunction f then f else import f;
@@ -65,6 +67,8 @@ let
     mpi = pkg "openmpi" "5.0.8";
     openssh = pkg "openssh" "10.2p1";
     unzip = pkg "unzip" "6.0";
+    patchelf = pkg "patchelf" "0.15.2";
+    autoPatchelfHook = pkg "auto-patchelf-hook" "0";
     bashInteractive = pkg "bash-interactive" "5.3";
     coreutils = pkg "coreutils" "9.8";
     chromium = pkg "chromium" "142.0";

@@ -110,17 +110,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A tool `.ci/install` puts under `~/.cache/harness-tools/<rel>`, or `$<env>`.
+/// A tool `.ci/install --tests` puts under `/opt/harness-tools/<rel>` (`$HARNESS_TOOLS`), or
+/// `$<env>`.
 pub fn installed_tool(env: &str, rel: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(env) {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-        .join(".cache/harness-tools")
-        .join(rel);
+    let p = harness_runtime::tools::tool(env, rel);
     assert!(
         p.exists(),
-        "{} is not installed: run `bash .ci/install` (or set {env})",
+        "{} is not installed: run `bash .ci/install --tests` (or set {env})",
         p.display()
     );
     p
