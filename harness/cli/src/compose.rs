@@ -166,48 +166,32 @@ impl Cluster {
     }
 }
 
-/// The name the binary loads XGBoost by: the SONAME of XGBoost 3's library (in its build
-/// directory, `libxgboost.so` and `libxgboost.so.3` are symbolic links to
-/// `libxgboost.so.3.4.1`; only this one name is needed at run time).
-const XGBOOST_SONAME: &str = "libxgboost.so.3";
-
-/// Puts the shared libraries the binary links from its build-time libtorch and XGBoost
-/// directories (`HARNESS_LIBTORCH_LIB`, `HARNESS_XGBOOST_LIB`, set by build.rs; empty when it
-/// links none) into `lib`, which the node image holds at `/usr/local/lib/harness` — where the
-/// binary's `$ORIGIN/../lib/harness` rpath finds them: every `.so` of libtorch's directory, and
-/// [`XGBOOST_SONAME`] (~200 MB with its debug information). Hard links where the file systems
-/// allow, copies otherwise; a symbolic link is shipped as the file it points to.
+/// Puts the shared libraries the binary links from its build-time libtorch and native-library
+/// directories (`HARNESS_LIBTORCH_LIB`, `HARNESS_NATIVE_LIB` — LightGBM's `lib_lightgbm.so` and
+/// XGBoost's `libxgboost.so`, from PyPI's wheels — set by build.rs; empty when it links none)
+/// into `lib`, which the node image holds at `/usr/local/lib/harness` — where the binary's
+/// `$ORIGIN/../lib/harness` rpath finds them: every `.so` of both directories (~470 MB, almost
+/// all of it libtorch_cpu). Hard links where the file systems allow, copies otherwise; a
+/// symbolic link is shipped as the file it points to.
 pub fn ship_libraries(lib: &Path) -> Result<()> {
     if lib.exists() {
         std::fs::remove_dir_all(lib).with_context(|| format!("cannot clear {}", lib.display()))?;
     }
     std::fs::create_dir_all(lib)?;
-    let libtorch: fn(&str) -> bool = |name| name.contains(".so");
-    let xgboost: fn(&str) -> bool = |name| name == XGBOOST_SONAME;
-    for (what, from, wanted, fix) in [
-        (
-            "libtorch",
-            env!("HARNESS_LIBTORCH_LIB"),
-            libtorch,
-            "run `bash .ci/install`",
-        ),
-        (
-            "XGBoost",
-            env!("HARNESS_XGBOOST_LIB"),
-            xgboost,
-            "rebuild: `cargo build --release`",
-        ),
+    for (what, from) in [
+        ("libtorch", env!("HARNESS_LIBTORCH_LIB")),
+        ("LightGBM and XGBoost", env!("HARNESS_NATIVE_LIB")),
     ] {
         if from.is_empty() {
             continue;
         }
         let entries = std::fs::read_dir(from).with_context(|| {
-            format!("cannot read {what}'s libraries in {from}, which this binary was built against ({fix})")
+            format!("cannot read {what}'s libraries in {from}, which this binary was built against (run `bash .ci/install`)")
         })?;
         for e in entries {
             let path = e?.path();
             let name = path.file_name().expect("a directory entry has a name");
-            if !wanted(&name.to_string_lossy()) {
+            if !name.to_string_lossy().contains(".so") {
                 continue;
             }
             let to = lib.join(name);
@@ -250,7 +234,7 @@ fn build_images(work: &Path, s3s: &Path) -> Result<()> {
     std::fs::create_dir_all(&s3)?;
     std::fs::copy(s3s, s3.join("s3s-fs")).with_context(|| {
         format!(
-            "cannot copy the s3s-fs binary {} (install it: `bash .ci/install`, or set HARNESS_S3S)",
+            "cannot copy the s3s-fs binary {} (install it: `bash .ci/install --tests`, or set HARNESS_S3S)",
             s3s.display()
         )
     })?;
@@ -384,7 +368,7 @@ fn cluster_env(work: &Path, results: &Path) -> Vec<(String, String)> {
 }
 
 /// Runs `spec` on the compose cluster; `data` is `s3://…` on the cluster store, a local
-/// directory that is uploaded there first, or `None` for the workload's default data. Returns the head's exit code (0 all ok, 2 some runs
+/// directory that is uploaded there first, or `None` for the workload's default data. Returns the head's exit code (0 all ok, 3 some runs
 /// not ok).
 ///
 /// # Errors
@@ -449,7 +433,8 @@ pub fn run_study(
                     let resume = i > 0 || opts.resume || round > 0;
                     run_group(&head, &group, &url, &work, resume, round > 0)
                 });
-            let last = round >= opts.retries || !matches!(result, Ok(2));
+            let last = round >= opts.retries
+                || !matches!(result, Ok(c) if c == i32::from(crate::exit::RUNS_NOT_OK));
             if !last || !opts.keep || i + 1 < groups.len() {
                 cluster.down();
             }
@@ -463,7 +448,7 @@ pub fn run_study(
                 opts.retries
             );
         };
-        if c == 1 {
+        if c == i32::from(crate::exit::ERROR) {
             bail!("the study in the head container failed (exit 1): see above");
         }
         code = code.max(c);

@@ -7,8 +7,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, Float64Array, UInt32Array};
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
+use arrow_array::{Array, Float64Array, UInt32Array};
 use common::{assert_ok, harness, records, serial};
 use harness_core::RunStatus;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -45,7 +45,7 @@ fn read(path: &Path) -> RecordBatch {
         .unwrap()
         .map(|b| b.unwrap())
         .collect();
-    arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
 }
 
 fn u32s(b: &RecordBatch, name: &str) -> Vec<u32> {

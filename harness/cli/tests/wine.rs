@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, Float64Array};
+use arrow_array::{Array, Float64Array};
 use common::{assert_ok as ok, free_port, installed_tool, records, serial, Server};
 use harness_core::{RunRecord, RunStatus};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

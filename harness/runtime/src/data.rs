@@ -9,8 +9,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatchReader;
+use arrow_array::RecordBatchReader;
+use arrow_schema::SchemaRef;
 use harness_core::shard::{assign_by_bytes, select_fraction, FileEntry};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;

@@ -81,7 +81,7 @@ pub trait Model: Send + Sync {
     ///
     /// # Errors
     /// A missing, mistyped or null column, naming it (the caller adds the file).
-    fn inputs(&self, batch: &arrow::array::RecordBatch) -> Result<Vec<f64>, String> {
+    fn inputs(&self, batch: &arrow_array::RecordBatch) -> Result<Vec<f64>, String> {
         crate::scoring::columns_as_rows(batch, self.features())
     }
 

@@ -93,8 +93,15 @@ impl S3 {
         let endpoint = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL"));
         let path_style = endpoint.is_some()
             || env("AWS_S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1");
+        // HTTPS with rustls on ring (see Cargo.toml), for S3 and the credential providers.
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
         let conf = rt.block_on(async {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(http)
                 .timeout_config(
                     aws_config::timeout::TimeoutConfig::builder()
                         .connect_timeout(Duration::from_secs(5))

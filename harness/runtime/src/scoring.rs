@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, RecordBatchReader};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, RecordBatchReader};
+use arrow_cast::cast;
+use arrow_schema::{DataType, Field, Schema};
 use harness_core::shard::{assign_by_bytes, FileEntry};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;

@@ -7,8 +7,10 @@
 //! files of a prepared directory, or the first share of training households by id when
 //! preprocessing in memory. The test split is always whole.
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{Float32Type, Int32Type};
+use arrow_array::Array;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Int32Type};
 use harness_core::shard::select_fraction;
 use harness_core::shard::FileEntry;
 use harness_runtime::data::{self, DataError};

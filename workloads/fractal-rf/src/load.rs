@@ -9,9 +9,12 @@
 
 use std::path::Path;
 
-use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, ListArray, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float32Type, UInt8Type};
+use arrow_array::{Array, ArrayRef, FixedSizeListArray, ListArray, RecordBatch};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, UInt8Type};
+use arrow_cast::cast;
+use arrow_schema::DataType;
 use harness_runtime::data::{open_columns, open_columns_at, DataError};
 
 use crate::schema::{self, label_of, ndvi, COLUMNS};
@@ -283,10 +286,10 @@ fn decode<E: From<DataError>>(
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Float64Array, Int32Array, ListArray, UInt16Array, UInt8Array};
-    use arrow::buffer::OffsetBuffer;
-    use arrow::datatypes::{Field, Schema};
-    use arrow::record_batch::RecordBatch;
+    use arrow_array::RecordBatch;
+    use arrow_array::{ArrayRef, Float64Array, Int32Array, ListArray, UInt16Array, UInt8Array};
+    use arrow_buffer::OffsetBuffer;
+    use arrow_schema::{Field, Schema};
 
     use super::*;
 

@@ -167,7 +167,7 @@ impl Model for FractalModel {
     }
 
     /// The seven features derived from the raw FRACTAL columns, as training derived them.
-    fn inputs(&self, batch: &arrow::array::RecordBatch) -> Result<Vec<f64>, String> {
+    fn inputs(&self, batch: &arrow_array::RecordBatch) -> Result<Vec<f64>, String> {
         let mut x = Vec::new();
         crate::load::batch_features(Path::new(""), batch, 0, &mut x)
             .map_err(|e| e.to_string().trim_start_matches(": ").to_string())?;

@@ -35,9 +35,9 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, Int32Array, TimestampSecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, Float64Array, Int32Array, TimestampSecondArray};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use harness_runtime::workload::{gen_option, GenOption, Generator};
 use harness_runtime::WorkloadError;
 use parquet::arrow::ArrowWriter;

@@ -1,9 +1,9 @@
 //! Reading the folds: `fold=K/train/` (a file fraction of it) and `fold=K/test/` (whole) of a
 //! directory or `s3://` prefix, into row-major matrices.
 
-use arrow::array::{Array, Float64Array};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow_array::{Array, Float64Array};
+use arrow_cast::cast;
+use arrow_schema::DataType;
 use harness_core::shard::{select_fraction, FileEntry};
 use harness_runtime::data::{list_split, open_columns_at, schema_at, DataError};
 

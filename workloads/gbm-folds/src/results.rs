@@ -9,9 +9,9 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt32Array};
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
+use arrow_schema::{DataType, Field, Schema};
 use harness_core::record::Metrics;
 use harness_runtime::farm::FarmOutcome;
 use parquet::arrow::ArrowWriter;
@@ -368,7 +368,7 @@ mod tests {
             .as_any()
             .downcast_ref::<StringArray>()
             .unwrap();
-        assert!(arrow::array::Array::is_null(err, 0));
+        assert!(arrow_array::Array::is_null(err, 0));
         assert_eq!(err.value(3), "LightGBM: bad");
         let grid = read("grid.parquet");
         assert_eq!(grid.num_rows(), 2);

@@ -5,8 +5,8 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
 use harness_runtime::scoring::LABEL;
 use parquet::arrow::ArrowWriter;
 
