@@ -483,7 +483,18 @@ fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
 /// The full command: [`Cli`] plus one `data generate <set>` subcommand per data generator of
 /// the registered workloads, each with `--out` and the generator's own options.
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommand("data", |data| {
+    let cli = Cli::command();
+    let examples = cli
+        .get_after_help()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    cli.after_help(format!(
+        "{examples}\n\nLimits: as root, every executor moves itself into a cgroup with its CPUs, CPU quota \
+         and memory limit and measures them; without root (or with --no-limits) runs happen \
+         unlimited and their records say `enforced: false`.\n\n{}",
+        crate::exit::HELP
+    ))
+    .mut_subcommand("data", |data| {
         data.mut_subcommand("generate", |mut generate| {
             for g in registry::generators() {
                 let mut sub = clap::Command::new(g.name()).about(g.about()).arg(

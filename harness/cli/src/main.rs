@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod compose;
 mod datasets;
+mod exit;
 mod interrupt;
 mod launcher;
 mod mlflow;
@@ -24,6 +25,7 @@ mod store;
 mod study;
 mod transfer;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -32,20 +34,39 @@ use clap::FromArgMatches;
 use cli::{Cli, Command, DataCommand};
 
 fn main() -> ExitCode {
+    // Colours only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    let ansi = harness_report::terminal::Style::detect(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    ) == harness_report::terminal::Style::Color;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HARNESS_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
-    let matches = cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        // --help and --version print to stdout and are done; anything else is a usage error.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
     match dispatch(cli.command, &matches) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit::ERROR)
         }
     }
 }

@@ -332,7 +332,7 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
     let mut round = 0;
     let code = loop {
         let code = run_on_head(&nodes, &spec, &live, &data, &results_url, &a, round)?;
-        if code != 2 || round >= a.common.retries {
+        if code != i32::from(crate::exit::RUNS_NOT_OK) || round >= a.common.retries {
             break code;
         }
         round += 1;
@@ -348,7 +348,7 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
             a.common.retries
         );
     };
-    if code == 1 {
+    if code == i32::from(crate::exit::ERROR) {
         bail!("the study on the head failed (exit 1): see above");
     }
     let local = fetch_results(&nodes, &spec.name, &a.common.results)?;
@@ -356,7 +356,7 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
     let page = harness_report::render_study(&records, &a.common.reports.join(&spec.name), None)?;
     harness_report::render_index(&a.common.reports)?;
     eprintln!("records: {}", local.join("runs.jsonl").display());
-    eprintln!("report: {}", page.display());
+    crate::study::print_summary(&spec.name, &records, &page);
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
@@ -629,7 +629,7 @@ fn answering(nodes: &Nodes, executors: &[String]) -> Vec<String> {
 }
 
 /// Writes the study and the hostfile of `executors` to the head and runs the study there;
-/// returns its exit code (0 all ok, 2 some runs not ok, 1 error). The remote study is stopped
+/// returns its exit code (0 all ok, 3 some runs not ok, 1 error: [`crate::exit`]). The remote study is stopped
 /// when this connection ends (its stdin closes).
 fn run_on_head(
     nodes: &Nodes,
@@ -699,7 +699,7 @@ fn run_on_head(
     let status = child.wait()?;
     drop(stdin);
     match status.code() {
-        Some(c @ 0..=2) => Ok(c),
+        Some(c @ 0..=3) => Ok(c),
         Some(255) => bail!(
             "the connection to the head {} was lost: run `harness server --resume` (same options) to continue where it stopped",
             nodes.outputs.head

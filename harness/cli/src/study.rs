@@ -20,7 +20,7 @@ use crate::launcher::{self, check_mpirun, LaunchSettings, Launcher};
 use crate::runner::{run_all, todo};
 use crate::sinks::{ProgressLines, S3Mirror, Sink, Tracking};
 use crate::store::Store;
-use crate::{cache, compose, datasets, interrupt, mlflow, provenance, registry};
+use crate::{cache, compose, datasets, exit, interrupt, mlflow, provenance, registry};
 
 /// `harness run <workload>`: one point, repeated, as a small study named `<workload>-run`.
 ///
@@ -179,16 +179,31 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
         summary.failed,
         store.runs_path().display()
     );
-    eprintln!("report: {}", page.display());
+    print_summary(&spec.name, &all, &page);
     Ok(if summary.failed > 0 {
         eprintln!(
             "{} run(s) did not finish ok: see their `error` in the records",
             summary.failed
         );
-        ExitCode::from(2)
+        ExitCode::from(exit::RUNS_NOT_OK)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What a study found, on stdout once it is over: the summary table of its records (per series:
+/// executors → median training time, speedup, efficiency, the headline metric, enforced runs;
+/// colours only on a terminal without `NO_COLOR`), then the report's path.
+pub fn print_summary(study: &str, records: &[harness_core::RunRecord], page: &std::path::Path) {
+    use harness_report::terminal::{summary, Style};
+    use std::io::IsTerminal;
+    let style = Style::detect(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let analysis = harness_report::analysis::analyse(records);
+    println!("\n{}", summary(study, records, &analysis, style));
+    println!("report: {}", page.display());
 }
 
 /// Whether the `--hostfile` hosts need their files copied over ssh: measured on the first host
@@ -278,17 +293,12 @@ fn on_compose(
     let records = crate::store::load_dir(&common.results.join(&spec.name))?;
     let page = harness_report::render_study(&records, &common.reports.join(&spec.name), None)?;
     harness_report::render_index(&common.reports)?;
-    eprintln!("report: {}", page.display());
+    print_summary(&spec.name, &records, &page);
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// The s3s-fs binary the compose cluster's S3 image carries: $HARNESS_S3S, else where
-/// `.ci/install` puts it.
+/// `.ci/install --tests` puts it.
 pub fn s3s_binary() -> PathBuf {
-    std::env::var_os("HARNESS_S3S")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/harness-tools/s3s/bin/s3s-fs")
-        })
+    harness_runtime::tools::tool("HARNESS_S3S", "s3s/bin/s3s-fs")
 }

@@ -227,8 +227,9 @@ fn predict_reproduces_the_test_accuracy(
     model: &Path,
     r: &harness_core::RunRecord,
 ) {
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::{Float64Type, UInt8Type};
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, UInt8Type};
+    use arrow_array::Array;
     let out = dir.join("scored");
     let o = assert_ok(harness(
         dir,
@@ -266,9 +267,9 @@ fn predict_reproduces_the_test_accuracy(
             let batch = batch.unwrap();
             let pred = batch.column_by_name("prediction").unwrap();
             let pred = pred.as_primitive::<Float64Type>();
-            let cls = arrow::compute::cast(
+            let cls = arrow_cast::cast(
                 batch.column_by_name("Classification").unwrap(),
-                &arrow::datatypes::DataType::UInt8,
+                &arrow_schema::DataType::UInt8,
             )
             .unwrap();
             let cls = cls.as_primitive::<UInt8Type>();
@@ -591,8 +592,8 @@ fn a_workload_failure_is_not_retried() {
     );
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "a study with a failed run exits 2"
+        Some(3),
+        "a study with a failed run exits 3"
     );
     let recs = records(dir, "nofiles");
     assert_eq!(recs.len(), 1, "one attempt despite --retries 3");
@@ -713,8 +714,8 @@ fn memory_limit_kill_is_recorded_as_oom() {
     );
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "a study with a failed run exits 2"
+        Some(3),
+        "a study with a failed run exits 3"
     );
     let recs = records(dir, "oom");
     let attempts: Vec<(u32, RunStatus)> = recs.iter().map(|r| (r.attempt, r.status)).collect();
@@ -761,7 +762,7 @@ fn timeout_kills_the_run_and_records_it() {
             "slow",
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "runs not ok");
     let r = &records(dir, "slow")[0];
     assert_eq!(r.status, RunStatus::Timeout);
     assert!(r.times.total_time_sec >= 3.0 && r.times.total_time_sec < 30.0);
@@ -777,9 +778,9 @@ fn missing_column_is_named_with_its_file() {
     let _serial = serial();
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, UInt16Array};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use arrow::record_batch::RecordBatch;
+    use arrow_array::RecordBatch;
+    use arrow_array::{ArrayRef, UInt16Array};
+    use arrow_schema::{DataType, Field, Schema};
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

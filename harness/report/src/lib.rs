@@ -8,12 +8,15 @@
 //!   comparison with a baseline (formulas in `harness_core::{stats, fit}`).
 //! - [`figures`]: the analysis → chart descriptions; [`charts`]: SVG drawing with plotters.
 //! - [`export`]: `summary.csv` and `summary.md`; [`html`]: the study page and the index.
+//! - [`terminal`]: the closing summary a study prints (per series: executors → median training
+//!   time, speedup, efficiency, the headline metric, enforced runs).
 
 pub mod analysis;
 pub mod charts;
 pub mod export;
 pub mod figures;
 pub mod html;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
