@@ -489,8 +489,9 @@ pub fn command() -> clap::Command {
         .map(ToString::to_string)
         .unwrap_or_default();
     cli.after_help(format!(
-        "{examples}\n\nLimits: as root, every executor moves itself into a cgroup with its CPUs, CPU quota \
-         and memory limit and measures them; without root (or with --no-limits) runs happen \
+        "{examples}\n\n\
+         Limits: as root, every executor moves itself into a cgroup with its CPUs, CPU quota and\n\
+         memory limit, and measures what it got; without root (or with --no-limits) runs happen\n\
          unlimited and their records say `enforced: false`.\n\n{}",
         crate::exit::HELP
     ))

@@ -18,10 +18,10 @@ pub const USAGE: u8 = 2;
 pub const RUNS_NOT_OK: u8 = 3;
 
 /// The text `harness --help` ends with.
-pub const HELP: &str =
-    "Exit status: 0 done (every run ok), 1 bad input or an error (records already \
-made are kept), 2 command-line usage error, 3 the study completed with runs that were not ok \
-(failed, oom, timeout; recorded with their error).";
+pub const HELP: &str = "\
+Exit status: 0 done (every run ok); 1 bad input or an error (records already made are kept);
+2 command-line usage error; 3 the study completed with runs that were not ok (failed, oom,
+timeout; recorded with their error).";
 
 #[cfg(test)]
 mod tests {
