@@ -1,37 +1,31 @@
 //! Records the git revision the binary was built from (for record provenance), and puts the
 //! directories of the native libraries the workloads link into the rpath of every binary of
 //! this crate, tests and benches included, so they run without LD_LIBRARY_PATH: libtorch's
-//! (from `torch-sys`, for energy-lstm) and the one holding PyPI's prebuilt `lib_lightgbm.so`
-//! and `libxgboost.so` (`$LIGHTGBM_LIB_DIR` / `$XGBOOST_LIB_DIR`, both `/opt/harness-tools/lib`
-//! by `.cargo/config.toml`). `$ORIGIN/../lib/harness` comes last, for a binary shipped with
-//! those libraries beside it (`bin/harness` + `lib/harness/`, as the compose node image and
-//! `harness server`'s nodes hold them). libtorch's own libraries find their neighbours through
-//! their `$ORIGIN` rpath. The directories are also compiled in as `HARNESS_LIBTORCH_LIB` and
-//! `HARNESS_NATIVE_LIB` (empty when not linked), so the binary knows which libraries to ship.
+//! (from `torch-sys`, for energy-lstm) and those of PyPI's prebuilt `lib_lightgbm.so` and
+//! `libxgboost.so` (`$LIGHTGBM_LIB_DIR`, `$XGBOOST_LIB_DIR`: both `/opt/harness-tools/lib` by
+//! `.cargo/config.toml`). `$ORIGIN/../lib/harness` comes last, for a binary shipped with those
+//! libraries beside it (`bin/harness` + `lib/harness/`, as the compose node image and `harness
+//! server`'s nodes hold them). libtorch's own libraries find their neighbours through their
+//! `$ORIGIN` rpath. The directories are also compiled in, `:`-separated, as
+//! `HARNESS_NATIVE_LIBS`, so the binary knows which libraries to ship.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-env-changed=LIGHTGBM_LIB_DIR");
     println!("cargo:rerun-if-env-changed=XGBOOST_LIB_DIR");
-    println!("cargo:rerun-if-env-changed=HARNESS_NATIVE_LIB");
-    let libtorch = std::env::var("DEP_TCH_LIBTORCH_LIB").unwrap_or_default();
-    let var = |name: &str| std::env::var(name).ok().filter(|d| !d.is_empty());
-    // A packager that installs the libraries elsewhere (flake.nix: `$out/lib/harness`) names
-    // that directory as HARNESS_NATIVE_LIB.
-    let native = var("HARNESS_NATIVE_LIB")
-        .or_else(|| var("LIGHTGBM_LIB_DIR"))
-        .unwrap_or_default();
-    let mut rpath = vec![libtorch.clone(), native.clone()];
-    // An XGBoost elsewhere than LightGBM (both are in one directory as .ci/install lays them out).
-    if let Some(xgb) =
-        var("XGBOOST_LIB_DIR").filter(|d| *d != native && var("HARNESS_NATIVE_LIB").is_none())
-    {
-        rpath.push(xgb);
-    }
-    for dir in rpath.iter().filter(|d| !d.is_empty()) {
+    let mut dirs: Vec<String> = [
+        "DEP_TCH_LIBTORCH_LIB",
+        "LIGHTGBM_LIB_DIR",
+        "XGBOOST_LIB_DIR",
+    ]
+    .iter()
+    .filter_map(|name| std::env::var(name).ok())
+    .filter(|d| !d.is_empty())
+    .collect();
+    dirs.dedup();
+    for dir in &dirs {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
-    println!("cargo:rustc-env=HARNESS_LIBTORCH_LIB={libtorch}");
-    println!("cargo:rustc-env=HARNESS_NATIVE_LIB={native}");
+    println!("cargo:rustc-env=HARNESS_NATIVE_LIBS={}", dirs.join(":"));
     println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN/../lib/harness");
     let rev = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])

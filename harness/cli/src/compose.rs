@@ -166,27 +166,24 @@ impl Cluster {
     }
 }
 
-/// Puts the shared libraries the binary links from its build-time libtorch and native-library
-/// directories (`HARNESS_LIBTORCH_LIB`, `HARNESS_NATIVE_LIB` — LightGBM's `lib_lightgbm.so` and
-/// XGBoost's `libxgboost.so`, from PyPI's wheels — set by build.rs; empty when it links none)
-/// into `lib`, which the node image holds at `/usr/local/lib/harness` — where the binary's
-/// `$ORIGIN/../lib/harness` rpath finds them: every `.so` of both directories (~470 MB, almost
-/// all of it libtorch_cpu). Hard links where the file systems allow, copies otherwise; a
-/// symbolic link is shipped as the file it points to.
+/// Puts the shared libraries the binary links from its build-time native-library directories
+/// (`HARNESS_NATIVE_LIBS`, set by build.rs: libtorch's, and the one holding LightGBM's
+/// `lib_lightgbm.so` and XGBoost's `libxgboost.so` from PyPI's wheels) into `lib`, which the
+/// node image holds at `/usr/local/lib/harness` — where the binary's `$ORIGIN/../lib/harness`
+/// rpath finds them: every `.so` of those directories (~470 MB, almost all of it
+/// libtorch_cpu). Hard links where the file systems allow, copies otherwise; a symbolic link is
+/// shipped as the file it points to.
 pub fn ship_libraries(lib: &Path) -> Result<()> {
     if lib.exists() {
         std::fs::remove_dir_all(lib).with_context(|| format!("cannot clear {}", lib.display()))?;
     }
     std::fs::create_dir_all(lib)?;
-    for (what, from) in [
-        ("libtorch", env!("HARNESS_LIBTORCH_LIB")),
-        ("LightGBM and XGBoost", env!("HARNESS_NATIVE_LIB")),
-    ] {
-        if from.is_empty() {
-            continue;
-        }
+    for from in env!("HARNESS_NATIVE_LIBS")
+        .split(':')
+        .filter(|d| !d.is_empty())
+    {
         let entries = std::fs::read_dir(from).with_context(|| {
-            format!("cannot read {what}'s libraries in {from}, which this binary was built against (run `bash .ci/install`)")
+            format!("cannot read the native libraries in {from}, which this binary was built against (run `bash .ci/install`)")
         })?;
         for e in entries {
             let path = e?.path();

@@ -353,10 +353,13 @@ pub fn command(a: ServerArgs) -> Result<ExitCode> {
     }
     let local = fetch_results(&nodes, &spec.name, &a.common.results)?;
     let records = crate::store::load_dir(&local)?;
-    let page = harness_report::render_study(&records, &a.common.reports.join(&spec.name), None)?;
-    harness_report::render_index(&a.common.reports)?;
+    let (page, analysis) = crate::study::report(
+        &records,
+        &a.common.reports.join(&spec.name),
+        &a.common.reports,
+    )?;
     eprintln!("records: {}", local.join("runs.jsonl").display());
-    crate::study::print_summary(&spec.name, &records, &page);
+    crate::study::print_summary(&spec.name, &analysis, &page);
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 

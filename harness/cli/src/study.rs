@@ -169,9 +169,8 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
 
     let all = store.load()?;
     let report_dir = common.reports.join(&spec.name);
-    let page = harness_report::render_study(&all, &report_dir, None)
+    let (page, analysis) = report(&all, &report_dir, &common.reports)
         .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
-    harness_report::render_index(&common.reports)?;
     eprintln!(
         "done: {} runs made, {} already recorded, {} not ok; records in {}",
         summary.ran,
@@ -179,7 +178,7 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
         summary.failed,
         store.runs_path().display()
     );
-    print_summary(&spec.name, &all, &page);
+    print_summary(&spec.name, &analysis, &page);
     Ok(if summary.failed > 0 {
         eprintln!(
             "{} run(s) did not finish ok: see their `error` in the records",
@@ -191,18 +190,37 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
     })
 }
 
-/// What a study found, on stdout once it is over: the summary table of its records (per series:
-/// executors → median training time, speedup, efficiency, the headline metric, enforced runs;
-/// colours only on a terminal without `NO_COLOR`), then the report's path.
-pub fn print_summary(study: &str, records: &[harness_core::RunRecord], page: &std::path::Path) {
+/// Renders a study's page from its records and the index of `reports`; returns the page and
+/// the analysis it shows (for [`print_summary`]).
+///
+/// # Errors
+/// The report cannot be written.
+pub fn report(
+    records: &[harness_core::RunRecord],
+    dir: &std::path::Path,
+    reports: &std::path::Path,
+) -> Result<(PathBuf, harness_report::analysis::Analysis)> {
+    let analysis = harness_report::analysis::analyse(records);
+    let page = harness_report::render_analysed(records, &analysis, dir, None)?;
+    harness_report::render_index(reports)?;
+    Ok((page, analysis))
+}
+
+/// What a study found, on stdout once it is over: the summary table of its analysis (per
+/// series: executors → median training time, speedup, efficiency, the headline metric,
+/// enforced runs; colours only on a terminal without `NO_COLOR`), then the report's path.
+pub fn print_summary(
+    study: &str,
+    analysis: &harness_report::analysis::Analysis,
+    page: &std::path::Path,
+) {
     use harness_report::terminal::{summary, Style};
     use std::io::IsTerminal;
     let style = Style::detect(
         std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let analysis = harness_report::analysis::analyse(records);
-    println!("\n{}", summary(study, records, &analysis, style));
+    println!("\n{}", summary(study, analysis, style));
     println!("report: {}", page.display());
 }
 
@@ -291,9 +309,8 @@ fn on_compose(
     };
     let code = compose::run_study(&spec, workload, common.data.as_deref(), &opts)?;
     let records = crate::store::load_dir(&common.results.join(&spec.name))?;
-    let page = harness_report::render_study(&records, &common.reports.join(&spec.name), None)?;
-    harness_report::render_index(&common.reports)?;
-    print_summary(&spec.name, &records, &page);
+    let (page, analysis) = report(&records, &common.reports.join(&spec.name), &common.reports)?;
+    print_summary(&spec.name, &analysis, &page);
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 

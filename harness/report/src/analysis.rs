@@ -62,8 +62,14 @@ pub struct Scaling {
 #[derive(Debug, Clone, Serialize)]
 pub struct PointSummary {
     pub point: Point,
+    /// Records of the point, every attempt counted.
     pub runs: usize,
+    /// Of those, the `ok` ones.
     pub ok: usize,
+    /// Distinct runs (repetitions) of the point, however many attempts each took.
+    pub repetitions: usize,
+    /// Ok runs whose every executor had its limits enforced.
+    pub enforced: usize,
     pub train: Option<Dist>,
     pub total: Option<Dist>,
     pub startup: Option<Dist>,
@@ -316,6 +322,17 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
                 point: point.clone(),
                 runs: records.iter().filter(|r| r.point.same_as(point)).count(),
                 ok: ok.len(),
+                repetitions: {
+                    let mut ids: Vec<&str> = records
+                        .iter()
+                        .filter(|r| r.point.same_as(point))
+                        .map(|r| r.run_id.as_str())
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids.len()
+                },
+                enforced: ok.iter().filter(|r| r.all_enforced()).count(),
                 train: Dist::of(&col(&|r| r.times.training_time_sec)),
                 total: Dist::of(&col(&|r| Some(r.times.total_time_sec))),
                 startup: Dist::of(&col(&|r| r.times.startup_sec)),

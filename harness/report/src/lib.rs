@@ -57,6 +57,20 @@ pub fn render_study(
     out_dir: &Path,
     baseline: Option<&[RunRecord]>,
 ) -> Result<PathBuf, ReportError> {
+    render_analysed(records, &analysis::analyse(records), out_dir, baseline)
+}
+
+/// [`render_study`] of records already analysed (`analysis` = [`analysis::analyse`] of
+/// `records`), for a caller that shows the analysis elsewhere too — the terminal summary.
+///
+/// # Errors
+/// As [`render_study`].
+pub fn render_analysed(
+    records: &[RunRecord],
+    analysis: &analysis::Analysis,
+    out_dir: &Path,
+    baseline: Option<&[RunRecord]>,
+) -> Result<PathBuf, ReportError> {
     if records.is_empty() {
         return Err(ReportError::Empty);
     }
@@ -64,23 +78,22 @@ pub fn render_study(
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let analysis = analysis::analyse(records);
     let changes = baseline.map(|b| analysis::compare(records, b));
-    let charts = figures::all(records, &analysis)?;
+    let charts = figures::all(records, analysis)?;
     for (id, _, svg) in &charts {
         write(&out_dir.join(format!("{id}.svg")), svg)?;
     }
-    write(&out_dir.join("summary.csv"), &export::csv(&analysis)?)?;
+    write(&out_dir.join("summary.csv"), &export::csv(analysis)?)?;
     write(
         &out_dir.join("summary.md"),
-        &export::markdown(&analysis, changes.as_deref()),
+        &export::markdown(analysis, changes.as_deref()),
     )?;
-    let page = html::study_page(records, &analysis, &charts, changes.as_deref());
+    let page = html::study_page(records, analysis, &charts, changes.as_deref());
     let path = out_dir.join("index.html");
     write(&path, &page)?;
     write(
         &out_dir.join("meta.json"),
-        &serde_json::to_string_pretty(&html::meta(records, &analysis)).expect("meta serialises"),
+        &serde_json::to_string_pretty(&html::meta(records, analysis)).expect("meta serialises"),
     )?;
     Ok(path)
 }

@@ -9,7 +9,6 @@
 use std::fmt::Write as _;
 
 use harness_core::units::format_bytes;
-use harness_core::{RunRecord, RunStatus};
 
 use crate::analysis::{params_label, Analysis, PointSummary};
 
@@ -96,22 +95,22 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
-/// The closing summary of `records` (one study) analysed as `a`: a title line, then per series
-/// a label line and one row per executor count (`*` marks an oversubscribed point). Only `ok` runs enter the times and metrics;
-/// `runs ok` counts the point's runs (repetitions) that ended ok in some attempt, of all its
-/// runs recorded; `enforced` counts the ok runs whose every executor had its limits applied as
-/// requested and not contended.
-pub fn summary(study: &str, records: &[RunRecord], a: &Analysis, style: Style) -> String {
+/// The closing summary of a study's records analysed as `a`: a title line, then per series a
+/// label line and one row per executor count (`*` marks an oversubscribed point). Only `ok`
+/// runs enter the times and metrics; `runs ok` counts the point's runs (repetitions) that ended
+/// ok in some attempt, of all its runs recorded; `enforced` counts the ok runs whose every
+/// executor had its limits applied as requested and not contended.
+pub fn summary(study: &str, a: &Analysis, style: Style) -> String {
     let mut out = String::new();
-    let ok = records.iter().filter(|r| r.status == RunStatus::Ok).count();
+    let records: usize = a.points.iter().map(|p| p.runs).sum();
+    let ok: usize = a.points.iter().map(|p| p.ok).sum();
     let _ = writeln!(
         out,
         "{}",
         style.paint(
             "1",
             &format!(
-                "Summary of `{study}`: {} records, {ok} ok (medians over the ok repetitions)",
-                records.len()
+                "Summary of `{study}`: {records} records, {ok} ok (medians over the ok repetitions)"
             )
         )
     );
@@ -134,7 +133,7 @@ pub fn summary(study: &str, records: &[RunRecord], a: &Analysis, style: Style) -
     let oversubscribed = a.points.iter().any(|p| p.oversubscribed);
     let rows: Vec<Vec<Vec<String>>> = series
         .iter()
-        .map(|(_, pts)| pts.iter().map(|p| cells(p, records, headline)).collect())
+        .map(|(_, pts)| pts.iter().map(|p| cells(p, headline)).collect())
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
@@ -154,16 +153,14 @@ pub fn summary(study: &str, records: &[RunRecord], a: &Analysis, style: Style) -
             .collect::<Vec<_>>()
             .join("  ")
     };
-    for ((label, _), rows) in series.iter().zip(&rows) {
+    for ((label, points), rows) in series.iter().zip(&rows) {
         let _ = writeln!(out, "\n  {}", style.paint("1", label));
         let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
         let _ = writeln!(out, "    {}", style.paint("2", &line(&head)));
-        for r in rows {
+        for (p, r) in points.iter().zip(rows) {
             let text = line(r);
             // The enforced column last: green when every ok run was enforced, red otherwise.
-            let all = r
-                .last()
-                .is_some_and(|e| e.split_once('/').is_some_and(|(n, d)| n == d && d != "0"));
+            let all = p.ok > 0 && p.enforced == p.ok;
             let (body, tail) = text.split_at(text.len() - r.last().map_or(0, String::len));
             let _ = writeln!(
                 out,
@@ -209,28 +206,15 @@ fn series_title(p: &PointSummary, varying: &[String]) -> String {
     t
 }
 
-fn cells(p: &PointSummary, records: &[RunRecord], headline: Option<Headline>) -> Vec<String> {
+fn cells(p: &PointSummary, headline: Option<Headline>) -> Vec<String> {
     let dash = || "–".to_string();
-    let of_point: Vec<&RunRecord> = records
-        .iter()
-        .filter(|r| r.point.same_as(&p.point))
-        .collect();
-    let ok: Vec<&RunRecord> = of_point
-        .iter()
-        .copied()
-        .filter(|r| r.status == RunStatus::Ok)
-        .collect();
-    let mut runs: Vec<&str> = of_point.iter().map(|r| r.run_id.as_str()).collect();
-    runs.sort_unstable();
-    runs.dedup();
-    let enforced = ok.iter().filter(|r| r.all_enforced()).count();
     let mut c = vec![
         format!(
             "{}{}",
             p.point.executors,
             if p.oversubscribed { "*" } else { "" }
         ),
-        format!("{}/{}", ok.len(), runs.len()),
+        format!("{}/{}", p.ok, p.repetitions),
         p.train.as_ref().map_or_else(dash, |d| seconds(d.median)),
         p.scaling_train
             .map_or_else(dash, |s| format!("{:.2}", s.speedup)),
@@ -240,7 +224,7 @@ fn cells(p: &PointSummary, records: &[RunRecord], headline: Option<Headline>) ->
     if let Some(h) = headline {
         c.push(h.value(p).map_or_else(dash, |v| format!("{v:.4}")));
     }
-    c.push(format!("{enforced}/{}", ok.len()));
+    c.push(format!("{}/{}", p.enforced, p.ok));
     c
 }
 
@@ -249,13 +233,13 @@ mod tests {
     use super::*;
     use crate::analysis::analyse;
 
-    fn fixture(text: &str) -> Vec<RunRecord> {
+    fn fixture(text: &str) -> Vec<harness_core::RunRecord> {
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
 
-    fn fractal() -> Vec<RunRecord> {
+    fn fractal() -> Vec<harness_core::RunRecord> {
         fixture(include_str!("../tests/fixtures/fractal-fixture.jsonl"))
     }
 
@@ -276,7 +260,7 @@ mod tests {
     #[test]
     fn rows_give_median_time_speedup_efficiency_accuracy_and_enforcement() {
         let recs = fractal();
-        let text = summary("fixture", &recs, &analyse(&recs), Style::Plain);
+        let text = summary("fixture", &analyse(&recs), Style::Plain);
         assert!(
             text.starts_with("Summary of `fixture`: 26 records, 25 ok"),
             "{text}"
@@ -305,7 +289,7 @@ mod tests {
     #[test]
     fn a_point_without_ok_runs_shows_dashes_and_its_own_series() {
         let recs = fractal();
-        let text = summary("fixture", &recs, &analyse(&recs), Style::Plain);
+        let text = summary("fixture", &analyse(&recs), Style::Plain);
         // The timed-out run differs by a parameter: its series is labelled with it.
         let label = text
             .lines()
@@ -319,11 +303,11 @@ mod tests {
     fn colour_only_when_asked_and_the_metric_follows_the_workload() {
         let recs = fractal();
         let a = analyse(&recs);
-        let coloured = summary("fixture", &recs, &a, Style::Color);
+        let coloured = summary("fixture", &a, Style::Color);
         assert!(coloured.contains("\x1b[32m3/3\x1b[0m"), "{coloured}");
         assert!(coloured.contains("\x1b[31m0/1\x1b[0m"), "{coloured}");
         let gbm = fixture(include_str!("../tests/fixtures/gbm-folds-fixture.jsonl"));
-        let text = summary("gbm", &gbm, &analyse(&gbm), Style::Plain);
+        let text = summary("gbm", &analyse(&gbm), Style::Plain);
         assert_eq!(Headline::of(&analyse(&gbm)), Some(Headline::RocAuc));
         assert!(
             text.contains("ROC AUC") && !text.contains("test accuracy"),
