@@ -9,13 +9,16 @@
 //! - **Binning** (`findSplits`, `findSplitsForContinuousFeature`): every feature is continuous;
 //!   up to `max_bins` bins, i.e. `max_bins − 1` thresholds chosen from a sample of at most
 //!   max(`max_bins`², 10 000) rows so that the counts between thresholds are as even as the
-//!   distinct values allow; fewer distinct values than thresholds → every distinct value but
-//!   the largest is a threshold. A value `x` goes left of threshold `t` when `x ≤ t`; its bin
-//!   is the index of the first threshold `≥ x` ([`Splits::bin`]).
+//!   distinct values allow; each threshold is the midpoint `(a + b) / 2` of two adjacent
+//!   distinct sampled values `a < b` (in `f64`, exact for `f32` data); fewer distinct values
+//!   than thresholds → the midpoint of every adjacent pair. A value `x` goes left of
+//!   threshold `t` when `x ≤ t`; its bin is the index of the first threshold `≥ x`
+//!   ([`Splits::bin`]).
 //! - **Bootstrap** (`BaggedPoint.convertToBaggedRDD`, `subsamplingRate` 1.0, with replacement
 //!   as MLlib does for more than one tree): each row gets a Poisson(1) weight per tree.
-//! - **Feature subset per node** (`featureSubsetStrategy` "auto" → "sqrt" for classification
-//!   forests): ⌈√p⌉ features drawn without replacement for every node split.
+//! - **Feature subset per node** (`featureSubsetStrategy` "auto", `RandomForest.run`: "all"
+//!   for a single tree, "sqrt" for a classification forest): ⌈√p⌉ features drawn without
+//!   replacement for every node split, or all `p` when the forest has one tree.
 //! - **Gini impurity** on weighted class counts; a node's split is the (feature, threshold) of
 //!   largest information gain `impurity − wL·impurityL − wR·impurityR`, where a split with
 //!   fewer than `min_instances_per_node` (weight) on either side or a gain below
@@ -23,8 +26,13 @@
 //! - **Growth** (`findBestSplits`): a node is a leaf when its best gain is ≤ 0 or it is at
 //!   `max_depth`; a child whose impurity is 0 is a leaf at once. Nodes are split level by
 //!   level for all trees together (MLlib's node groups, bounded there by `maxMemoryInMB`).
+//! - **Pruning** (`Node.scala`, `LearningNode.toNode(prune = true)`, the default since Spark
+//!   2.4): bottom-up, a node whose two children are leaves predicting the same class (the arg
+//!   max of their counts, first on ties) becomes a leaf itself, keeping its own counts.
 //! - **Prediction** (`RandomForestClassificationModel.predictRaw`): the average of the trees'
 //!   leaf class-probability vectors (each leaf's counts normalised), then the arg max.
+//! - **Depth**: `maxDepth` in 0..=30 (`DecisionTreeParams.maxDepth`'s `inRange(0, 30)`; node
+//!   ids are 32-bit heap indices there).
 //!
 //! Deliberate differences, all so that the forest does not depend on how rows are spread over
 //! executors (MLlib's does: its sample, bootstrap and feature draws follow the partitioning):
@@ -44,12 +52,13 @@ pub const ARTIFACT: &str = "forest.json";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForestParams {
     pub num_trees: u32,
-    /// Depth of the deepest leaf (the root is depth 0); MLlib allows at most 30.
+    /// Depth of the deepest leaf (the root is depth 0), at most [`MAX_DEPTH`] as in MLlib.
     pub max_depth: u32,
     /// Bins per feature, at most 256 (one byte per binned value).
     pub max_bins: u32,
     pub seed: u64,
-    /// Features considered at each node; `None` = ⌈√p⌉ (MLlib "auto"/"sqrt").
+    /// Features considered at each node; `None` = MLlib's "auto": all `p` for one tree,
+    /// ⌈√p⌉ ("sqrt") for a forest.
     pub features_per_node: Option<usize>,
     /// Least weight on each side of a split (MLlib `minInstancesPerNode`, 1).
     pub min_instances_per_node: u32,
@@ -71,11 +80,23 @@ impl Default for ForestParams {
     }
 }
 
+/// The deepest `max_depth` MLlib accepts (`DecisionTreeParams`: `ParamValidators.inRange(0,
+/// 30)`).
+pub const MAX_DEPTH: u32 = 30;
+
 impl ForestParams {
-    /// Features considered per node for `p` features.
+    /// Features considered per node for `p` features: MLlib's "auto" strategy
+    /// (`RandomForest.run`: `if (numTrees == 1) "all" else "sqrt"` for classification) unless
+    /// set.
     pub fn features_per_node(&self, p: usize) -> usize {
         self.features_per_node
-            .unwrap_or_else(|| (p as f64).sqrt().ceil() as usize)
+            .unwrap_or_else(|| {
+                if self.num_trees == 1 {
+                    p
+                } else {
+                    (p as f64).sqrt().ceil() as usize
+                }
+            })
             .clamp(1, p.max(1))
     }
 }
@@ -154,9 +175,11 @@ pub fn poisson_weight_keyed(key: u64, id: u64) -> u32 {
 }
 
 /// Split thresholds of every feature: feature `f` has `thresholds[f].len() + 1` bins.
+/// Thresholds are midpoints of `f32` values, kept in `f64` (as MLlib's `Double`s) so that
+/// they are exact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Splits {
-    pub thresholds: Vec<Vec<f32>>,
+    pub thresholds: Vec<Vec<f64>>,
 }
 
 impl Splits {
@@ -174,6 +197,7 @@ impl Splits {
     /// The bin of value `x` of feature `f`: the index of the first threshold `≥ x`, or the
     /// number of thresholds when `x` exceeds them all. `x ≤ thresholds[f][i]` ⟺ `bin ≤ i`.
     pub fn bin(&self, f: usize, x: f32) -> u8 {
+        let x = f64::from(x);
         self.thresholds[f].partition_point(|t| *t < x) as u8
     }
 
@@ -186,8 +210,9 @@ impl Splits {
 /// Thresholds of one feature from its sampled values (MLlib
 /// `findSplitsForContinuousFeature`): walk the sorted distinct values with their counts and
 /// cut where the running count comes closest to the next multiple of
-/// `samples / (num_splits + 1)`.
-fn continuous_splits(values: &[f32], num_splits: usize) -> Vec<f32> {
+/// `samples / (num_splits + 1)`, at the midpoint between the value before the cut and the
+/// value after it.
+fn continuous_splits(values: &[f32], num_splits: usize) -> Vec<f64> {
     let mut sorted: Vec<f32> = values.iter().copied().filter(|v| !v.is_nan()).collect();
     if sorted.is_empty() {
         return Vec::new();
@@ -200,8 +225,9 @@ fn continuous_splits(values: &[f32], num_splits: usize) -> Vec<f32> {
             _ => counts.push((v, 1)),
         }
     }
+    let midpoint = |i: usize| (f64::from(counts[i - 1].0) + f64::from(counts[i].0)) / 2.0;
     if counts.len() - 1 <= num_splits {
-        return counts[..counts.len() - 1].iter().map(|(v, _)| *v).collect();
+        return (1..counts.len()).map(midpoint).collect();
     }
     let stride = sorted.len() as f64 / (num_splits + 1) as f64;
     let mut splits = Vec::with_capacity(num_splits);
@@ -211,7 +237,7 @@ fn continuous_splits(values: &[f32], num_splits: usize) -> Vec<f32> {
         let previous = current;
         current += counts[i].1 as f64;
         if (previous - target).abs() < (current - target).abs() {
-            splits.push(counts[i - 1].0);
+            splits.push(midpoint(i));
             target += stride;
         }
     }
@@ -249,7 +275,7 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Split {
     pub feature: usize,
-    pub threshold: f32,
+    pub threshold: f64,
     pub bin: u8,
     pub gain: f64,
     pub left: usize,
@@ -267,13 +293,71 @@ impl Tree {
     fn leaf(&self, x: &[f32]) -> usize {
         let mut n = 0;
         while let Some(s) = &self.nodes[n].split {
-            n = if x[s.feature] <= s.threshold {
+            n = if f64::from(x[s.feature]) <= s.threshold {
                 s.left
             } else {
                 s.right
             };
         }
         n
+    }
+
+    /// MLlib's pruning of a grown tree (`Node.scala`, `LearningNode.toNode(prune = true)`):
+    /// bottom-up, a split node whose two children are leaves with the same prediction
+    /// ([`prediction`]) becomes a leaf with its own counts, so a row reaching it is scored
+    /// with the parent's class distribution. Removed nodes are dropped; the others keep
+    /// their order (children still come after their parent).
+    pub fn pruned(&self) -> Tree {
+        let n = self.nodes.len();
+        // Children come after their parent: walking backwards sees them first.
+        let mut leaf = vec![false; n];
+        for i in (0..n).rev() {
+            leaf[i] = match &self.nodes[i].split {
+                None => true,
+                Some(s) => {
+                    leaf[s.left]
+                        && leaf[s.right]
+                        && prediction(&self.nodes[s.left].counts)
+                            == prediction(&self.nodes[s.right].counts)
+                }
+            };
+        }
+        let mut kept = vec![false; n];
+        if n > 0 {
+            kept[0] = true;
+        }
+        for i in 0..n {
+            if let (true, false, Some(s)) = (kept[i], leaf[i], &self.nodes[i].split) {
+                kept[s.left] = true;
+                kept[s.right] = true;
+            }
+        }
+        let mut index = vec![usize::MAX; n];
+        let mut next = 0;
+        for i in 0..n {
+            if kept[i] {
+                index[i] = next;
+                next += 1;
+            }
+        }
+        let nodes = (0..n)
+            .filter(|i| kept[*i])
+            .map(|i| {
+                let node = &self.nodes[i];
+                Node {
+                    counts: node.counts.clone(),
+                    split: match &node.split {
+                        Some(s) if !leaf[i] => Some(Split {
+                            left: index[s.left],
+                            right: index[s.right],
+                            ..s.clone()
+                        }),
+                        _ => None,
+                    },
+                }
+            })
+            .collect();
+        Tree { nodes }
     }
 
     /// Depth of the deepest leaf.
@@ -379,6 +463,18 @@ impl Forest {
         }
         out
     }
+}
+
+/// The class a node predicts: the arg max of its counts, the first on ties (MLlib's
+/// `ImpurityCalculator.predict` → `indexOfLargestArrayElement`).
+pub fn prediction(counts: &[u64]) -> usize {
+    let mut best = 0;
+    for (c, v) in counts.iter().enumerate() {
+        if *v > counts[best] {
+            best = c;
+        }
+    }
+    best
 }
 
 /// Gini impurity `1 − Σ pᵢ²` of weighted class counts (0 for no weight).
@@ -600,7 +696,7 @@ pub fn train(
         Forest {
             classes,
             features: p,
-            trees,
+            trees: trees.iter().map(Tree::pruned).collect(),
         },
         level_bytes,
     )
@@ -731,14 +827,32 @@ fn histograms(
 mod tests {
     use super::*;
 
+    /// `findSplitsForContinuousFeature` by hand: thresholds are midpoints of adjacent
+    /// distinct sampled values.
     #[test]
     fn thresholds_follow_mllib_find_splits() {
-        // Fewer distinct values than splits: every distinct value but the largest.
+        // Fewer distinct values than splits: the midpoint of every adjacent pair.
         let s = continuous_splits(&[3.0, 1.0, 2.0, 2.0], 31);
-        assert_eq!(s, vec![1.0, 2.0]);
-        // 10 distinct values, 1 each, 4 splits: stride 2 → cuts after counts 2, 4, 6, 8.
+        assert_eq!(s, vec![1.5, 2.5]);
+        // 10 distinct values, 1 each, 4 splits: stride 2 → cuts after counts 2, 4, 6, 8,
+        // i.e. between 2|3, 4|5, 6|7 and 8|9.
         let v: Vec<f32> = (1..=10).map(|x| x as f32).collect();
-        assert_eq!(continuous_splits(&v, 4), vec![2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(continuous_splits(&v, 4), vec![2.5, 4.5, 6.5, 8.5]);
+        // Uneven counts: values 0 ×5, 1 ×1, 2 ×1, 3 ×5 (12 samples), 1 split: stride 6.
+        // Running counts 5, 6, 7, 12: the gap to 6 grows first after value 1 (|6−6| = 0 <
+        // |7−6| = 1), so the cut is between 1 and 2, at 1.5.
+        let u = [
+            0.0f32, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0,
+        ];
+        assert_eq!(continuous_splits(&u, 1), vec![1.5]);
+        // Adjacent f32 values: the midpoint lies strictly between them, exactly (f64).
+        let (a, b) = (1.0f32, f32::from_bits(1.0f32.to_bits() + 1));
+        let t = continuous_splits(&[a, b], 1)[0];
+        assert!(f64::from(a) < t && t < f64::from(b));
+        let sp = Splits {
+            thresholds: vec![vec![t]],
+        };
+        assert_eq!((sp.bin(0, a), sp.bin(0, b)), (0, 1));
         // One constant feature: no split.
         assert!(continuous_splits(&[5.0; 7], 31).is_empty());
         let sp = Splits {
@@ -794,10 +908,87 @@ mod tests {
         );
     }
 
+    /// MLlib's pruning by hand. Grown tree (counts of classes 0/1):
+    /// ```text
+    /// 0 (10,6) ─ 1 (8,1) ─ 3 (5,0)
+    ///          │         └ 4 (3,1)      3 and 4 both predict 0 → 1 becomes a leaf (8,1)
+    ///          └ 2 (2,5) ─ 5 (0,3)
+    ///                    └ 6 (2,2)      6 ties → class 0; 5 predicts 1: 2 stays split
+    /// ```
+    /// Then 0's children are leaf 1 (class 0) and split node 2: 0 stays. A row that reached
+    /// leaf 4 now scores (8,1)/9 instead of (3,1)/4. A second pass changes nothing.
+    #[test]
+    fn pruning_merges_leaf_siblings_that_predict_the_same_class() {
+        let leaf = |c: [u64; 2]| Node {
+            counts: c.to_vec(),
+            split: None,
+        };
+        let split = |c: [u64; 2], left, right| Node {
+            counts: c.to_vec(),
+            split: Some(Split {
+                feature: 0,
+                threshold: 0.5,
+                bin: 0,
+                gain: 0.1,
+                left,
+                right,
+            }),
+        };
+        let grown = Tree {
+            nodes: vec![
+                split([10, 6], 1, 2),
+                split([8, 1], 3, 4),
+                split([2, 5], 5, 6),
+                leaf([5, 0]),
+                leaf([3, 1]),
+                leaf([0, 3]),
+                leaf([2, 2]),
+            ],
+        };
+        let p = grown.pruned();
+        assert_eq!(p.nodes.len(), 5);
+        assert_eq!(p.nodes[1], leaf([8, 1]));
+        let (s0, s2) = (
+            p.nodes[0].split.clone().unwrap(),
+            p.nodes[2].split.clone().unwrap(),
+        );
+        assert_eq!((s0.left, s0.right, s2.left, s2.right), (1, 2, 3, 4));
+        assert_eq!((&p.nodes[3], &p.nodes[4]), (&leaf([0, 3]), &leaf([2, 2])));
+        assert_eq!(p.pruned(), p);
+        assert_eq!((prediction(&[2, 2]), prediction(&[1, 3, 3])), (0, 1));
+        // Cascading: both of 2's children predicting 1 makes 2 a leaf predicting 1; 0's
+        // children then differ (0 vs 1) and 0 stays split.
+        let mut g = grown.clone();
+        g.nodes[6] = leaf([1, 2]);
+        let q = g.pruned();
+        assert_eq!(q.nodes.len(), 3);
+        assert_eq!(q.nodes[2], leaf([2, 5]));
+        // And when they agree, the whole tree becomes one leaf.
+        g.nodes[2].counts = vec![9, 5];
+        g.nodes[5] = leaf([6, 3]);
+        g.nodes[6] = leaf([3, 2]);
+        assert_eq!(g.pruned().nodes, vec![leaf([10, 6])]);
+        // Scoring uses the merged leaf's own counts: x = 0.0 goes left at every split and
+        // reaches old leaf 3, now leaf 1 of the pruned tree with counts (8, 1).
+        let forest = Forest {
+            classes: 2,
+            features: 1,
+            trees: vec![p],
+        };
+        let proba = forest.predict_proba(&[0.0]);
+        assert!((proba[0] - 8.0 / 9.0).abs() < 1e-12, "{proba:?}");
+    }
+
     #[test]
     fn feature_subsets_are_sqrt_p_and_seeded_per_node() {
         let p = ForestParams::default();
         assert_eq!(p.features_per_node(7), 3);
+        // MLlib's "auto" for a single tree is "all".
+        let one = ForestParams {
+            num_trees: 1,
+            ..ForestParams::default()
+        };
+        assert_eq!(one.features_per_node(7), 7);
         let a = feature_subset(62, 0, 1, 7, 3);
         assert_eq!(a, feature_subset(62, 0, 1, 7, 3));
         assert_eq!(a.len(), 3);
@@ -854,7 +1045,7 @@ mod tests {
         assert_eq!(bytes.len(), 1, "the root's split leaves two pure children");
         for t in &one.trees {
             let s = t.nodes[0].split.as_ref().unwrap();
-            assert_eq!((s.feature, s.threshold), (0, 5.0));
+            assert_eq!((s.feature, s.threshold), (0, 5.5), "midway between 5 and 6");
             assert!(t.depth() <= 3);
         }
         let proba = one.predict_proba(&x);

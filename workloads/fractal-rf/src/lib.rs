@@ -161,7 +161,18 @@ impl RfParams {
             let bad = || format!("fractal-rf parameter `{k}` has an invalid value {v}");
             match k.as_str() {
                 "trees" => p.trees = v.as_u64().filter(|t| *t > 0).ok_or_else(bad)? as u32,
-                "max_depth" => p.max_depth = v.as_u64().filter(|t| *t > 0).ok_or_else(bad)? as u32,
+                "max_depth" => {
+                    p.max_depth = v
+                        .as_u64()
+                        .filter(|d| *d <= u64::from(forest::MAX_DEPTH))
+                        .ok_or_else(|| {
+                            format!(
+                                "fractal-rf parameter `max_depth` is {v}: use an integer in 0–{} \
+                                 (Spark MLlib's range for `maxDepth`; 0 is a single leaf)",
+                                forest::MAX_DEPTH
+                            )
+                        })? as u32
+                }
                 "seed" => p.seed = v.as_u64().ok_or_else(bad)?,
                 "engine" => {
                     p.engine = match v.as_str() {
@@ -209,6 +220,13 @@ impl RfParams {
                 _ => return Err(format!("unknown fractal-rf parameter `{k}` (known: engine, eval_fraction, trees, max_depth, seed, max_bins, bagging_fraction, feature_fraction_bynode)").into()),
             }
         }
+        if p.engine == Engine::LightGbm && p.max_depth == 0 {
+            return Err(
+                "fractal-rf parameter `max_depth` is 0: the lightgbm engine needs at \
+                        least 1 (0 is MLlib's single-leaf tree; LightGBM reads it as no limit)"
+                    .into(),
+            );
+        }
         Ok(p)
     }
 
@@ -250,6 +268,19 @@ fn read_shard(data: &str, files: &[FileEntry]) -> Result<Points, WorkloadError> 
 }
 
 /// A trained model of either engine.
+/// The number of `Tree=<i>` section headers in a LightGBM text model (LightGBM's
+/// `GBDT::SaveModelToString` writes one per tree, after the header and before
+/// `end of trees`).
+fn lightgbm_trees(text: &str) -> u64 {
+    text.lines()
+        .take_while(|l| *l != "end of trees")
+        .filter(|l| {
+            l.strip_prefix("Tree=")
+                .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .count() as u64
+}
+
 enum Model {
     LightGbm(Booster),
     Mllib(forest::Forest),
@@ -283,6 +314,15 @@ impl Model {
             rows += load::for_each_batch_at(data, &f.path, |batch, _| self.add_to(&mut c, batch))?;
         }
         Ok((c, rows))
+    }
+
+    /// Trees in the trained model, counted from the model itself: the forest's tree list, or
+    /// the `Tree=<i>` sections of LightGBM's model text (one per class per iteration).
+    fn trees(&self, text: &str) -> u64 {
+        match self {
+            Model::LightGbm(_) => lightgbm_trees(text),
+            Model::Mllib(f) => f.trees.len() as u64,
+        }
     }
 
     /// The model as text: LightGBM's model format, or the forest as JSON.
@@ -623,10 +663,7 @@ impl Workload for FractalRf {
         }
 
         let train_rows = ctx.world.sum_u64(&[train_rows_here])[0];
-        let trees_built = match params.engine {
-            Engine::LightGbm => u64::from(params.trees) * schema::CLASSES.len() as u64,
-            Engine::Mllib => u64::from(params.trees),
-        };
+        let trees_built = model.trees(&model_text);
         let mut metrics = Metrics {
             val_accuracy: val_acc,
             test_accuracy: test_acc,
@@ -666,6 +703,29 @@ impl Workload for FractalRf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Trees are counted from LightGBM's own model text: 4 iterations × 3 classes = 12 on
+    /// learnable data; on a constant feature no split is possible and LightGBM keeps one
+    /// constant tree per class for the first iteration only, so the count is not the request.
+    #[test]
+    fn lightgbm_trees_are_counted_from_the_model() {
+        let rows = 300;
+        let x: Vec<f64> = (0..rows).map(|i| (i % 30) as f64).collect();
+        let y: Vec<f32> = (0..rows).map(|i| ((i % 30) / 10) as f32).collect();
+        let params = json!({"objective": "multiclass", "num_class": 3, "num_iterations": 4,
+                            "min_data_in_leaf": 5, "verbose": -1, "num_threads": 1});
+        let train = |x: &[f64]| {
+            let ds = Dataset::from_slice(x, &y, 1, true).unwrap();
+            Booster::train(ds, &params).unwrap().save_string().unwrap()
+        };
+        assert_eq!(lightgbm_trees(&train(&x)), 12);
+        let constant = lightgbm_trees(&train(&vec![1.0; rows]));
+        assert!(constant < 12, "{constant} trees from a constant feature");
+        assert_eq!(
+            lightgbm_trees("tree\nTree=0\nTree=x\nend of trees\nTree=1\n"),
+            1
+        );
+    }
 
     #[test]
     fn reference_parameters() {
@@ -780,5 +840,19 @@ mod tests {
             RfParams::from_point(&m).is_err(),
             "rf needs bagging_fraction < 1"
         );
+        // max_depth: Spark's 0..=30; 0 only for the MLlib engine.
+        let depth = |d: Value, engine: &str| {
+            let m = std::collections::BTreeMap::from([
+                ("max_depth".to_string(), d),
+                ("engine".to_string(), json!(engine)),
+            ]);
+            RfParams::from_point(&m).map(|p| p.max_depth)
+        };
+        assert_eq!(depth(json!(30), "mllib").unwrap(), 30);
+        assert_eq!(depth(json!(0), "mllib").unwrap(), 0);
+        let e = depth(json!(31), "mllib").unwrap_err().to_string();
+        assert!(e.contains("0–30") && e.contains("max_depth"), "{e}");
+        assert!(depth(json!(64), "lightgbm").is_err());
+        assert!(depth(json!(0), "lightgbm").is_err());
     }
 }
