@@ -2,8 +2,9 @@
 //!
 //! One attempt is four steps: [`spawn_and_wait`] (start `mpirun`, enforce the timeout),
 //! [`classify_exit`] (ok / failed / timeout, with the executors' own error texts),
-//! collect OOM kills from whoever applied the memory limit ([`collect_oom_local`] for the
-//! run's cgroups, [`collect_oom_nodes`] for nodes that limit themselves), and
+//! collect OOM kills from whoever applied the memory limit ([`collect_oom`] for the run's
+//! cgroups, here or on `--hostfile` nodes through `harness node-cgroup` over ssh,
+//! [`collect_oom_nodes`] for nodes that limit themselves), and
 //! [`build_record`]. [`Launcher`] ties them together for the study loop.
 //!
 //! `mpirun -np <executors> [--oversubscribe] --bind-to none <harness> exec <job.json>`:
@@ -164,6 +165,27 @@ fn node_memory(hosts: &[String]) -> Vec<Option<limits::RankMemory>> {
         .collect()
 }
 
+/// The run cgroup `cgroup` on each host (`harness node-cgroup` over ssh): what is left in it is
+/// killed, its ranks' memory accounting returned (rank numbers are global: the cgroups are
+/// named by rank) and the cgroup removed. A host that does not answer gives nothing.
+fn node_cgroups(hosts: &[String], cgroup: &str) -> Vec<limits::RankMemory> {
+    let mut unique: Vec<&String> = hosts.iter().collect();
+    unique.sort();
+    unique.dedup();
+    unique
+        .into_iter()
+        .flat_map(|h| {
+            let out = ssh(h)
+                .args([&same_binary(), "node-cgroup", &shell_quote(cgroup)])
+                .stdin(Stdio::null())
+                .output()
+                .ok();
+            out.and_then(|o| serde_json::from_slice::<Vec<limits::RankMemory>>(&o.stdout).ok())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Rank 0's host's wall clock minus the driver's (`harness clock-probe` over ssh, best of 8
 /// probes); `None`, with a warning, when it cannot be measured (`startup_sec` then falls back
 /// to the plain difference of wall clocks and says `wall`).
@@ -174,6 +196,12 @@ fn host_clock_offset(host: &str) -> Option<harness_runtime::clock::ClockOffset> 
         .map_err(|e| tracing::warn!("clock offset of {host} not measured: {e}"))
         .ok()
 }
+
+/// Wall seconds of one attempt of each executor's CPU check (see
+/// `harness_runtime::kernel::cpu_check`): long enough for the thread's CPU clock to be
+/// exact to well under 1 %, short enough to keep a run's overhead small (a second and a
+/// third attempt run only after a failed one).
+const CPU_CHECK_SEC: f64 = 0.25;
 
 /// Environment variables forwarded to executors on other hosts (`mpirun -x`): S3 access.
 const FORWARDED_ENV: [&str; 6] = [
@@ -620,20 +648,26 @@ fn classify_exit(
     }
 }
 
-/// OOM kills in the run's cgroups (limits applied here): kills executors that outlived
-/// `mpirun`, reads each rank's `oom_kill` counter and peak, removes the cgroups. `Some` with
-/// the OOM info and cause when any executor was killed by its memory limit; `Some` without
-/// info, with a cause saying so, when a counter could not be read.
-fn collect_oom_local(
+/// OOM kills in the run's cgroups: kills executors that outlived `mpirun`, reads each rank's
+/// `oom_kill` counter and peak, removes the cgroups — here, or on every `hosts` node (over
+/// ssh) when the executors applied their limits there. `Some` with the OOM info and cause when
+/// any executor was killed by its memory limit; `Some` without info, with a cause saying so,
+/// when a counter could not be read.
+fn collect_oom(
     cgroup: &str,
+    hosts: &[String],
     run_id: &str,
     memory_bytes: u64,
 ) -> Option<(Option<OomInfo>, String)> {
-    let stray = limits::kill_remaining(cgroup, Duration::from_secs(5));
-    if stray > 0 {
-        tracing::warn!("{run_id}: killed {stray} executor(s) that outlived mpirun");
-    }
-    let mem = limits::inspect_and_remove(cgroup);
+    let mem = if hosts.is_empty() {
+        let stray = limits::kill_remaining(cgroup, Duration::from_secs(5));
+        if stray > 0 {
+            tracing::warn!("{run_id}: killed {stray} executor(s) that outlived mpirun");
+        }
+        limits::inspect_and_remove(cgroup)
+    } else {
+        node_cgroups(hosts, cgroup)
+    };
     let unreadable: Vec<String> = mem
         .iter()
         .filter_map(|m| {
@@ -839,6 +873,7 @@ fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>)
             clock_offset_uncertainty_sec: record.times.clock_offset_uncertainty_sec,
             startup_sec: Some(o.startup_sec),
             startup_clock: (!o.startup_clock.is_empty()).then_some(o.startup_clock),
+            cpu_check_sec: (o.cpu_check_sec > 0.0).then_some(o.cpu_check_sec),
             load_sec: Some(o.load_sec),
             training_time_sec: Some(o.training_time_sec),
             eval_sec: Some(o.eval_sec),
@@ -893,12 +928,21 @@ pub fn run_one(
         let failed = Attempt::not_launched(plan, attempt, short, false);
         return not_launched(settings, &files, failed);
     }
-    let cgroup = (settings.limits && settings.hostfile.is_none())
-        .then(|| format!("harness/{}/{}", settings.study, plan.run_id));
+    // Executors on `--hostfile` nodes make their cgroups at the root of the node's hierarchy
+    // (an absolute name); here they hang below the driver's own cgroup.
+    let cgroup = settings.limits.then(|| {
+        let root = if settings.hostfile.is_some() { "/" } else { "" };
+        format!("{root}harness/{}/{}", settings.study, plan.run_id)
+    });
     // With a hostfile each executor has a node of its own; mpirun refuses to oversubscribe it.
     let oversubscribed =
         settings.hostfile.is_none() && point.executors * point.cores > settings.logical_cpus;
-    if let Some(cg) = &cgroup {
+    let node_hosts = settings
+        .hostfile
+        .as_ref()
+        .map(|h| hostfile_hosts(h, point.executors))
+        .unwrap_or_default();
+    if let (Some(cg), true) = (&cgroup, node_hosts.is_empty()) {
         // Executors left over from an interrupted earlier attempt of this very run.
         let stale = limits::kill_remaining(cg, Duration::from_secs(5));
         if stale > 0 {
@@ -908,13 +952,10 @@ pub fn run_one(
             );
         }
         limits::inspect_and_remove(cg);
+    } else if let Some(cg) = &cgroup {
+        node_cgroups(&node_hosts, cg);
     }
     // On nodes that set their own limits, OOM kills are counted by the node's cgroup.
-    let node_hosts = settings
-        .hostfile
-        .as_ref()
-        .map(|h| hostfile_hosts(h, point.executors))
-        .unwrap_or_default();
     let memory_before = node_memory(&node_hosts);
     let clock = node_hosts.first().and_then(|h| host_clock_offset(h));
 
@@ -934,7 +975,7 @@ pub fn run_one(
         outcome_path: files.outcome.display().to_string(),
         error_prefix: files.error_prefix.display().to_string(),
         cgroup: cgroup.clone(),
-        burn_sec: 0.5,
+        burn_sec: CPU_CHECK_SEC,
         artifacts_dir: Some(files.artifacts.display().to_string()),
         limits_by_node: settings.hostfile.is_some(),
     };
@@ -977,7 +1018,7 @@ pub fn run_one(
         classify_exit(&exit, &files, &partials, point.executors, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {
-        match collect_oom_local(cg, &plan.run_id, point.memory_bytes) {
+        match collect_oom(cg, &node_hosts, &plan.run_id, point.memory_bytes) {
             Some((Some(info), cause)) => {
                 status = RunStatus::Oom;
                 error = Some(format!(

@@ -40,8 +40,9 @@ pub struct JobSpec {
     /// Name of the per-run cgroup (`harness/<study>/<run_id>`), created under the launcher's own
     /// cgroup; `None` disables cgroup limits.
     pub cgroup: Option<String>,
-    /// Wall seconds of the CPU check — `cores` threads spin and the CPU time they got is read
-    /// back (0 disables it; the check then does not count against `enforced`).
+    /// Wall seconds of each attempt of the CPU check — `cores` threads spin and the CPU time
+    /// they got is read back (0 disables it; the check then does not count against
+    /// `enforced`).
     #[serde(default = "default_burn")]
     pub burn_sec: f64,
     /// Directory (absolute path) where rank 0 may write the run's artifacts — models, per-trial
@@ -68,6 +69,9 @@ pub struct ExecutorOutcome {
     /// host: the difference of two wall clocks, as good as their time synchronisation).
     #[serde(default)]
     pub startup_clock: String,
+    /// Maximum over executors of their CPU check's time, seconds.
+    #[serde(default)]
+    pub cpu_check_sec: f64,
     /// Maximum over executors of their load time, seconds.
     pub load_sec: f64,
     /// Barrier-aligned training time, seconds.

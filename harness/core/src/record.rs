@@ -104,6 +104,10 @@ pub struct Times {
     /// offset lies within `clock_offset_sec ± clock_offset_uncertainty_sec`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_offset_uncertainty_sec: Option<f64>,
+    /// The CPU check after start-up (see `ExecutorReport::cpu_check_ratio`): the maximum
+    /// over executors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_check_sec: Option<f64>,
     /// Reading and decoding input: the maximum over executors.
     pub load_sec: Option<f64>,
     /// First training step → model complete, barrier-aligned across executors.
@@ -179,9 +183,10 @@ pub struct ExecutorReport {
     pub cpu_quota: Option<f64>,
     /// Memory limit of the executor's cgroup in bytes; absent when unlimited.
     pub memory_limit_bytes: Option<u64>,
-    /// Effective parallelism from the CPU check: `cores_requested` threads spin for at least
-    /// 0.5 s and this is the CPU seconds they got over the wall seconds it took. Close to
-    /// `cores_requested` when the cores are really there; 0 when the check was disabled.
+    /// Effective parallelism from the CPU check: `cores_requested` threads spin for 0.25 s
+    /// (per attempt, once all run) and this is the CPU seconds they got over their wall
+    /// seconds, times `cores_requested`, in the best attempt. Close to `cores_requested` when
+    /// the cores are really there; 0 when the check was disabled.
     pub effective_parallelism: f64,
     /// Whether the executor had what was requested, measured: limits applied and read back as
     /// requested, the CPU check at least [`CPU_CHECK_MIN`], no other executor of the run on
@@ -224,10 +229,22 @@ pub struct ExecutorReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelPhases>,
     /// The CPU check's ratio: CPU seconds the check's `cores_requested` spinning threads got
-    /// over `wall × cores_requested`; below [`CPU_CHECK_MIN`] the executor did not get its
-    /// cores.
+    /// over their wall time, the best of its attempts; below [`CPU_CHECK_MIN`] the executor
+    /// did not get its cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_check_ratio: Option<f64>,
+    /// Where each CPU of `cpuset` sits on the node (socket and physical core, from sysfs):
+    /// CPUs with the same `(package, core)` are SMT siblings sharing one core.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_places: Vec<CpuPlace>,
+    /// Every attempt's ratio, in order: the check stops at the first that reaches
+    /// [`CPU_CHECK_MIN`] and makes at most [`CPU_CHECK_ATTEMPTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_check_ratios: Vec<f64>,
+    /// Wall seconds the CPU check took (after start-up, before loading; not part of
+    /// `startup_sec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_check_sec: Option<f64>,
     /// SHA-256 (hex) of the model text this executor held after training, for workloads whose
     /// executors train one model together: equal on every rank is the proof, read from the
     /// models themselves, that they did.
@@ -252,9 +269,22 @@ pub struct ExecutorReport {
     pub stage: Option<String>,
 }
 
+/// A logical CPU's place on its node: `/sys/devices/system/cpu/cpu<cpu>/topology/`
+/// `physical_package_id` (socket) and `core_id` (core within the socket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuPlace {
+    pub cpu: usize,
+    pub package: u32,
+    pub core: u32,
+}
+
 /// Least CPU-check ratio (CPU time / (wall × threads) of spinning threads) of an executor that
 /// really had its cores.
 pub const CPU_CHECK_MIN: f64 = 0.9;
+
+/// Most attempts of the CPU check: an executor fails it only when every attempt is below
+/// [`CPU_CHECK_MIN`] (a lasting loss of CPU, not one burst of someone else's work).
+pub const CPU_CHECK_ATTEMPTS: u32 = 3;
 
 /// Run-queue wait or throttled time, as a share of a phase's core-seconds (wall × cores), above
 /// which the phase counts as contended.
@@ -395,6 +425,14 @@ pub struct FarmStats {
     pub wall_sec: f64,
     /// Every task in the order its result reached rank 0.
     pub tasks: Vec<TaskSpan>,
+    /// CPU seconds rank 0's coordinating thread used during the farm
+    /// (`getrusage(RUSAGE_THREAD)`): the cost of handing out tasks and polling for results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator_cpu_sec: Option<f64>,
+    /// Times that thread went to sleep of its own accord during the farm (voluntary context
+    /// switches): about one per poll while it waits for other executors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator_wakeups: Option<u64>,
 }
 
 impl FarmStats {

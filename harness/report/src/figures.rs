@@ -625,6 +625,8 @@ mod tests {
                 span(1, 1, 0, 0.0, 2.0, 1.5),
                 span(2, 0, 0, 0.5, 3.0, 2.9),
             ],
+            coordinator_cpu_sec: None,
+            coordinator_wakeups: None,
         };
         let (rows, bars) = gantt_rows(&farm);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! `harness exec <job.json>`: what every executor does for one run.
 //!
 //! Steps: read the job; initialise MPI; apply limits (cgroup) and measure them; barrier →
-//! `startup_sec`; run the workload; gather executor reports at rank 0, which writes the
+//! `startup_sec`; the CPU check (its own phase); barrier; run the workload; gather executor reports at rank 0, which writes the
 //! [`ExecutorOutcome`] atomically (temp file + rename).
 //!
 //! A failing executor writes `<error_prefix>.<rank>.err` and aborts the whole MPI job, so no
@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use harness_core::record::{DataStats, ExecutorReport, Rows, CPU_CHECK_MIN};
+use harness_core::record::{DataStats, ExecutorReport, Rows, CPU_CHECK_ATTEMPTS, CPU_CHECK_MIN};
 use harness_core::{ExecutorOutcome, JobSpec};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -96,19 +96,30 @@ fn run<'w>(
     let point = &job.point;
 
     // Limits: apply, then measure what we really got.
-    let local_rank = std::env::var("OMPI_COMM_WORLD_LOCAL_RANK")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(world.rank());
+    let env_u32 = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    let local_rank = env_u32("OMPI_COMM_WORLD_LOCAL_RANK").unwrap_or(world.rank());
+    let local_size = env_u32("OMPI_COMM_WORLD_LOCAL_SIZE").unwrap_or(world.size());
+    // On a node of its own (`--hostfile`) an executor that cannot apply its limits may still
+    // have them from the node (a container's limits): then it is judged by what it measures,
+    // and the note says why its own cgroup is missing.
+    let mut node_note = None;
     let (cgroup, mut note) = match &job.cgroup {
-        Some(name) => match limits::apply(&LimitRequest {
+        Some(name) => match limits::apply_as_root(&LimitRequest {
             cgroup: name.clone(),
             rank: world.rank(),
             local_rank,
+            local_size,
             cores: point.cores,
             memory_bytes: point.memory_bytes,
         }) {
             Ok((v, swap)) => (v.as_str(), swap),
+            Err(e) if job.limits_by_node => {
+                node_note = Some(format!(
+                    "limits measured as the node sets them: the executor could not apply its \
+                     own ({e})"
+                ));
+                ("node", None)
+            }
             Err(e) => ("none", Some(format!("limits not applied: {e}"))),
         },
         None if job.limits_by_node => ("node", None),
@@ -116,20 +127,11 @@ fn run<'w>(
     };
     let measured = limits::measure();
     let mut problems = limits::check(&measured, point.cores, point.memory_bytes);
-    // Every executor has applied its limits before any checks its CPUs: until then another
-    // one may still run on any CPU.
-    world.barrier();
-    let (parallelism, cpu_ratio) = kernel::cpu_check(point.cores, job.burn_sec);
-    let cpu_check_ratio = (job.burn_sec > 0.0).then_some(cpu_ratio);
-    if let Some(r) = cpu_check_ratio.filter(|r| *r < CPU_CHECK_MIN) {
-        problems.push(format!(
-            "CPU check: {} spinning threads got {:.0} % of {} CPUs (least {:.0} %)",
-            point.cores,
-            r * 100.0,
-            point.cores,
-            CPU_CHECK_MIN * 100.0
-        ));
+    if let Some(n) = node_note.filter(|_| !problems.is_empty()) {
+        problems.insert(0, n);
     }
+    // Start-up ends when every executor has applied and measured its limits; only then may
+    // any check its CPUs (until then another one may still run on any CPU).
     world.barrier();
     let (startup_sec, startup_clock) = crate::clock::since_launch(
         job.launch_monotonic_ns,
@@ -137,6 +139,24 @@ fn run<'w>(
         job.launch_unix,
         job.clock_offset_sec,
     );
+    let check = kernel::cpu_check(point.cores, job.burn_sec, CPU_CHECK_ATTEMPTS, CPU_CHECK_MIN);
+    let cpu_check_ratio = (!check.ratios.is_empty()).then(|| check.ratio());
+    if cpu_check_ratio.is_some() && !check.passed(CPU_CHECK_MIN) {
+        let got: Vec<String> = check
+            .ratios
+            .iter()
+            .map(|r| format!("{:.0} %", r * 100.0))
+            .collect();
+        problems.push(format!(
+            "CPU check: {} spinning threads got {} of {} CPUs in {} attempts (least {:.0} %)",
+            point.cores,
+            got.join(", "),
+            point.cores,
+            check.ratios.len(),
+            CPU_CHECK_MIN * 100.0
+        ));
+    }
+    world.barrier();
 
     // What this executor knows before the workload starts; kept in a file while the run is in
     // flight, so a run whose executor dies still records what every rank had.
@@ -146,13 +166,19 @@ fn run<'w>(
         cores_requested: point.cores,
         cores_measured: measured.cores,
         cpuset: measured.cpuset.clone(),
+        cpu_places: crate::topology::read(
+            Path::new(crate::topology::SYSFS_CPUS),
+            &limits::parse_cpu_list(&measured.cpuset),
+        ),
         cpu_quota: measured.cpu_quota,
         memory_limit_bytes: measured.memory_limit_bytes,
-        effective_parallelism: parallelism,
+        effective_parallelism: check.parallelism,
         enforced: false,
         enforcement_note: None,
         cgroup: cgroup.to_string(),
         cpu_check_ratio,
+        cpu_check_ratios: check.ratios.clone(),
+        cpu_check_sec: cpu_check_ratio.map(|_| check.sec),
         pid: Some(std::process::id()),
         ..ExecutorReport::default()
     };
@@ -227,12 +253,17 @@ fn run<'w>(
             partitions += u32::from(!r.report.files.is_empty());
         }
         let load_sec = all.iter().map(|r| r.load_sec).fold(0.0, f64::max);
+        let cpu_check_sec = all
+            .iter()
+            .filter_map(|r| r.report.cpu_check_sec)
+            .fold(0.0, f64::max);
         let comm_sec = all.iter().map(|r| r.report.comm_sec).fold(0.0, f64::max);
         let mut reports: Vec<ExecutorReport> = all.into_iter().map(|r| r.report).collect();
         mark_shared_cpus(&mut reports);
         let outcome = ExecutorOutcome {
             startup_sec,
             startup_clock: startup_clock.to_string(),
+            cpu_check_sec,
             load_sec,
             training_time_sec: ctx.train_sec,
             eval_sec: ctx.eval_sec,
@@ -266,8 +297,39 @@ fn run<'w>(
 }
 
 /// Marks executors that share a CPU with another executor of the run on the same host as not
-/// enforced (their cores were not theirs alone), naming the other ranks in the note.
+/// enforced (their cores were not theirs alone), naming the other ranks in the note. Executors
+/// on different CPUs of one physical core (SMT siblings, from `cpu_places`) keep their verdict
+/// — each has the logical CPUs it asked for — but the note says which core they share: the
+/// CPU choice only does that when the node has too few whole cores for every executor.
 pub fn mark_shared_cpus(reports: &mut [ExecutorReport]) {
+    let mut smt: Vec<Vec<String>> = vec![Vec::new(); reports.len()];
+    for i in 0..reports.len() {
+        for j in 0..reports.len() {
+            if i == j || reports[i].host != reports[j].host {
+                continue;
+            }
+            for a in &reports[i].cpu_places {
+                for b in &reports[j].cpu_places {
+                    if a.cpu != b.cpu && (a.package, a.core) == (b.package, b.core) {
+                        smt[i].push(format!(
+                            "CPU {} is an SMT sibling of rank {}'s CPU {} (socket {}, core {})",
+                            a.cpu, reports[j].rank, b.cpu, a.package, a.core
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for (r, n) in reports.iter_mut().zip(smt) {
+        if !n.is_empty() {
+            let n = format!("shares a physical core: {}", n.join(", "));
+            r.enforcement_note = Some(match r.enforcement_note.take() {
+                Some(old) => format!("{old}; {n}"),
+                None => n,
+            });
+        }
+    }
+
     let cpus: Vec<Vec<usize>> = reports
         .iter()
         .map(|r| limits::parse_cpu_list(&r.cpuset))
@@ -338,5 +400,35 @@ mod tests {
             r[3].enforcement_note.is_none(),
             "another host is another CPU"
         );
+    }
+
+    #[test]
+    fn smt_siblings_are_named_but_keep_their_verdict() {
+        use harness_core::record::CpuPlace;
+        let place = |cpu, core| CpuPlace {
+            cpu,
+            package: 0,
+            core,
+        };
+        let mut r = vec![
+            report(0, "a", "0"),
+            report(1, "a", "4"),
+            report(2, "a", "1"),
+        ];
+        r[0].cpu_places = vec![place(0, 0)];
+        r[1].cpu_places = vec![place(4, 0)];
+        r[2].cpu_places = vec![place(1, 1)];
+        mark_shared_cpus(&mut r);
+        assert!(r.iter().all(|e| e.enforced));
+        assert_eq!(
+            r[0].enforcement_note.as_deref(),
+            Some("shares a physical core: CPU 0 is an SMT sibling of rank 1's CPU 4 (socket 0, core 0)")
+        );
+        assert!(r[1]
+            .enforcement_note
+            .as_deref()
+            .unwrap()
+            .contains("rank 0's CPU 0"));
+        assert!(r[2].enforcement_note.is_none());
     }
 }

@@ -122,6 +122,24 @@ pub struct FarmOutcome<T, R> {
     pub slots: Vec<u32>,
     /// Seconds from the first hand-out to the last result.
     pub wall_sec: f64,
+    /// CPU seconds and voluntary context switches of rank 0's coordinating thread over the
+    /// farm (see [`harness_core::record::FarmStats::coordinator_cpu_sec`]).
+    pub coordinator_cpu_sec: f64,
+    pub coordinator_wakeups: u64,
+}
+
+/// (CPU seconds, voluntary context switches) of the calling thread so far
+/// (`getrusage(RUSAGE_THREAD)`).
+fn thread_usage() -> (f64, u64) {
+    // SAFETY: getrusage fills a plain struct.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_THREAD, &mut ru) != 0 {
+            return (0.0, 0);
+        }
+        let sec = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        (sec(ru.ru_utime) + sec(ru.ru_stime), ru.ru_nvcsw as u64)
+    }
 }
 
 impl<T, R> FarmOutcome<T, R> {
@@ -151,6 +169,8 @@ impl<T, R> FarmOutcome<T, R> {
         harness_core::record::FarmStats {
             slots: self.slots.clone(),
             wall_sec: self.wall_sec,
+            coordinator_cpu_sec: Some(self.coordinator_cpu_sec),
+            coordinator_wakeups: Some(self.coordinator_wakeups),
             tasks: self
                 .tasks
                 .iter()
@@ -189,6 +209,10 @@ struct Finished<R> {
 
 /// How long the main thread waits for a local result before it polls MPI again.
 const POLL: Duration = Duration::from_millis(1);
+
+/// How long a follower without slots sleeps between looks for rank 0's `Stop` (the only
+/// message it can get): its wait costs no CPU, and the farm ends at most this much later.
+const IDLE_POLL: Duration = Duration::from_millis(10);
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     let text = p
@@ -273,6 +297,7 @@ where
     S: TaskSource<T, R> + ?Sized,
 {
     let start = Instant::now();
+    let (cpu0, wakeups0) = thread_usage();
     let mut free = plan.to_vec();
     // (rank, task, dispatched_sec) by task id.
     let mut dispatched: Vec<(u32, T, f64)> = Vec::new();
@@ -351,10 +376,13 @@ where
     for rank in 1..world.size() {
         world.send_json(rank, &Msg::<T, R>::Stop);
     }
+    let (cpu1, wakeups1) = thread_usage();
     FarmOutcome {
         tasks,
         slots: plan.to_vec(),
         wall_sec,
+        coordinator_cpu_sec: cpu1 - cpu0,
+        coordinator_wakeups: wakeups1.saturating_sub(wakeups0),
     }
 }
 
@@ -369,9 +397,22 @@ where
     T: Serialize + DeserializeOwned,
     R: Serialize + DeserializeOwned,
 {
+    if slots == 0 {
+        // No slot threads: `done` is already disconnected, so waiting on it would return at
+        // once and the loop would spin on MPI. Rank 0 sends nothing but `Stop`.
+        loop {
+            while let Some((_, msg)) = world.try_recv_json::<Msg<T, R>>() {
+                match msg {
+                    Msg::Stop => return,
+                    _ => unreachable!("rank 0 sends no task to a rank without slots"),
+                }
+            }
+            std::thread::sleep(IDLE_POLL);
+        }
+    }
     let mut busy = 0u32;
     loop {
-        let first = if slots > 0 && busy == slots {
+        let first = if busy == slots {
             done.recv().ok()
         } else {
             done.recv_timeout(POLL).ok()

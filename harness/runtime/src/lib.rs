@@ -30,6 +30,7 @@ pub mod s3;
 pub mod scoring;
 pub mod testing;
 pub mod tools;
+pub mod topology;
 pub mod tracking;
 pub mod workload;
 pub mod world;

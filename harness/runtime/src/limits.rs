@@ -10,6 +10,13 @@
 //! Layout: `<launcher's cgroup>/harness/<study>/<run_id>/rank<r>` in every controller. The
 //! driver, which shares the launcher's cgroup, reads each rank's OOM counters and peak memory
 //! after the run and removes the directories ([`inspect_and_remove`]).
+//!
+//! On `--hostfile` nodes the cgroup name is absolute (`/harness/<study>/<run_id>`): it lives at
+//! the root of the node's hierarchy as mounted there (cgroup v2 forbids controllers below a
+//! cgroup that holds processes, such as the ssh session's scope). Writing there needs root:
+//! an executor that is not root asks `sudo -n` to run this binary's `cgroup-apply` for it
+//! ([`apply_as_root`]), and after the run the driver has each node remove the run's cgroups
+//! through `harness node-cgroup` over ssh.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -150,6 +157,29 @@ impl Mounts {
         Some(join_rel(mount, strip_root(path, root)))
     }
 
+    /// Where the run cgroup `name` hangs in the v1 hierarchy of `controller`: the root of the
+    /// hierarchy as mounted here for an absolute name (`/harness/…`), else this process's
+    /// own directory.
+    fn v1_base(&self, controller: &str, name: &str) -> Option<PathBuf> {
+        if name.starts_with('/') {
+            self.v1
+                .iter()
+                .find(|(c, _, _)| c.iter().any(|x| x == controller))
+                .map(|(_, mount, _)| mount.clone())
+        } else {
+            self.v1_dir(controller)
+        }
+    }
+
+    /// [`Mounts::v1_base`] for the v2 hierarchy.
+    fn v2_base(&self, name: &str) -> Option<PathBuf> {
+        if name.starts_with('/') {
+            self.v2.clone()
+        } else {
+            self.v2_dir()
+        }
+    }
+
     /// This process's directory in the v2 hierarchy.
     fn v2_dir(&self) -> Option<PathBuf> {
         let mount = self.v2.as_ref()?;
@@ -247,30 +277,17 @@ pub fn parse_cpu_list(text: &str) -> Vec<usize> {
     cpus
 }
 
-/// The CPUs executor `local_rank` gets out of `available`: `cores` consecutive CPUs starting at
-/// `local_rank × cores`, wrapping around when executors × cores exceed the CPUs
-/// (oversubscription). Never more CPUs than are available.
-pub fn choose_cpus(available: &[usize], local_rank: u32, cores: u32) -> Vec<usize> {
-    if available.is_empty() {
-        return Vec::new();
-    }
-    let n = available.len();
-    let want = (cores as usize).min(n);
-    let first = local_rank as usize * cores as usize;
-    let mut cpus: Vec<usize> = (0..want).map(|i| available[(first + i) % n]).collect();
-    cpus.sort_unstable();
-    cpus.dedup();
-    cpus
-}
-
 /// What an executor asks for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LimitRequest {
-    /// Cgroup name below the launcher's cgroup, e.g. `harness/<study>/<run_id>`.
+    /// Cgroup name below the launcher's cgroup, e.g. `harness/<study>/<run_id>`, or, starting
+    /// with `/`, below the root of the hierarchy (`--hostfile` nodes).
     pub cgroup: String,
     pub rank: u32,
-    /// Rank among the executors of this host (CPU choice).
+    /// Rank among the executors of this host, and how many the host has (CPU choice,
+    /// [`crate::topology::choose`]).
     pub local_rank: u32,
+    pub local_size: u32,
     pub cores: u32,
     pub memory_bytes: u64,
 }
@@ -293,28 +310,82 @@ fn swap_limit(written: std::io::Result<()>) -> Option<String> {
     })
 }
 
-/// Applies the request: creates `<cgroup>/rank<r>` in each controller, writes the limits and
-/// moves this process (all its threads) into it. Returns the hierarchy used and, when the swap
-/// limit could not be set on a host with swap, that problem (the limits are then not what was
-/// asked: memory can spill to swap).
+/// Whether this process runs as root (it may write any cgroup).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// [`apply`] for this process when it is not root: `sudo -n <this binary> cgroup-apply <pid>
+/// <request as JSON>` (the helper applies the request to this process and prints the result
+/// as JSON), as the Terraform nodes' user may. Root applies directly.
+///
+/// # Errors
+/// Why neither worked: `sudo` missing or asking for a password, or the helper's error.
+pub fn apply_as_root(req: &LimitRequest) -> Result<(CgroupVersion, Option<String>), String> {
+    let pid = std::process::id();
+    if is_root() {
+        return apply(req, pid);
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let json = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new("sudo")
+        .arg("-n")
+        .arg(&exe)
+        .args(["cgroup-apply", &pid.to_string(), &json])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            format!("not root, and sudo cannot be run ({e}): run executors as root or give their user passwordless sudo")
+        })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(if err.contains("password") {
+            format!("not root, and `sudo -n` asks for a password ({err}): give the node's user passwordless sudo, as terraform/'s nodes have")
+        } else {
+            format!("sudo {} cgroup-apply: {err}", exe.display())
+        });
+    }
+    let (version, swap): (String, Option<String>) =
+        serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "sudo {} cgroup-apply printed {:?}: {e}",
+                exe.display(),
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
+    let version = match version.as_str() {
+        "v1" => CgroupVersion::V1,
+        "v2" => CgroupVersion::V2,
+        _ => CgroupVersion::None,
+    };
+    Ok((version, swap))
+}
+
+/// Applies the request to process `pid`: creates `<cgroup>/rank<r>` in each controller, writes
+/// the limits and moves the process (all its threads) into it. The CPUs are chosen
+/// ([`crate::topology::choose`]) among those this process may run on. Returns the hierarchy
+/// used and, when the swap limit could not be set on a host with swap, that problem (the
+/// limits are then not what was asked: memory can spill to swap).
 ///
 /// # Errors
 /// A text naming the file that could not be written (no permission, no controller); the caller
 /// records it and goes on without limits.
-pub fn apply(req: &LimitRequest) -> Result<(CgroupVersion, Option<String>), String> {
+pub fn apply(req: &LimitRequest, pid: u32) -> Result<(CgroupVersion, Option<String>), String> {
     let mut swap = None;
     let available = affinity();
-    let cpus = choose_cpus(&available, req.local_rank, req.cores);
+    let topo = crate::topology::read(Path::new(crate::topology::SYSFS_CPUS), &available);
+    let cpus = crate::topology::choose(&topo, req.local_rank, req.local_size, req.cores);
     let cpus_text = cpu_list(&cpus);
     let mounts = Mounts::read();
     let leaf = format!("{}/rank{}", req.cgroup.trim_matches('/'), req.rank);
     match mounts.version() {
         CgroupVersion::V1 => {
-            let pid = std::process::id().to_string();
+            let pid = pid.to_string();
             let mut dirs = Vec::new();
             for ctrl in CONTROLLERS {
                 let base = mounts
-                    .v1_dir(ctrl)
+                    .v1_base(ctrl, &req.cgroup)
                     .ok_or_else(|| format!("cgroup v1 controller {ctrl} is not mounted"))?;
                 let dir = base.join(&leaf);
                 if ctrl == "cpuset" {
@@ -367,7 +438,7 @@ pub fn apply(req: &LimitRequest) -> Result<(CgroupVersion, Option<String>), Stri
         }
         CgroupVersion::V2 => {
             let base = mounts
-                .v2_dir()
+                .v2_base(&req.cgroup)
                 .ok_or("cgroup v2 path of this process not found")?;
             let mut level = base.clone();
             for part in Path::new(&leaf).components() {
@@ -383,7 +454,7 @@ pub fn apply(req: &LimitRequest) -> Result<(CgroupVersion, Option<String>), Stri
             )?;
             write(&level.join("memory.max"), &req.memory_bytes.to_string())?;
             swap = swap_limit(fs::write(level.join("memory.swap.max"), "0"));
-            write(&level.join("cgroup.procs"), &std::process::id().to_string())?;
+            write(&level.join("cgroup.procs"), &pid.to_string())?;
             Ok((CgroupVersion::V2, swap))
         }
         CgroupVersion::None => {
@@ -603,8 +674,8 @@ fn oom_kills(text: &str) -> u64 {
 fn rank_dirs(cgroup: &str) -> Vec<PathBuf> {
     let mounts = Mounts::read();
     let base = match mounts.version() {
-        CgroupVersion::V1 => mounts.v1_dir("memory"),
-        CgroupVersion::V2 => mounts.v2_dir(),
+        CgroupVersion::V1 => mounts.v1_base("memory", cgroup),
+        CgroupVersion::V2 => mounts.v2_base(cgroup),
         CgroupVersion::None => None,
     };
     let Some(dir) = base.map(|b| b.join(cgroup.trim_matches('/'))) else {
@@ -658,14 +729,14 @@ pub fn inspect_and_remove(cgroup: &str) -> Vec<RankMemory> {
     let mut out = Vec::new();
     let (mem_dir, all_dirs): (Option<PathBuf>, Vec<PathBuf>) = match mounts.version() {
         CgroupVersion::V1 => (
-            mounts.v1_dir("memory").map(|d| d.join(rel)),
+            mounts.v1_base("memory", cgroup).map(|d| d.join(rel)),
             CONTROLLERS
                 .iter()
-                .filter_map(|c| mounts.v1_dir(c).map(|d| d.join(rel)))
+                .filter_map(|c| mounts.v1_base(c, cgroup).map(|d| d.join(rel)))
                 .collect(),
         ),
         CgroupVersion::V2 => {
-            let d = mounts.v2_dir().map(|d| d.join(rel));
+            let d = mounts.v2_base(cgroup).map(|d| d.join(rel));
             (d.clone(), d.into_iter().collect())
         }
         CgroupVersion::None => (None, Vec::new()),
@@ -735,24 +806,6 @@ mod tests {
             assert_eq!(parse_cpu_list(&cpu_list(&cpus)), cpus);
         }
         assert_eq!(parse_cpu_list("4-5, 1,x"), vec![1, 4, 5]);
-    }
-
-    #[test]
-    fn choose_cpus_gives_disjoint_sets_then_wraps() {
-        let avail = [0, 1, 2, 3];
-        assert_eq!(choose_cpus(&avail, 0, 2), vec![0, 1]);
-        assert_eq!(choose_cpus(&avail, 1, 2), vec![2, 3]);
-        assert_eq!(
-            choose_cpus(&avail, 2, 2),
-            vec![0, 1],
-            "oversubscribed wraps"
-        );
-        assert_eq!(
-            choose_cpus(&avail, 0, 8),
-            vec![0, 1, 2, 3],
-            "never more than exist"
-        );
-        assert_eq!(choose_cpus(&[4, 7], 1, 1), vec![7]);
     }
 
     #[test]

@@ -69,13 +69,40 @@ fn sleeps() -> u64 {
         .expect("voluntary_ctxt_switches in /proc/thread-self/status")
 }
 
+/// CPU seconds the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu_sec() -> f64 {
+    // SAFETY: clock_gettime fills a plain timespec.
+    let ts = unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        assert_eq!(
+            libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts),
+            0
+        );
+        ts
+    };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
 /// Not a test of its own: each rank runs 8 tasks of 100 ms on one slot and writes how often its
-/// main thread was woken during the farm (a no-op without `HARNESS_FARM_IDLE_OUT`).
+/// main thread was woken during the farm and the CPU time it used (a no-op without
+/// `HARNESS_FARM_IDLE_OUT`).
 #[test]
 fn idle_entry_point() {
-    let Some(out) = std::env::var_os("HARNESS_FARM_IDLE_OUT") else {
-        return;
-    };
+    if let Some(out) = std::env::var_os("HARNESS_FARM_IDLE_OUT") {
+        idle_farm(out, None);
+    }
+}
+
+/// Not a test of its own: [`idle_entry_point`] with parallelism 1, so only rank 0 has a slot (a
+/// no-op without `HARNESS_FARM_NOSLOT_OUT`).
+#[test]
+fn no_slot_entry_point() {
+    if let Some(out) = std::env::var_os("HARNESS_FARM_NOSLOT_OUT") {
+        idle_farm(out, Some(1));
+    }
+}
+
+fn idle_farm(out: std::ffi::OsString, parallelism: Option<u32>) {
     let world = World::init().expect("MPI");
     let mut queue: VecDeque<u32> = if world.is_root() {
         (0..8).collect()
@@ -83,8 +110,12 @@ fn idle_entry_point() {
         VecDeque::new()
     };
     let busy_us = std::sync::atomic::AtomicU64::new(0);
-    let (before, start) = (sleeps(), std::time::Instant::now());
-    let outcome = farm::run(&world, 1, &FarmConfig::default(), &mut queue, |_| {
+    let cfg = FarmConfig {
+        parallelism,
+        ..FarmConfig::default()
+    };
+    let (before, cpu0, start) = (sleeps(), thread_cpu_sec(), std::time::Instant::now());
+    let outcome = farm::run(&world, 1, &cfg, &mut queue, |_| {
         let t = std::time::Instant::now();
         std::thread::sleep(std::time::Duration::from_millis(100));
         busy_us.fetch_add(
@@ -93,7 +124,7 @@ fn idle_entry_point() {
         );
         Ok::<(), String>(())
     });
-    let woken = sleeps() - before;
+    let (woken, cpu_ms) = (sleeps() - before, (thread_cpu_sec() - cpu0) * 1e3);
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;
     let busy_ms = busy_us.into_inner() as f64 / 1e3;
     let mut path = std::path::PathBuf::from(out);
@@ -102,6 +133,7 @@ fn idle_entry_point() {
     let ran = outcome.map(|o| o.tasks.iter().filter(|t| t.rank == 1).count());
     let json = serde_json::json!({
         "woken": woken, "wall_ms": wall_ms, "busy_ms": busy_ms, "rank1_tasks": ran,
+        "cpu_ms": cpu_ms,
     });
     std::fs::write(path, serde_json::to_vec(&json).unwrap()).unwrap();
 }
@@ -140,6 +172,32 @@ fn followers_main_thread_sleeps_while_its_slots_are_busy() {
         "rank 1's main thread woke {woken} times in {wall:.0} ms, {busy:.0} ms of them running \
          {tasks} tasks (bound {bound:.0}; rank 0's woke {})",
         lead["woken"]
+    );
+}
+
+/// A follower given no slot (parallelism 1 over 2 executors) can only be told to stop: its main
+/// thread sleeps between looks instead of spinning on MPI (which took a whole core before).
+#[test]
+fn a_follower_without_slots_sleeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("idle");
+    common::mpirun_entry(2, "no_slot_entry_point", "HARNESS_FARM_NOSLOT_OUT", &out);
+    let read = |rank: u32| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("idle.rank{rank}"))).unwrap())
+            .unwrap()
+    };
+    let (lead, follower) = (read(0), read(1));
+    assert_eq!(lead["rank1_tasks"], 0, "rank 1 has no slot");
+    let (cpu, wall) = (
+        follower["cpu_ms"].as_f64().unwrap(),
+        follower["wall_ms"].as_f64().unwrap(),
+    );
+    assert!(wall >= 700.0, "8 tasks of 100 ms on one slot: {wall} ms");
+    // Spinning, its CPU time was about its wall time; sleeping 10 ms between looks, well
+    // under 5 % of it.
+    assert!(
+        cpu < 0.05 * wall,
+        "rank 1's main thread used {cpu:.1} ms of CPU in {wall:.0} ms"
     );
 }
 

@@ -112,14 +112,30 @@ fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
         "three threads on one CPU get one CPU: {shared:?}"
     );
 
-    // The CPU check: two threads on one CPU get half of it each.
-    let (p, ratio) = std::thread::spawn(move || {
+    // The CPU check: two threads on one CPU get half of it each, in every attempt.
+    let check = std::thread::spawn(move || {
         pin(cpu);
-        cpu_check(2, 0.3)
+        cpu_check(2, 0.2, 3, 0.9)
     })
     .join()
     .unwrap();
-    assert!(ratio < 0.6 && ratio > 0.2, "{ratio}");
-    assert!((p - 2.0 * ratio).abs() < 1e-9);
-    assert_eq!(cpu_check(0, 1.0), (0.0, 0.0));
+    assert_eq!(check.ratios.len(), 3, "every attempt fails: {check:?}");
+    assert!(
+        check.ratios.iter().all(|r| *r < 0.6 && *r > 0.3),
+        "{check:?}"
+    );
+    assert!(!check.passed(0.9));
+    assert!((check.parallelism - 2.0 * check.ratio()).abs() < 1e-9);
+    assert!(check.sec >= 0.6, "{check:?}");
+    // One thread alone on its CPU passes at once.
+    let alone = std::thread::spawn(move || {
+        pin(cpu);
+        cpu_check(1, 0.2, 3, 0.9)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(alone.ratios.len(), 1, "{alone:?}");
+    assert!(alone.passed(0.9) && alone.ratio() <= 1.01, "{alone:?}");
+    let none = cpu_check(0, 1.0, 3, 0.9);
+    assert!(none.ratios.is_empty() && none.parallelism == 0.0);
 }

@@ -318,6 +318,8 @@ mod tests {
             ],
             slots: vec![1, 1],
             wall_sec: 4.0,
+            coordinator_cpu_sec: 0.0,
+            coordinator_wakeups: 0,
         }
     }
 
