@@ -79,6 +79,15 @@ pub enum Command {
     /// asks executor nodes for it over ssh to tell an OOM kill from other deaths.
     #[command(hide = true)]
     NodeMemory,
+    /// Apply an executor's limits to process PID (REQUEST: the limit request as JSON) and print
+    /// the cgroup version used as JSON; executors that are not root run it through `sudo -n`.
+    #[command(hide = true)]
+    CgroupApply { pid: u32, request: String },
+    /// Kill what is left in run cgroup CGROUP on this node, print its ranks' memory accounting
+    /// (OOM kills, peak, limit) as JSON and remove it; the driver runs it on `--hostfile` nodes
+    /// over ssh after every run (through `sudo -n` when not root).
+    #[command(hide = true)]
+    NodeCgroup { cgroup: String },
     /// Answer clock probes: one line with this host's wall clock (ns since the Unix epoch) for
     /// every line read; the driver runs it on `--hostfile` hosts over ssh to measure how far
     /// their clocks are from its own.
@@ -124,6 +133,10 @@ stand-in nodes, then `harness server --tf-outputs nodes.json`, then `harness com
         /// Memory per executor container.
         #[arg(long, default_value = "1g")]
         memory: String,
+        /// No container CPU quota or memory limit, writable cgroups: the executors' own
+        /// cgroups on the node are the only limits (as on a cloud VM).
+        #[arg(long)]
+        node_limits: bool,
     },
     /// Stop the cluster `compose-up` started.
     #[command(hide = true)]

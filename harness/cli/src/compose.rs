@@ -277,6 +277,11 @@ fn ip_of(container: &str) -> Result<String> {
 /// addresses, ssh user root, bucket `data`), plus `ssh_private_key_path`: the nodes' key, copied
 /// out of the image into `<work>/ssh/`. `harness server --tf-outputs` then runs on them.
 ///
+/// With `node_limits` the executor containers have no CPU quota and no memory limit, and a
+/// writable cgroup file system (privileged), like a cloud VM: only the cgroups the executors
+/// make on their node can limit them. Each is still pinned to its own `cores` CPUs of this
+/// machine, standing in for the CPUs of a separate machine.
+///
 /// # Errors
 /// Docker/Compose missing or failing.
 pub fn up(
@@ -285,6 +290,7 @@ pub fn up(
     executors: u32,
     cores: u32,
     memory: &str,
+    node_limits: bool,
 ) -> Result<serde_json::Value> {
     docker_reachable()?;
     let compose = compose_cmd()?;
@@ -297,8 +303,14 @@ pub fn up(
     let file = work.join("compose.yaml");
     std::fs::write(&file, COMPOSE)?;
     let mut env = cluster_env(&work, &work.join("results"));
-    env.push(("HARNESS_CPUS".into(), cores.to_string()));
-    env.push(("HARNESS_MEMORY".into(), bytes.to_string()));
+    if node_limits {
+        env.push(("HARNESS_CPUS".into(), "0".into()));
+        env.push(("HARNESS_MEMORY".into(), "0".into()));
+        env.push(("HARNESS_PRIVILEGED".into(), "true".into()));
+    } else {
+        env.push(("HARNESS_CPUS".into(), cores.to_string()));
+        env.push(("HARNESS_MEMORY".into(), bytes.to_string()));
+    }
     let cluster = Cluster { compose, file, env };
     let head = cluster.start(executors, cores, crate::provenance::logical_cpus(), &work)?;
     let ips = cluster

@@ -109,6 +109,7 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
             executors,
             cores,
             memory,
+            node_limits,
         } => {
             let outputs = compose::up(
                 &cache::cache_dir().join("compose"),
@@ -116,6 +117,7 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
                 executors,
                 cores,
                 &memory,
+                node_limits,
             )?;
             println!("{}", serde_json::to_string_pretty(&outputs)?);
             Ok(ExitCode::SUCCESS)
@@ -131,6 +133,32 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
                 .workers
                 .unwrap_or_else(|| provenance::logical_cpus() as usize);
             serve::serve(model, &a.host, a.port, workers)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CgroupApply { pid, request } => {
+            let req: harness_runtime::limits::LimitRequest = serde_json::from_str(&request)?;
+            let (version, swap) =
+                harness_runtime::limits::apply(&req, pid).map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string(&(version.as_str(), swap))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::NodeCgroup { cgroup } => {
+            if !harness_runtime::limits::is_root() {
+                // The run's cgroups were made by root: ask sudo, pass its answer on.
+                let status = std::process::Command::new("sudo")
+                    .arg("-n")
+                    .arg(std::env::current_exe()?)
+                    .args(["node-cgroup", &cgroup])
+                    .status()?;
+                return Ok(if status.success() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                });
+            }
+            harness_runtime::limits::kill_remaining(&cgroup, std::time::Duration::from_secs(5));
+            let ranks = harness_runtime::limits::inspect_and_remove(&cgroup);
+            println!("{}", serde_json::to_string(&ranks)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::NodeMemory => {

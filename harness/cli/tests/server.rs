@@ -287,3 +287,111 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
     }
 }
+
+/// Cloud nodes have no container limits: the executors must limit themselves on their node.
+/// The stand-in nodes here have no CPU quota and no memory limit (only a CPU each to stand for
+/// separate machines) and a writable cgroup file system, so a run is enforced only if each
+/// executor made its own cgroup on its node — which its record shows (`cgroup` `v1`/`v2`, not
+/// `node`) together with the quota and memory limit it measured there. The run cgroups are gone
+/// from the nodes afterwards.
+#[test]
+fn executors_apply_their_limits_on_nodes_without_container_limits() {
+    if skipped_without_docker("executors_apply_their_limits_on_nodes_without_container_limits") {
+        return;
+    }
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    generate_fractal(dir, "small", "4", "15000");
+    let up = harness_cached(
+        dir,
+        &[
+            "compose-up",
+            "--executors",
+            "2",
+            "--cores",
+            "1",
+            "--node-limits",
+        ],
+    );
+    let _down = Down(dir);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    std::fs::write(dir.join("nodes.json"), &up.stdout).unwrap();
+    let outputs: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    let node = container_with_address(
+        outputs["executor_private_ips"]["value"][0]
+            .as_str()
+            .unwrap(),
+    );
+    let inspect = |format: &str| {
+        let o = Command::new("docker")
+            .args(["inspect", "-f", format, &node])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(
+        inspect("{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.Privileged}}"),
+        "0 0 true",
+        "no container CPU quota or memory limit"
+    );
+
+    let out = harness_cached(
+        dir,
+        &[
+            "server",
+            "--tf-outputs",
+            "nodes.json",
+            "--workload",
+            "fractal-rf",
+            "--executors",
+            "1,2",
+            "--cores",
+            "1",
+            "--memory",
+            "768m",
+            "--fractions",
+            "0.5",
+            "--reps",
+            "1",
+            "--data",
+            "small",
+            "--study",
+            "nodelim",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{}\n{stderr}", out.status);
+    let recs = records(dir, "nodelim");
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    let version = harness_runtime::limits::detect().as_str();
+    for r in &recs {
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        for e in &r.executor_reports {
+            assert_eq!(
+                e.cgroup, version,
+                "the executor's own cgroup on its node: {e:?}"
+            );
+            assert_eq!(e.cores_measured, 1, "{e:?}");
+            assert_eq!(e.cpu_quota, Some(1.0), "{e:?}");
+            assert_eq!(e.memory_limit_bytes, Some(768 << 20), "{e:?}");
+            assert!(e.enforced, "idle stand-in nodes: {e:?}");
+        }
+    }
+    // `harness node-cgroup` removed the run cgroups after each run.
+    let left = Command::new("docker")
+        .args([
+            "exec",
+            &node,
+            "sh",
+            "-c",
+            "ls -d /sys/fs/cgroup/*/harness/nodelim/* 2>/dev/null | wc -l",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0");
+}
