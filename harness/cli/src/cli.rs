@@ -244,8 +244,9 @@ pub struct Common {
     #[arg(long, hide = true)]
     pub retry_failed: bool,
     /// Open MPI hostfile: executors run on these hosts (reached over ssh; one slot per
-    /// executor node), which set the limits themselves — compose containers with `cpus` and
-    /// `mem_limit`. Executors only measure them. When the hosts do not see the results directory
+    /// executor node). Each makes its own cgroup on its node (as root, or through `sudo -n`);
+    /// where it cannot (an unprivileged container's read-only cgroups) it measures the node's
+    /// own limits (compose's `cpus` and `mem_limit`). When the hosts do not see the results directory
     /// (measured with a probe file over ssh), each run's job file is copied to them and what the
     /// executors write is copied back, over ssh.
     #[arg(long)]
