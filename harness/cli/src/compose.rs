@@ -32,6 +32,7 @@ const DOCKERFILE: &str = include_str!("../../../docker/Dockerfile");
 const S3_DOCKERFILE: &str = include_str!("../../../docker/s3.Dockerfile");
 const COMPOSE: &str = include_str!("../../../docker/compose.yaml");
 const MAKE_BASE: &str = include_str!("../../../docker/make-base.sh");
+const NODE_CGROUPS: &str = include_str!("../../../docker/compose.node-cgroups.yaml");
 
 /// Compose project name.
 pub const PROJECT: &str = "harness";
@@ -90,6 +91,8 @@ pub fn docker_reachable() -> Result<()> {
 struct Cluster {
     compose: Vec<String>,
     file: PathBuf,
+    /// A second compose file layered over `file` (`compose-up --node-limits`).
+    overlay: Option<PathBuf>,
     env: Vec<(String, String)>,
 }
 
@@ -98,8 +101,11 @@ impl Cluster {
         let mut c = Command::new(&self.compose[0]);
         c.args(&self.compose[1..])
             .args(["-p", PROJECT, "-f"])
-            .arg(&self.file)
-            .args(args);
+            .arg(&self.file);
+        if let Some(o) = &self.overlay {
+            c.arg("-f").arg(o);
+        }
+        c.args(args);
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -278,8 +284,9 @@ fn ip_of(container: &str) -> Result<String> {
 /// out of the image into `<work>/ssh/`. `harness server --tf-outputs` then runs on them.
 ///
 /// With `node_limits` the executor containers have no CPU quota and no memory limit, and a
-/// writable cgroup file system (privileged), like a cloud VM: only the cgroups the executors
-/// make on their node can limit them. Each is still pinned to its own `cores` CPUs of this
+/// writable cgroup file system (`docker/compose.node-cgroups.yaml` mounts this machine's
+/// `/sys/fs/cgroup` read-write), like a cloud VM: only the cgroups the executors make on their
+/// node can limit them. Each is still pinned to its own `cores` CPUs of this
 /// machine, standing in for the CPUs of a separate machine.
 ///
 /// # Errors
@@ -303,15 +310,23 @@ pub fn up(
     let file = work.join("compose.yaml");
     std::fs::write(&file, COMPOSE)?;
     let mut env = cluster_env(&work, &work.join("results"));
+    let mut overlay = None;
     if node_limits {
         env.push(("HARNESS_CPUS".into(), "0".into()));
         env.push(("HARNESS_MEMORY".into(), "0".into()));
-        env.push(("HARNESS_PRIVILEGED".into(), "true".into()));
+        let o = work.join("compose.node-cgroups.yaml");
+        std::fs::write(&o, NODE_CGROUPS)?;
+        overlay = Some(o);
     } else {
         env.push(("HARNESS_CPUS".into(), cores.to_string()));
         env.push(("HARNESS_MEMORY".into(), bytes.to_string()));
     }
-    let cluster = Cluster { compose, file, env };
+    let cluster = Cluster {
+        compose,
+        file,
+        overlay,
+        env,
+    };
     let head = cluster.start(executors, cores, crate::provenance::logical_cpus(), &work)?;
     let ips = cluster
         .containers("executor")?
@@ -352,6 +367,7 @@ pub fn down(work: &Path) -> Result<()> {
     let cluster = Cluster {
         compose,
         file: work.join("compose.yaml"),
+        overlay: None,
         env: cluster_env(&work, &work.join("results")),
     };
     cluster.down();
@@ -420,6 +436,7 @@ pub fn run_study(
         let cluster = Cluster {
             compose: compose.clone(),
             file: file.clone(),
+            overlay: None,
             env,
         };
         eprintln!(

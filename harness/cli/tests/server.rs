@@ -289,11 +289,11 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
 }
 
 /// Cloud nodes have no container limits: the executors must limit themselves on their node.
-/// The stand-in nodes here have no CPU quota and no memory limit (only a CPU each to stand for
-/// separate machines) and a writable cgroup file system, so a run is enforced only if each
-/// executor made its own cgroup on its node — which its record shows (`cgroup` `v1`/`v2`, not
-/// `node`) together with the quota and memory limit it measured there. The run cgroups are gone
-/// from the nodes afterwards.
+/// The stand-in nodes here have no CPU quota and no memory limit (only a CPU each, standing in
+/// for separate machines) and a writable cgroup file system (this machine's, mounted), so a
+/// run is enforced only if each executor made its own cgroup on its node — which its record
+/// shows (`cgroup` `v1`/`v2`, not `node`) together with the quota and memory limit it measured
+/// there. The run cgroups are gone from the nodes afterwards.
 #[test]
 fn executors_apply_their_limits_on_nodes_without_container_limits() {
     if skipped_without_docker("executors_apply_their_limits_on_nodes_without_container_limits") {
@@ -335,8 +335,8 @@ fn executors_apply_their_limits_on_nodes_without_container_limits() {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
     assert_eq!(
-        inspect("{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.Privileged}}"),
-        "0 0 true",
+        inspect("{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.CpuQuota}}"),
+        "0 0 0",
         "no container CPU quota or memory limit"
     );
 
