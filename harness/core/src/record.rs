@@ -433,6 +433,14 @@ pub struct FarmStats {
     /// switches): about one per poll while it waits for other executors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coordinator_wakeups: Option<u64>,
+    /// Of `coordinator_cpu_sec`, the CPU seconds of its looks for results that found none (a
+    /// wait of up to 1 ms on its own slots, then an `MPI_Improbe`): the cost of polling alone,
+    /// apart from handling tasks and results. Absent with one executor (nothing to poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator_poll_cpu_sec: Option<f64>,
+    /// How many such looks found nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator_empty_polls: Option<u64>,
 }
 
 impl FarmStats {

@@ -627,6 +627,8 @@ mod tests {
             ],
             coordinator_cpu_sec: None,
             coordinator_wakeups: None,
+            coordinator_poll_cpu_sec: None,
+            coordinator_empty_polls: None,
         };
         let (rows, bars) = gantt_rows(&farm);
         assert_eq!(

@@ -126,6 +126,9 @@ pub struct FarmOutcome<T, R> {
     /// farm (see [`harness_core::record::FarmStats::coordinator_cpu_sec`]).
     pub coordinator_cpu_sec: f64,
     pub coordinator_wakeups: u64,
+    /// CPU seconds of rank 0's looks for results that found none, and how many there were
+    /// (`None` with one executor: it never polls).
+    pub coordinator_poll: Option<(f64, u64)>,
 }
 
 /// (CPU seconds, voluntary context switches) of the calling thread so far
@@ -171,6 +174,8 @@ impl<T, R> FarmOutcome<T, R> {
             wall_sec: self.wall_sec,
             coordinator_cpu_sec: Some(self.coordinator_cpu_sec),
             coordinator_wakeups: Some(self.coordinator_wakeups),
+            coordinator_poll_cpu_sec: self.coordinator_poll.map(|p| p.0),
+            coordinator_empty_polls: self.coordinator_poll.map(|p| p.1),
             tasks: self
                 .tasks
                 .iter()
@@ -305,6 +310,8 @@ where
     let mut exhausted = false;
     let mut in_flight = 0u32;
     let mut failed = 0u64;
+    // Empty looks for results: their CPU (ns) and count.
+    let (mut poll_ns, mut empty_polls) = (0u64, 0u64);
     loop {
         // Hand out a task to every free slot, asking the source at that moment.
         'ranks: for rank in 0..world.size() {
@@ -334,6 +341,7 @@ where
                 arrived.push((0, f));
             }
         } else {
+            let cpu = crate::kernel::thread_cpu_ns();
             match done.recv_timeout(POLL) {
                 Ok(f) => arrived.push((0, f)),
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
@@ -342,6 +350,10 @@ where
                 if let Msg::Done(f) = msg {
                     arrived.push((src, f));
                 }
+            }
+            if arrived.is_empty() {
+                poll_ns += crate::kernel::thread_cpu_ns().saturating_sub(cpu);
+                empty_polls += 1;
             }
         }
         arrived.extend(done.try_iter().map(|f| (0, f)));
@@ -383,6 +395,7 @@ where
         wall_sec,
         coordinator_cpu_sec: cpu1 - cpu0,
         coordinator_wakeups: wakeups1.saturating_sub(wakeups0),
+        coordinator_poll: (world.size() > 1).then_some((poll_ns as f64 * 1e-9, empty_polls)),
     }
 }
 

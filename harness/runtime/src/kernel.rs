@@ -228,7 +228,8 @@ fn spin(threads: u32, run_for: Duration) -> (f64, f64) {
     })
 }
 
-fn thread_cpu_ns() -> u64 {
+/// CPU time of the calling thread, ns (`CLOCK_THREAD_CPUTIME_ID`).
+pub(crate) fn thread_cpu_ns() -> u64 {
     clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 

@@ -320,6 +320,7 @@ mod tests {
             wall_sec: 4.0,
             coordinator_cpu_sec: 0.0,
             coordinator_wakeups: 0,
+            coordinator_poll: None,
         }
     }
 
