@@ -414,13 +414,11 @@ where
         // No slot threads: `done` is already disconnected, so waiting on it would return at
         // once and the loop would spin on MPI. Rank 0 sends nothing but `Stop`.
         loop {
-            while let Some((_, msg)) = world.try_recv_json::<Msg<T, R>>() {
-                match msg {
-                    Msg::Stop => return,
-                    _ => unreachable!("rank 0 sends no task to a rank without slots"),
-                }
+            match world.try_recv_json::<Msg<T, R>>() {
+                Some((_, Msg::Stop)) => return,
+                Some(_) => unreachable!("rank 0 sends no task to a rank without slots"),
+                None => std::thread::sleep(IDLE_POLL),
             }
-            std::thread::sleep(IDLE_POLL);
         }
     }
     let mut busy = 0u32;

@@ -233,9 +233,9 @@ fn continuous_splits(values: &[f32], num_splits: usize) -> Vec<f64> {
     let mut splits = Vec::with_capacity(num_splits);
     let mut current = counts[0].1 as f64;
     let mut target = stride;
-    for i in 1..counts.len() {
+    for (i, (_, count)) in counts.iter().enumerate().skip(1) {
         let previous = current;
-        current += counts[i].1 as f64;
+        current += *count as f64;
         if (previous - target).abs() < (current - target).abs() {
             splits.push(midpoint(i));
             target += stride;
