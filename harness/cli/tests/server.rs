@@ -70,6 +70,58 @@ impl Drop for Down<'_> {
     }
 }
 
+/// `harness compose-up --executors 2 --cores 1 <extra>` in `dir`: the guard that tears the
+/// nodes down (made before anything can fail) and their terraform-shaped outputs, also written
+/// to `dir/nodes.json` for `harness server --tf-outputs`.
+fn start_nodes<'a>(dir: &'a Path, extra: &[&str]) -> (Down<'a>, serde_json::Value) {
+    let mut args = vec!["compose-up", "--executors", "2", "--cores", "1"];
+    args.extend_from_slice(extra);
+    let up = harness_cached(dir, &args);
+    let down = Down(dir);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let outputs = serde_json::from_slice(&up.stdout).expect("terraform-shaped JSON");
+    std::fs::write(dir.join("nodes.json"), &up.stdout).unwrap();
+    (down, outputs)
+}
+
+/// `harness server` on the nodes of `dir/nodes.json`: fractal-rf at executors 1,2 × 1 core ×
+/// `memory`, `fractions` of the `small` data, one repetition, as study `study`.
+fn server_study(
+    dir: &Path,
+    study: &str,
+    memory: &str,
+    fractions: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "server",
+        "--tf-outputs",
+        "nodes.json",
+        "--workload",
+        "fractal-rf",
+        "--executors",
+        "1,2",
+        "--cores",
+        "1",
+        "--memory",
+        memory,
+        "--fractions",
+        fractions,
+        "--reps",
+        "1",
+        "--data",
+        "small",
+        "--study",
+        study,
+    ];
+    args.extend_from_slice(extra);
+    harness_cached(dir, &args)
+}
+
 #[test]
 fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
     if skipped_without_docker("server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node") {
@@ -80,26 +132,7 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
     let dir = tmp.path();
     generate_fractal(dir, "small", "8", "15000");
 
-    let up = harness_cached(
-        dir,
-        &[
-            "compose-up",
-            "--executors",
-            "2",
-            "--cores",
-            "1",
-            "--memory",
-            "1g",
-        ],
-    );
-    let _down = Down(dir);
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    let outputs: serde_json::Value =
-        serde_json::from_slice(&up.stdout).expect("terraform-shaped JSON");
+    let (_down, outputs) = start_nodes(dir, &["--memory", "1g"]);
     let executors: Vec<String> = outputs["executor_private_ips"]["value"]
         .as_array()
         .unwrap()
@@ -107,33 +140,8 @@ fn server_runs_the_study_on_stand_in_nodes_and_survives_a_dead_node() {
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(executors.len(), 2);
-    std::fs::write(dir.join("nodes.json"), &up.stdout).unwrap();
 
-    let server = |fractions: &str, extra: &[&str]| {
-        let mut args = vec![
-            "server",
-            "--tf-outputs",
-            "nodes.json",
-            "--workload",
-            "fractal-rf",
-            "--executors",
-            "1,2",
-            "--cores",
-            "1",
-            "--memory",
-            "1g",
-            "--fractions",
-            fractions,
-            "--reps",
-            "1",
-            "--data",
-            "small",
-            "--study",
-            "srv",
-        ];
-        args.extend_from_slice(extra);
-        harness_cached(dir, &args)
-    };
+    let server = |fractions: &str, extra: &[&str]| server_study(dir, "srv", "1g", fractions, extra);
 
     // First half of the study: both executor nodes alive.
     let first = server("0.5", &[]);
@@ -303,25 +311,7 @@ fn executors_apply_their_limits_on_nodes_without_container_limits() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     generate_fractal(dir, "small", "4", "15000");
-    let up = harness_cached(
-        dir,
-        &[
-            "compose-up",
-            "--executors",
-            "2",
-            "--cores",
-            "1",
-            "--node-limits",
-        ],
-    );
-    let _down = Down(dir);
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    std::fs::write(dir.join("nodes.json"), &up.stdout).unwrap();
-    let outputs: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    let (_down, outputs) = start_nodes(dir, &["--node-limits"]);
     let node = container_with_address(
         outputs["executor_private_ips"]["value"][0]
             .as_str()
@@ -340,30 +330,7 @@ fn executors_apply_their_limits_on_nodes_without_container_limits() {
         "no container CPU quota or memory limit"
     );
 
-    let out = harness_cached(
-        dir,
-        &[
-            "server",
-            "--tf-outputs",
-            "nodes.json",
-            "--workload",
-            "fractal-rf",
-            "--executors",
-            "1,2",
-            "--cores",
-            "1",
-            "--memory",
-            "768m",
-            "--fractions",
-            "0.5",
-            "--reps",
-            "1",
-            "--data",
-            "small",
-            "--study",
-            "nodelim",
-        ],
-    );
+    let out = server_study(dir, "nodelim", "768m", "0.5", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{}\n{stderr}", out.status);
     let recs = records(dir, "nodelim");

@@ -138,19 +138,24 @@ fn idle_farm(out: std::ffi::OsString, parallelism: Option<u32>) {
     std::fs::write(path, serde_json::to_vec(&json).unwrap()).unwrap();
 }
 
+/// Runs `entry` (an [`idle_farm`] entry point) under `mpirun -np 2` with `var` naming its output
+/// and returns what rank 0 and rank 1 wrote.
+fn idle_farm_over_two(entry: &str, var: &str) -> (serde_json::Value, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    common::mpirun_entry(2, entry, var, &dir.path().join("idle"));
+    let read = |rank: u32| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("idle.rank{rank}"))).unwrap())
+            .unwrap()
+    };
+    (read(0), read(1))
+}
+
 /// While its only slot is busy an executor other than rank 0 has nothing to hear from rank 0,
 /// so its main thread sleeps instead of polling MPI every millisecond (which would take turns
 /// with the task on the executor's core and read as the task's run-queue wait).
 #[test]
 fn followers_main_thread_sleeps_while_its_slots_are_busy() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("idle");
-    common::mpirun_entry(2, "idle_entry_point", "HARNESS_FARM_IDLE_OUT", &out);
-    let read = |rank: u32| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(dir.path().join(format!("idle.rank{rank}"))).unwrap())
-            .unwrap()
-    };
-    let (lead, follower) = (read(0), read(1));
+    let (lead, follower) = idle_farm_over_two("idle_entry_point", "HARNESS_FARM_IDLE_OUT");
     let tasks = lead["rank1_tasks"].as_u64().unwrap();
     assert!(tasks >= 2, "rank 1 ran {tasks} of 8 tasks");
     // Polling every 1 ms it would sleep and wake about once per millisecond of the farm, busy or
@@ -179,14 +184,7 @@ fn followers_main_thread_sleeps_while_its_slots_are_busy() {
 /// thread sleeps between looks instead of spinning on MPI (which took a whole core before).
 #[test]
 fn a_follower_without_slots_sleeps() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("idle");
-    common::mpirun_entry(2, "no_slot_entry_point", "HARNESS_FARM_NOSLOT_OUT", &out);
-    let read = |rank: u32| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(dir.path().join(format!("idle.rank{rank}"))).unwrap())
-            .unwrap()
-    };
-    let (lead, follower) = (read(0), read(1));
+    let (lead, follower) = idle_farm_over_two("no_slot_entry_point", "HARNESS_FARM_NOSLOT_OUT");
     assert_eq!(lead["rank1_tasks"], 0, "rank 1 has no slot");
     let (cpu, wall) = (
         follower["cpu_ms"].as_f64().unwrap(),

@@ -113,12 +113,15 @@ fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
     );
 
     // The CPU check: two threads on one CPU get half of it each, in every attempt.
-    let check = std::thread::spawn(move || {
-        pin(cpu);
-        cpu_check(2, 0.2, 3, 0.9)
-    })
-    .join()
-    .unwrap();
+    let pinned_check = |threads: u32| {
+        std::thread::spawn(move || {
+            pin(cpu);
+            cpu_check(threads, 0.2, 3, 0.9)
+        })
+        .join()
+        .unwrap()
+    };
+    let check = pinned_check(2);
     assert_eq!(check.ratios.len(), 3, "every attempt fails: {check:?}");
     assert!(
         check.ratios.iter().all(|r| *r < 0.6 && *r > 0.3),
@@ -128,12 +131,7 @@ fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
     assert!((check.parallelism - 2.0 * check.ratio()).abs() < 1e-9);
     assert!(check.sec >= 0.6, "{check:?}");
     // One thread alone on its CPU passes at once.
-    let alone = std::thread::spawn(move || {
-        pin(cpu);
-        cpu_check(1, 0.2, 3, 0.9)
-    })
-    .join()
-    .unwrap();
+    let alone = pinned_check(1);
     assert_eq!(alone.ratios.len(), 1, "{alone:?}");
     assert!(alone.passed(0.9) && alone.ratio() <= 1.01, "{alone:?}");
     let none = cpu_check(0, 1.0, 3, 0.9);
