@@ -139,15 +139,14 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
             let req: harness_runtime::limits::LimitRequest = serde_json::from_str(&request)?;
             let (version, swap) =
                 harness_runtime::limits::apply(&req, pid).map_err(anyhow::Error::msg)?;
-            println!("{}", serde_json::to_string(&(version.as_str(), swap))?);
+            println!("{}", serde_json::to_string(&(version, swap))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::NodeCgroup { cgroup } => {
             if !harness_runtime::limits::is_root() {
                 // The run's cgroups were made by root: ask sudo, pass its answer on.
-                let status = std::process::Command::new("sudo")
-                    .arg("-n")
-                    .arg(std::env::current_exe()?)
+                let status = harness_runtime::limits::sudo_self()
+                    .map_err(anyhow::Error::msg)?
                     .args(["node-cgroup", &cgroup])
                     .status()?;
                 return Ok(if status.success() {

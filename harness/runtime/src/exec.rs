@@ -302,69 +302,75 @@ fn run<'w>(
 /// — each has the logical CPUs it asked for — but the note says which core they share: the
 /// CPU choice only does that when the node has too few whole cores for every executor.
 pub fn mark_shared_cpus(reports: &mut [ExecutorReport]) {
-    let mut smt: Vec<Vec<String>> = vec![Vec::new(); reports.len()];
-    for i in 0..reports.len() {
-        for j in 0..reports.len() {
-            if i == j || reports[i].host != reports[j].host {
-                continue;
-            }
-            for a in &reports[i].cpu_places {
-                for b in &reports[j].cpu_places {
-                    if a.cpu != b.cpu && (a.package, a.core) == (b.package, b.core) {
-                        smt[i].push(format!(
-                            "CPU {} is an SMT sibling of rank {}'s CPU {} (socket {}, core {})",
-                            a.cpu, reports[j].rank, b.cpu, a.package, a.core
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    for (r, n) in reports.iter_mut().zip(smt) {
+    let siblings = per_other_on_host(reports, |a, b| {
+        a.cpu_places
+            .iter()
+            .flat_map(|x| b.cpu_places.iter().map(move |y| (x, y)))
+            .filter(|(x, y)| x.cpu != y.cpu && (x.package, x.core) == (y.package, y.core))
+            .map(|(x, y)| {
+                format!(
+                    "CPU {} is an SMT sibling of rank {}'s CPU {} (socket {}, core {})",
+                    x.cpu, b.rank, y.cpu, x.package, x.core
+                )
+            })
+            .collect()
+    });
+    for (r, n) in reports.iter_mut().zip(siblings) {
         if !n.is_empty() {
-            let n = format!("shares a physical core: {}", n.join(", "));
-            r.enforcement_note = Some(match r.enforcement_note.take() {
-                Some(old) => format!("{old}; {n}"),
-                None => n,
-            });
+            add_note(r, format!("shares a physical core: {}", n.join(", ")), "");
         }
     }
-
-    let cpus: Vec<Vec<usize>> = reports
-        .iter()
-        .map(|r| limits::parse_cpu_list(&r.cpuset))
-        .collect();
-    let mut notes: Vec<Vec<String>> = vec![Vec::new(); reports.len()];
-    for i in 0..reports.len() {
-        for j in 0..reports.len() {
-            if i == j || reports[i].host != reports[j].host {
-                continue;
-            }
-            let shared: Vec<usize> = cpus[i]
-                .iter()
-                .filter(|c| cpus[j].contains(c))
-                .copied()
-                .collect();
-            if !shared.is_empty() {
-                notes[i].push(format!(
+    let shared = per_other_on_host(reports, |a, b| {
+        let theirs = limits::parse_cpu_list(&b.cpuset);
+        let shared: Vec<usize> = limits::parse_cpu_list(&a.cpuset)
+            .into_iter()
+            .filter(|c| theirs.contains(c))
+            .collect();
+        (!shared.is_empty())
+            .then(|| {
+                format!(
                     "shares CPU {} with rank {}",
                     limits::cpu_list(&shared),
-                    reports[j].rank
-                ));
-            }
+                    b.rank
+                )
+            })
+            .into_iter()
+            .collect()
+    });
+    for (r, n) in reports.iter_mut().zip(shared) {
+        if !n.is_empty() {
+            r.enforced = false;
+            add_note(r, n.join(", "), "measured: ");
         }
     }
-    for (r, n) in reports.iter_mut().zip(notes) {
-        if n.is_empty() {
-            continue;
-        }
-        r.enforced = false;
-        let n = n.join(", ");
-        r.enforcement_note = Some(match r.enforcement_note.take() {
-            Some(old) => format!("{old}; {n}"),
-            None => format!("measured: {n}"),
-        });
-    }
+}
+
+/// For each report, what `f(it, other)` says about every other executor of the run on the
+/// same host, in rank order.
+fn per_other_on_host(
+    reports: &[ExecutorReport],
+    f: impl Fn(&ExecutorReport, &ExecutorReport) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    reports
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            reports
+                .iter()
+                .enumerate()
+                .filter(|(j, b)| *j != i && b.host == a.host)
+                .flat_map(|(_, b)| f(a, b))
+                .collect()
+        })
+        .collect()
+}
+
+/// Appends `text` to the report's note (after "; "), or starts the note with `prefix` + `text`.
+fn add_note(r: &mut ExecutorReport, text: String, prefix: &str) {
+    r.enforcement_note = Some(match r.enforcement_note.take() {
+        Some(old) => format!("{old}; {text}"),
+        None => format!("{prefix}{text}"),
+    });
 }
 
 #[cfg(test)]

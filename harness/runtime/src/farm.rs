@@ -131,20 +131,6 @@ pub struct FarmOutcome<T, R> {
     pub coordinator_poll: Option<(f64, u64)>,
 }
 
-/// (CPU seconds, voluntary context switches) of the calling thread so far
-/// (`getrusage(RUSAGE_THREAD)`).
-fn thread_usage() -> (f64, u64) {
-    // SAFETY: getrusage fills a plain struct.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_THREAD, &mut ru) != 0 {
-            return (0.0, 0);
-        }
-        let sec = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-        (sec(ru.ru_utime) + sec(ru.ru_stime), ru.ru_nvcsw as u64)
-    }
-}
-
 impl<T, R> FarmOutcome<T, R> {
     /// Slots over all executors.
     pub fn total_slots(&self) -> u32 {
@@ -302,7 +288,7 @@ where
     S: TaskSource<T, R> + ?Sized,
 {
     let start = Instant::now();
-    let (cpu0, wakeups0) = thread_usage();
+    let (cpu0, wakeups0) = crate::kernel::thread_usage();
     let mut free = plan.to_vec();
     // (rank, task, dispatched_sec) by task id.
     let mut dispatched: Vec<(u32, T, f64)> = Vec::new();
@@ -388,7 +374,7 @@ where
     for rank in 1..world.size() {
         world.send_json(rank, &Msg::<T, R>::Stop);
     }
-    let (cpu1, wakeups1) = thread_usage();
+    let (cpu1, wakeups1) = crate::kernel::thread_usage();
     FarmOutcome {
         tasks,
         slots: plan.to_vec(),

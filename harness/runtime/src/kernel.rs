@@ -245,6 +245,20 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
     }
 }
 
+/// (CPU seconds, voluntary context switches) of the calling thread so far
+/// (`getrusage(RUSAGE_THREAD)`).
+pub(crate) fn thread_usage() -> (f64, u64) {
+    // SAFETY: getrusage fills a plain struct.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_THREAD, &mut ru) != 0 {
+            return (0.0, 0);
+        }
+        let sec = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        (sec(ru.ru_utime) + sec(ru.ru_stime), ru.ru_nvcsw as u64)
+    }
+}
+
 /// User + system CPU time of this process, ns (`getrusage`, exited threads included).
 fn process_cpu_ns() -> u64 {
     // SAFETY: getrusage fills a plain struct.

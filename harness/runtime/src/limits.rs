@@ -22,8 +22,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Which cgroup hierarchy the host offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which cgroup hierarchy the host offers (serialised as [`CgroupVersion::as_str`] says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CgroupVersion {
     /// Legacy per-controller hierarchies (`/sys/fs/cgroup/<controller>`).
     V1,
@@ -327,11 +328,8 @@ pub fn apply_as_root(req: &LimitRequest) -> Result<(CgroupVersion, Option<String
     if is_root() {
         return apply(req, pid);
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let json = serde_json::to_string(req).map_err(|e| e.to_string())?;
-    let out = std::process::Command::new("sudo")
-        .arg("-n")
-        .arg(&exe)
+    let out = sudo_self()?
         .args(["cgroup-apply", &pid.to_string(), &json])
         .stdin(std::process::Stdio::null())
         .output()
@@ -343,23 +341,27 @@ pub fn apply_as_root(req: &LimitRequest) -> Result<(CgroupVersion, Option<String
         return Err(if err.contains("password") {
             format!("not root, and `sudo -n` asks for a password ({err}): give the node's user passwordless sudo, as terraform/'s nodes have")
         } else {
-            format!("sudo {} cgroup-apply: {err}", exe.display())
+            format!("sudo harness cgroup-apply: {err}")
         });
     }
-    let (version, swap): (String, Option<String>) =
-        serde_json::from_slice(&out.stdout).map_err(|e| {
-            format!(
-                "sudo {} cgroup-apply printed {:?}: {e}",
-                exe.display(),
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })?;
-    let version = match version.as_str() {
-        "v1" => CgroupVersion::V1,
-        "v2" => CgroupVersion::V2,
-        _ => CgroupVersion::None,
-    };
-    Ok((version, swap))
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "sudo harness cgroup-apply printed {:?}: {e}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// `sudo -n <this binary>`, to which the caller adds a subcommand: how a process that is not
+/// root runs the harness's cgroup commands as root.
+///
+/// # Errors
+/// This binary's path cannot be found.
+pub fn sudo_self() -> Result<std::process::Command, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let mut c = std::process::Command::new("sudo");
+    c.arg("-n").arg(exe);
+    Ok(c)
 }
 
 /// Applies the request to process `pid`: creates `<cgroup>/rank<r>` in each controller, writes
@@ -806,6 +808,18 @@ mod tests {
             assert_eq!(parse_cpu_list(&cpu_list(&cpus)), cpus);
         }
         assert_eq!(parse_cpu_list("4-5, 1,x"), vec![1, 4, 5]);
+    }
+
+    /// `cgroup-apply` prints the version through serde, records read it as `as_str`: the same
+    /// words.
+    #[test]
+    fn versions_serialise_as_records_name_them() {
+        for v in [CgroupVersion::V1, CgroupVersion::V2, CgroupVersion::None] {
+            assert_eq!(
+                serde_json::to_string(&v).unwrap(),
+                format!("\"{}\"", v.as_str())
+            );
+        }
     }
 
     #[test]
