@@ -297,10 +297,81 @@ pub fn fit_usl(obs: &[Obs], resamples: usize, seed: u64) -> Option<UslFit> {
     })
 }
 
+/// Which scaling law a [`Prediction`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Law {
+    Amdahl,
+    Usl,
+}
+
+/// A fitted law's time at an executor count, with the 95 % percentile-bootstrap interval of
+/// that time (the law refitted to each case resample, evaluated at `executors`). A
+/// prediction, not a measurement: reports mark it so.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub law: Law,
+    pub executors: f64,
+    /// Predicted time, seconds.
+    pub seconds: f64,
+    /// `None` when fewer than half the resamples could be fitted.
+    pub ci: Option<(f64, f64)>,
+}
+
+/// Predicts the time of `law` fitted to `obs` at each executor count of `at`; empty when the
+/// law cannot be fitted (Amdahl needs ≥ 2 distinct executor counts, USL ≥ 3).
+pub fn predict(obs: &[Obs], law: Law, at: &[f64], resamples: usize, seed: u64) -> Vec<Prediction> {
+    let times = |o: &[Obs]| -> Option<Vec<f64>> {
+        match law {
+            Law::Amdahl => amdahl_point(o)
+                .map(|(t1, s, _)| at.iter().map(|p| amdahl_time(t1, s, *p)).collect()),
+            Law::Usl => usl_point(o)
+                .map(|(t1, sg, k, _)| at.iter().map(|p| usl_time(t1, sg, k, *p)).collect()),
+        }
+    };
+    let Some(point) = times(obs) else {
+        return Vec::new();
+    };
+    let cis = bootstrap_params(obs, resamples, seed, times, at.len());
+    at.iter()
+        .zip(point)
+        .zip(cis)
+        .map(|((p, seconds), ci)| Prediction {
+            law,
+            executors: *p,
+            seconds,
+            ci,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand_distr::{Distribution, Normal};
+
+    #[test]
+    fn predictions_follow_the_law_and_bracket_it() {
+        let ps = [1.0, 2.0, 4.0, 8.0];
+        let obs = noisy(|p| amdahl_time(100.0, 0.10, p), &ps, 5, 0.03, 7);
+        let pred = predict(&obs, Law::Amdahl, &[16.0, 32.0], 300, 7);
+        assert_eq!(pred.len(), 2);
+        for p in &pred {
+            let truth = amdahl_time(100.0, 0.10, p.executors);
+            let (lo, hi) = p.ci.unwrap();
+            assert!(lo <= p.seconds && p.seconds <= hi, "{p:?}");
+            assert!((p.seconds / truth - 1.0).abs() < 0.15, "{p:?} vs {truth}");
+        }
+        assert!(pred[1].seconds < pred[0].seconds);
+        assert!(
+            predict(&obs[..5], Law::Amdahl, &[2.0], 10, 1).is_empty(),
+            "one executor count"
+        );
+        assert!(
+            predict(&obs[..10], Law::Usl, &[4.0], 10, 1).is_empty(),
+            "two executor counts"
+        );
+    }
 
     fn noisy(
         model: impl Fn(f64) -> f64,

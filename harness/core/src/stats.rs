@@ -103,6 +103,62 @@ pub fn bootstrap_ci(
     ))
 }
 
+/// Percentile-bootstrap interval of a statistic of two independent samples (each resampled
+/// with replacement on its own, as criterion.rs compares two benchmarks), e.g. the ratio of
+/// their medians: a speedup T(base) / T(E) or a relative change. `None` when either sample is
+/// empty or holds NaN, or no resample gives a finite statistic.
+pub fn bootstrap_two_sample_ci(
+    a: &[f64],
+    b: &[f64],
+    confidence: f64,
+    resamples: usize,
+    seed: u64,
+    stat: impl Fn(&[f64], &[f64]) -> f64,
+) -> Option<(f64, f64)> {
+    if a.is_empty() || b.is_empty() || a.iter().chain(b).any(|x| x.is_nan()) {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut ra, mut rb) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+    let mut stats: Vec<f64> = (0..resamples.max(1))
+        .map(|_| {
+            for x in &mut ra {
+                *x = a[rng.random_range(0..a.len())];
+            }
+            for x in &mut rb {
+                *x = b[rng.random_range(0..b.len())];
+            }
+            stat(&ra, &rb)
+        })
+        .filter(|s| s.is_finite())
+        .collect();
+    if stats.is_empty() {
+        return None;
+    }
+    stats.sort_by(f64::total_cmp);
+    let alpha = (1.0 - confidence) / 2.0;
+    Some((
+        quantile_sorted(&stats, alpha),
+        quantile_sorted(&stats, 1.0 - alpha),
+    ))
+}
+
+/// The ratio median(`num`) / median(`den`) with its 95 % two-sample bootstrap interval
+/// ([`BOOTSTRAP_RESAMPLES`], [`BOOTSTRAP_SEED`]): the speedup of `den`'s runs over `num`'s
+/// when both are times. `None` when either sample is empty.
+pub fn median_ratio(num: &[f64], den: &[f64]) -> Option<(f64, (f64, f64))> {
+    let r = median(num)? / median(den)?;
+    let ci = bootstrap_two_sample_ci(
+        num,
+        den,
+        0.95,
+        BOOTSTRAP_RESAMPLES,
+        BOOTSTRAP_SEED,
+        |a, b| median(a).expect("non-empty") / median(b).expect("non-empty"),
+    )?;
+    Some((r, ci))
+}
+
 /// Tukey-fence class of one measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,6 +211,19 @@ pub fn karp_flatt(s: f64, p: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_ratio_interval_covers_the_ratio_and_tightens_with_agreement() {
+        let base = [10.0, 10.2, 9.9, 10.1, 10.0];
+        let two = [5.0, 5.1, 4.9, 5.05, 5.0];
+        let (r, (lo, hi)) = median_ratio(&base, &two).unwrap();
+        assert!((r - 2.0).abs() < 1e-12);
+        assert!(lo <= r && r <= hi && lo > 1.9 && hi < 2.1, "{lo} {hi}");
+        let noisy = [4.0, 6.0, 5.0, 3.5, 6.5];
+        let (_, (nlo, nhi)) = median_ratio(&base, &noisy).unwrap();
+        assert!(nhi - nlo > hi - lo, "a noisier sample widens the interval");
+        assert!(median_ratio(&[], &two).is_none());
+    }
     use rand_distr::{Distribution, Normal};
 
     #[test]
