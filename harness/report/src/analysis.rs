@@ -7,8 +7,8 @@
 use harness_core::fit::{fit_amdahl, fit_usl, AmdahlFit, UslFit};
 use harness_core::record::{FarmStats, Point};
 use harness_core::stats::{
-    bootstrap_median_ci, karp_flatt, median, min_max, speedup, tukey_outliers, Outlier,
-    BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
+    bootstrap_median_ci, karp_flatt, median, median_ratio, min_max, speedup, tukey_outliers,
+    Outlier, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
 };
 use harness_core::{RunRecord, RunStatus};
 use serde::Serialize;
@@ -103,6 +103,10 @@ pub struct PointSummary {
     /// Task-parallel runs: median tasks and slots per run.
     pub tasks: Option<f64>,
     pub slots: Option<f64>,
+    /// Peak resident memory of the run's largest executor, bytes (over ok runs).
+    pub peak_memory: Option<Dist>,
+    /// Median over ok runs of Σ executors' peak resident bytes / training rows.
+    pub peak_per_row: Option<f64>,
 }
 
 /// The task timeline of one task-parallel run, for a Gantt chart (rank × slot × time).
@@ -196,7 +200,8 @@ pub struct Analysis {
     pub gantts: Vec<Gantt>,
 }
 
-fn same_series(a: &Point, b: &Point) -> bool {
+/// Whether two points belong to one series (same cores, memory, fraction and parameters).
+pub fn same_series(a: &Point, b: &Point) -> bool {
     a.cores == b.cores
         && a.memory_bytes == b.memory_bytes
         && (a.fraction - b.fraction).abs() < 1e-12
@@ -302,83 +307,112 @@ fn distinct_points(records: &[RunRecord]) -> Vec<Point> {
     keys
 }
 
+/// Peak resident bytes of a run's largest executor; `None` without executor reports.
+pub fn peak_memory(r: &RunRecord) -> Option<f64> {
+    r.executor_reports
+        .iter()
+        .map(|e| e.peak_rss_bytes)
+        .max()
+        .filter(|m| *m > 0)
+        .map(|m| m as f64)
+}
+
 /// Analyses a study's records.
 pub fn analyse(records: &[RunRecord]) -> Analysis {
     let keys = distinct_points(records);
     let varying = varying_params(keys.iter());
-    let mut points: Vec<PointSummary> = keys
-        .iter()
-        .map(|point| {
-            let ok = ok_runs(records, point);
-            let col = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<(String, f64)> {
-                ok.iter()
-                    .filter_map(|r| f(r).map(|v| (r.run_id.clone(), v)))
-                    .collect()
-            };
-            let vals = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<f64> {
-                col(f).into_iter().map(|v| v.1).collect()
-            };
-            PointSummary {
-                point: point.clone(),
-                runs: records.iter().filter(|r| r.point.same_as(point)).count(),
-                ok: ok.len(),
-                repetitions: {
-                    let mut ids: Vec<&str> = records
-                        .iter()
-                        .filter(|r| r.point.same_as(point))
-                        .map(|r| r.run_id.as_str())
-                        .collect();
-                    ids.sort_unstable();
-                    ids.dedup();
-                    ids.len()
-                },
-                enforced: ok.iter().filter(|r| r.all_enforced()).count(),
-                train: Dist::of(&col(&|r| r.times.training_time_sec)),
-                total: Dist::of(&col(&|r| Some(r.times.total_time_sec))),
-                startup: Dist::of(&col(&|r| r.times.startup_sec)),
-                load: Dist::of(&col(&|r| r.times.load_sec)),
-                eval: Dist::of(&col(&|r| r.times.eval_sec)),
-                comm: Dist::of(&col(&|r| r.times.comm_sec)),
-                val_accuracy: median(&vals(&|r| r.metrics.val_accuracy)),
-                test_accuracy: median(&vals(&|r| r.metrics.test_accuracy)),
-                auc: median(&vals(&|r| r.metrics.auc)),
-                rmse: median(&vals(&|r| r.metrics.rmse)),
-                mae: median(&vals(&|r| r.metrics.mae)),
-                extra: {
-                    let mut keys: Vec<&String> =
-                        ok.iter().flat_map(|r| r.metrics.extra.keys()).collect();
-                    keys.sort();
-                    keys.dedup();
-                    keys.into_iter()
-                        .filter_map(|k| {
-                            let v: Vec<f64> = ok
-                                .iter()
-                                .filter_map(|r| r.metrics.extra.get(k).copied())
-                                .collect();
-                            median(&v).map(|m| (k.clone(), m))
-                        })
-                        .collect()
-                },
-                train_rows: median(&vals(&|r| Some(r.data.rows.train as f64))),
-                scaling_train: None,
-                scaling_total: None,
-                scaling_cores: None,
-                all_enforced: !ok.is_empty() && ok.iter().all(|r| r.all_enforced()),
-                oversubscribed: records
-                    .iter()
-                    .any(|r| r.point.same_as(point) && r.oversubscribed),
-                throughput: Dist::of(&col(&|r| r.farm.as_ref().map(FarmStats::tasks_per_sec))),
-                utilisation: Dist::of(&col(&|r| r.farm.as_ref().map(FarmStats::utilisation))),
-                tasks: median(&vals(&|r| r.farm.as_ref().map(|f| f.tasks.len() as f64))),
-                slots: median(&vals(&|r| {
-                    r.farm
-                        .as_ref()
-                        .map(|f| f64::from(f.slots.iter().sum::<u32>()))
-                })),
-            }
-        })
-        .collect();
+    let mut points: Vec<PointSummary> = keys.iter().map(|p| summarise(records, p)).collect();
+    add_scaling(&mut points);
+    let fits = fit_series(records, &keys, &varying);
+    let stragglers = stragglers(records, &points);
+    let gantts = gantts(records, &points);
+    Analysis {
+        points,
+        varying_params: varying,
+        fits,
+        stragglers,
+        gantts,
+    }
+}
 
+/// One point's runs summarised (scaling is added by [`add_scaling`]).
+fn summarise(records: &[RunRecord], point: &Point) -> PointSummary {
+    let ok = ok_runs(records, point);
+    let col = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<(String, f64)> {
+        ok.iter()
+            .filter_map(|r| f(r).map(|v| (r.run_id.clone(), v)))
+            .collect()
+    };
+    let vals = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<f64> {
+        col(f).into_iter().map(|v| v.1).collect()
+    };
+    PointSummary {
+        point: point.clone(),
+        runs: records.iter().filter(|r| r.point.same_as(point)).count(),
+        ok: ok.len(),
+        repetitions: {
+            let mut ids: Vec<&str> = records
+                .iter()
+                .filter(|r| r.point.same_as(point))
+                .map(|r| r.run_id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len()
+        },
+        enforced: ok.iter().filter(|r| r.all_enforced()).count(),
+        train: Dist::of(&col(&|r| r.times.training_time_sec)),
+        total: Dist::of(&col(&|r| Some(r.times.total_time_sec))),
+        startup: Dist::of(&col(&|r| r.times.startup_sec)),
+        load: Dist::of(&col(&|r| r.times.load_sec)),
+        eval: Dist::of(&col(&|r| r.times.eval_sec)),
+        comm: Dist::of(&col(&|r| r.times.comm_sec)),
+        val_accuracy: median(&vals(&|r| r.metrics.val_accuracy)),
+        test_accuracy: median(&vals(&|r| r.metrics.test_accuracy)),
+        auc: median(&vals(&|r| r.metrics.auc)),
+        rmse: median(&vals(&|r| r.metrics.rmse)),
+        mae: median(&vals(&|r| r.metrics.mae)),
+        extra: {
+            let mut keys: Vec<&String> = ok.iter().flat_map(|r| r.metrics.extra.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .filter_map(|k| {
+                    let v: Vec<f64> = ok
+                        .iter()
+                        .filter_map(|r| r.metrics.extra.get(k).copied())
+                        .collect();
+                    median(&v).map(|m| (k.clone(), m))
+                })
+                .collect()
+        },
+        train_rows: median(&vals(&|r| Some(r.data.rows.train as f64))),
+        scaling_train: None,
+        scaling_total: None,
+        scaling_cores: None,
+        all_enforced: !ok.is_empty() && ok.iter().all(|r| r.all_enforced()),
+        oversubscribed: records
+            .iter()
+            .any(|r| r.point.same_as(point) && r.oversubscribed),
+        throughput: Dist::of(&col(&|r| r.farm.as_ref().map(FarmStats::tasks_per_sec))),
+        utilisation: Dist::of(&col(&|r| r.farm.as_ref().map(FarmStats::utilisation))),
+        tasks: median(&vals(&|r| r.farm.as_ref().map(|f| f.tasks.len() as f64))),
+        slots: median(&vals(&|r| {
+            r.farm
+                .as_ref()
+                .map(|f| f64::from(f.slots.iter().sum::<u32>()))
+        })),
+        peak_memory: Dist::of(&col(&peak_memory)),
+        peak_per_row: median(&vals(&|r| {
+            let sum: u64 = r.executor_reports.iter().map(|e| e.peak_rss_bytes).sum();
+            (r.data.rows.train > 0 && sum > 0).then(|| sum as f64 / r.data.rows.train as f64)
+        })),
+    }
+}
+
+/// Speedup, efficiency and Karp–Flatt of every point against its series' smallest executor
+/// count, and the training speedup against the smallest total core count.
+fn add_scaling(points: &mut [PointSummary]) {
     for i in 0..points.len() {
         let p = points[i].point.clone();
         let base = points
@@ -413,10 +447,13 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
             points[i].scaling_cores = Some(scaling(bt, bc, t.median, p.executors * p.cores));
         }
     }
+}
 
+/// Amdahl and USL fits of every series, over all its ok runs.
+fn fit_series(records: &[RunRecord], keys: &[Point], varying: &[String]) -> Vec<SeriesFit> {
     let mut fits: Vec<SeriesFit> = Vec::new();
     let mut fitted: Vec<&Point> = Vec::new();
-    for p in &keys {
+    for p in keys {
         if fitted.iter().any(|f| same_series(f, p)) {
             continue;
         }
@@ -432,7 +469,7 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
         let total = obs(&|r| Some(r.times.total_time_sec));
         let n = 500;
         fits.push(SeriesFit {
-            label: series_label(p, &varying),
+            label: series_label(p, varying),
             cores: p.cores,
             memory_bytes: p.memory_bytes,
             fraction: p.fraction,
@@ -442,9 +479,12 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
             usl_total: fit_usl(&total, n, BOOTSTRAP_SEED),
         });
     }
+    fits
+}
 
-    // Stragglers: the median-training-time run of every multi-executor point.
-    let stragglers = points
+/// The median-training-time run of every multi-executor point, per executor.
+fn stragglers(records: &[RunRecord], points: &[PointSummary]) -> Vec<Straggler> {
+    points
         .iter()
         .filter(|p| p.point.executors > 1)
         .filter_map(|p| {
@@ -462,15 +502,7 @@ pub fn analyse(records: &[RunRecord]) -> Analysis {
                 ratio,
             })
         })
-        .collect();
-    let gantts = gantts(records, &points);
-    Analysis {
-        points,
-        varying_params: varying,
-        fits,
-        stragglers,
-        gantts,
-    }
+        .collect()
 }
 
 /// The median-training-time ok run with farm data of each executor count, at its largest
@@ -509,18 +541,104 @@ fn gantts(records: &[RunRecord], points: &[PointSummary]) -> Vec<Gantt> {
         .collect()
 }
 
-/// Verdict of a comparison, as criterion.rs reports changes.
+/// Verdict of a comparison, as criterion.rs reports changes: better or worse only when the
+/// interval of the change excludes zero and the change exceeds the metric's noise threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    Faster,
-    Slower,
+    Better,
+    Worse,
     WithinNoise,
 }
 
-/// Change of the median training time of one point against a baseline study.
+/// What a comparison with a baseline compares, per common point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    TrainingTime,
+    TotalTime,
+    /// Test accuracy, or validation accuracy where a workload has no test set.
+    Accuracy,
+    RocAuc,
+    Rmse,
+    /// Peak resident memory of the largest executor.
+    PeakMemory,
+}
+
+impl Metric {
+    /// Every metric, in the order reports show them.
+    pub const ALL: [Metric; 6] = [
+        Metric::TrainingTime,
+        Metric::TotalTime,
+        Metric::Accuracy,
+        Metric::RocAuc,
+        Metric::Rmse,
+        Metric::PeakMemory,
+    ];
+
+    /// Its name in tables and chart titles.
+    pub fn title(self) -> &'static str {
+        match self {
+            Metric::TrainingTime => "training time",
+            Metric::TotalTime => "total time",
+            Metric::Accuracy => "accuracy",
+            Metric::RocAuc => "ROC AUC",
+            Metric::Rmse => "RMSE",
+            Metric::PeakMemory => "peak memory",
+        }
+    }
+
+    /// Chart and file id: `change-training-time`.
+    pub fn id(self) -> String {
+        format!("change-{}", self.title().replace(' ', "-").to_lowercase())
+    }
+
+    /// Whether a smaller value is the better one.
+    pub fn lower_is_better(self) -> bool {
+        !matches!(self, Metric::Accuracy | Metric::RocAuc)
+    }
+
+    /// Relative changes within ±this are noise: 2 % for times and memory (run-to-run spread
+    /// on a quiet machine), 0.2 % for quality metrics.
+    pub fn noise_threshold(self) -> f64 {
+        match self {
+            Metric::TrainingTime | Metric::TotalTime | Metric::PeakMemory => NOISE_THRESHOLD,
+            _ => 0.002,
+        }
+    }
+
+    /// The metric's value in an ok run.
+    pub fn value(self, r: &RunRecord) -> Option<f64> {
+        match self {
+            Metric::TrainingTime => r.times.training_time_sec,
+            Metric::TotalTime => Some(r.times.total_time_sec),
+            Metric::Accuracy => r.metrics.test_accuracy.or(r.metrics.val_accuracy),
+            Metric::RocAuc => r.metrics.auc,
+            Metric::Rmse => r.metrics.rmse,
+            Metric::PeakMemory => peak_memory(r),
+        }
+    }
+
+    /// The verdict's words for this metric: `faster`, `more memory`, `higher`.
+    pub fn verdict_text(self, v: Verdict) -> &'static str {
+        match (self, v) {
+            (_, Verdict::WithinNoise) => "within noise",
+            (Metric::TrainingTime | Metric::TotalTime, Verdict::Better) => "faster",
+            (Metric::TrainingTime | Metric::TotalTime, Verdict::Worse) => "slower",
+            (Metric::PeakMemory, Verdict::Better) => "less memory",
+            (Metric::PeakMemory, Verdict::Worse) => "more memory",
+            (Metric::Rmse, Verdict::Better) => "lower error",
+            (Metric::Rmse, Verdict::Worse) => "higher error",
+            (_, Verdict::Better) => "higher",
+            (_, Verdict::Worse) => "lower",
+        }
+    }
+}
+
+/// Change of one metric's median at one point against a baseline study.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
+    pub metric: Metric,
     pub point: Point,
     pub baseline_median: f64,
     pub median: f64,
@@ -531,69 +649,47 @@ pub struct Change {
     pub verdict: Verdict,
 }
 
-/// Noise threshold: a change whose interval lies within ±2 % is noise.
+/// Noise threshold of times and memory: a change whose interval lies within ±2 % is noise.
 pub const NOISE_THRESHOLD: f64 = 0.02;
 
-/// Compares every point the two studies share: the bootstrap interval of the relative change
-/// of median training time (both samples resampled independently). Faster/slower when the
-/// interval excludes zero and the change exceeds [`NOISE_THRESHOLD`]; else within noise.
+/// Compares every point the two studies share, for every [`Metric`] both report: the
+/// bootstrap interval of the relative change of the median (both samples resampled
+/// independently) and the verdict.
 pub fn compare(records: &[RunRecord], baseline: &[RunRecord]) -> Vec<Change> {
     let mut out = Vec::new();
-    for point in distinct_points(records) {
-        let new: Vec<f64> = ok_runs(records, &point)
-            .iter()
-            .filter_map(|r| r.times.training_time_sec)
-            .collect();
-        let old: Vec<f64> = ok_runs(baseline, &point)
-            .iter()
-            .filter_map(|r| r.times.training_time_sec)
-            .collect();
-        let (Some(m_new), Some(m_old)) = (median(&new), median(&old)) else {
-            continue;
-        };
-        let ci = two_sample_change_ci(&new, &old);
-        let change = m_new / m_old - 1.0;
-        let verdict = if ci.1 < 0.0 && change < -NOISE_THRESHOLD {
-            Verdict::Faster
-        } else if ci.0 > 0.0 && change > NOISE_THRESHOLD {
-            Verdict::Slower
-        } else {
-            Verdict::WithinNoise
-        };
-        out.push(Change {
-            point,
-            baseline_median: m_old,
-            median: m_new,
-            change,
-            ci,
-            verdict,
-        });
+    for metric in Metric::ALL {
+        for point in distinct_points(records) {
+            let vals = |rs: &[RunRecord]| -> Vec<f64> {
+                ok_runs(rs, &point)
+                    .iter()
+                    .filter_map(|r| metric.value(r))
+                    .collect()
+            };
+            let (new, old) = (vals(records), vals(baseline));
+            let (Some((ratio, (lo, hi))), true) = (median_ratio(&new, &old), !old.is_empty())
+            else {
+                continue;
+            };
+            let (change, ci) = (ratio - 1.0, (lo - 1.0, hi - 1.0));
+            let up = ci.0 > 0.0 && change > metric.noise_threshold();
+            let down = ci.1 < 0.0 && change < -metric.noise_threshold();
+            let verdict = match (up, down, metric.lower_is_better()) {
+                (true, _, true) | (_, true, false) => Verdict::Worse,
+                (_, true, true) | (true, _, false) => Verdict::Better,
+                _ => Verdict::WithinNoise,
+            };
+            out.push(Change {
+                metric,
+                point: point.clone(),
+                baseline_median: median(&old).expect("non-empty"),
+                median: median(&new).expect("non-empty"),
+                change,
+                ci,
+                verdict,
+            });
+        }
     }
     out
-}
-
-/// 95 % percentile-bootstrap interval of median(new) / median(old) − 1.
-fn two_sample_change_ci(new: &[f64], old: &[f64]) -> (f64, f64) {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
-    let mut a = vec![0.0; new.len()];
-    let mut b = vec![0.0; old.len()];
-    let mut changes: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| {
-            for x in &mut a {
-                *x = new[rng.random_range(0..new.len())];
-            }
-            for x in &mut b {
-                *x = old[rng.random_range(0..old.len())];
-            }
-            median(&a).expect("non-empty") / median(&b).expect("non-empty") - 1.0
-        })
-        .collect();
-    changes.sort_by(f64::total_cmp);
-    (
-        harness_core::stats::quantile_sorted(&changes, 0.025),
-        harness_core::stats::quantile_sorted(&changes, 0.975),
-    )
 }
 
 #[cfg(test)]
@@ -734,12 +830,38 @@ mod tests {
             }
         }
         let changes = compare(&slower, &base);
-        assert!(!changes.is_empty());
-        for c in &changes {
-            assert_eq!(c.verdict, Verdict::Slower, "{c:?}");
+        let train: Vec<&Change> = changes
+            .iter()
+            .filter(|c| c.metric == Metric::TrainingTime)
+            .collect();
+        assert!(!train.is_empty());
+        for c in &train {
+            assert_eq!(c.verdict, Verdict::Worse, "{c:?}");
+            assert_eq!(Metric::TrainingTime.verdict_text(c.verdict), "slower");
             assert!((c.change - 0.5).abs() < 1e-9);
             assert!(c.ci.0 > 0.0);
         }
+        // Accuracy and memory did not change: within noise, and reported for every point.
+        for m in [Metric::Accuracy, Metric::PeakMemory] {
+            let of_m: Vec<&Change> = changes.iter().filter(|c| c.metric == m).collect();
+            assert_eq!(of_m.len(), train.len(), "{m:?}");
+            assert!(of_m.iter().all(|c| c.verdict == Verdict::WithinNoise));
+        }
+        assert!(
+            !changes.iter().any(|c| c.metric == Metric::Rmse),
+            "the fixture has no RMSE"
+        );
+        let mut better = base.clone();
+        for r in &mut better {
+            if let Some(a) = r.metrics.test_accuracy.as_mut() {
+                *a *= 1.05;
+            }
+        }
+        assert!(compare(&better, &base)
+            .iter()
+            .filter(|c| c.metric == Metric::Accuracy)
+            .all(|c| c.verdict == Verdict::Better
+                && Metric::Accuracy.verdict_text(c.verdict) == "higher"));
         for c in compare(&base, &base) {
             assert_eq!(c.verdict, Verdict::WithinNoise);
             assert!(c.change.abs() < 1e-12);

@@ -2,7 +2,9 @@
 
 use harness_core::units::format_bytes;
 
-use crate::analysis::{params_label, Analysis, Change, Verdict};
+use crate::analysis::{params_label, Analysis, Change};
+use crate::findings::Findings;
+use crate::theme;
 use crate::ReportError;
 
 const HEADER: [&str; 25] = [
@@ -100,13 +102,17 @@ pub fn csv(a: &Analysis) -> Result<String, ReportError> {
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
 }
 
-/// The per-point summary (and the comparison, when given) as GitHub-flavoured Markdown.
-pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
+/// `summary.md`: the findings, the per-point summary and the comparison with a baseline
+/// (when given), as GitHub-flavoured Markdown.
+pub fn markdown(a: &Analysis, findings: &Findings, changes: Option<&[Change]>) -> String {
+    let mut s = format!("{}\n## Points\n\n", findings.markdown());
     let mut cols = vec![0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20, 21, 22];
     if !a.varying_params.is_empty() {
         cols.push(24);
     }
-    let mut s = String::new();
+    let all = rows(a);
+    // Only the columns some point fills (a workload without ROC AUC has no AUC column).
+    cols.retain(|c| *c < 6 || all.iter().any(|r| !r[*c].is_empty()));
     s.push_str(&format!(
         "| {} |\n",
         cols.iter()
@@ -115,7 +121,7 @@ pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
             .join(" | ")
     ));
     s.push_str(&format!("|{}\n", "---|".repeat(cols.len())));
-    for r in rows(a) {
+    for r in all {
         let cells: Vec<String> = cols
             .iter()
             .map(|c| match r[*c].parse::<f64>() {
@@ -127,7 +133,7 @@ pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
         s.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     if let Some(changes) = changes {
-        s.push_str("\n| executors | cores | memory | fraction | baseline median (s) | median (s) | change | 95 % CI | verdict |\n|---|---|---|---|---|---|---|---|---|\n");
+        s.push_str("\n## Comparison with the baseline\n\n| metric | executors | cores | memory | fraction | baseline median | median | change | 95 % CI | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for c in changes {
             s.push_str(&format!("| {} |\n", change_cells(c).join(" | ")));
         }
@@ -135,27 +141,19 @@ pub fn markdown(a: &Analysis, changes: Option<&[Change]>) -> String {
     s
 }
 
-/// The cells of one comparison row: point, baseline and new median (s), change, its 95 % CI and
-/// the verdict. Shared by the Markdown and HTML tables.
-pub fn change_cells(c: &Change) -> [String; 9] {
+/// The cells of one comparison row: metric, point, baseline and new median, change, its 95 %
+/// CI and the verdict.
+pub fn change_cells(c: &Change) -> [String; 10] {
     [
+        c.metric.title().to_string(),
         c.point.executors.to_string(),
         c.point.cores.to_string(),
         format_bytes(c.point.memory_bytes),
         c.point.fraction.to_string(),
         format!("{:.4}", c.baseline_median),
         format!("{:.4}", c.median),
-        format!("{:+.1} %", c.change * 100.0),
-        format!("{:+.1} % … {:+.1} %", c.ci.0 * 100.0, c.ci.1 * 100.0),
-        verdict_text(c.verdict).to_string(),
+        theme::change(c.change),
+        format!("{} … {}", theme::change(c.ci.0), theme::change(c.ci.1)),
+        c.metric.verdict_text(c.verdict).to_string(),
     ]
-}
-
-/// A verdict in words.
-pub fn verdict_text(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Faster => "faster",
-        Verdict::Slower => "slower",
-        Verdict::WithinNoise => "within noise",
-    }
 }

@@ -1,18 +1,39 @@
-//! The study's figures: an [`Analysis`] (and the records, for per-executor limits) → SVG.
-//! Every study gets [`CHARTS`]; a task-parallel study also [`FARM_CHARTS`] and its task
-//! timelines (Gantt charts of rank × slot × time); an epoch-based regression study also
-//! [`REGRESSION_CHARTS`].
+//! The study's figures: an [`Analysis`] (with the records, for per-executor figures, and the
+//! [`Findings`], for predictions) → chart descriptions → SVG.
+//!
+//! Executor charts have one series per (fraction, cores, memory, varying parameters), fraction
+//! charts one per executor count; a series keeps its colour on every chart of its kind. Every
+//! measured point carries its 95 % interval and run count; ideal lines are grey and dashed;
+//! only metrics the workload reports are drawn.
 
-use harness_core::fit::{amdahl_time, usl_time};
+use harness_core::fit::{amdahl_time, usl_time, Law};
 use harness_core::record::FarmStats;
-use harness_core::RunRecord;
+use harness_core::stats::median_ratio;
+use harness_core::{RunRecord, RunStatus};
 
-use crate::analysis::{params_label, series_label, Analysis, Dist, PointSummary};
-use crate::charts::{self, GanttBar, LimitPoint, LineChart, Series, Style};
+use crate::analysis::{
+    params_label, series_label, Analysis, Change, Dist, Metric, PointSummary, SeriesFit, Verdict,
+};
+use crate::charts::{
+    self, Axis, Bar, BarChart, LegendEntry, LineChart, Mark, Paint, Series, Style, Swatch, Unit,
+};
+use crate::findings::Findings;
+use crate::theme::{self, Rgb};
 use crate::ReportError;
 
-/// Chart ids, titles and what they show, in page order.
-pub const CHARTS: [(&str, &str); 10] = [
+/// A chart of the page.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// Element id suffix and file name: `chart-<id>`, `<id>.svg`.
+    pub id: String,
+    pub title: String,
+    pub svg: String,
+    /// Spans the whole grid row (timelines, bar charts with many rows).
+    pub wide: bool,
+}
+
+/// Chart ids and titles every data-parallel study gets (when its records hold the data).
+pub const CHARTS: [(&str, &str); 13] = [
     ("time", "Training time vs executors"),
     ("speedup", "Speedup vs executors"),
     ("efficiency", "Parallel efficiency vs executors"),
@@ -24,28 +45,54 @@ pub const CHARTS: [(&str, &str); 10] = [
     ),
     ("time-per-row", "Training time per row vs fraction"),
     ("accuracy", "Accuracy vs fraction"),
-    ("phases", "Per-executor phases (stragglers)"),
-    ("limits", "Requested vs measured limits"),
+    ("memory", "Peak memory per executor vs fraction"),
+    ("memory-per-row", "Peak memory per training row vs fraction"),
+    (
+        "phases",
+        "Per-executor phases of the median run (stragglers)",
+    ),
+    ("limits-cores", "Requested vs measured CPUs per executor"),
+    (
+        "limits-memory",
+        "Requested vs measured memory limit per executor",
+    ),
 ];
 
-/// Charts of task-parallel studies (records with farm data), after [`CHARTS`]; then one task
-/// timeline `gantt-e<executors>` per executor count.
+/// Charts of task-parallel studies, then one task timeline `gantt-e<executors>` each.
 pub const FARM_CHARTS: [(&str, &str); 2] = [
     ("throughput", "Task throughput vs executors"),
     ("utilisation", "Slot utilisation vs executors"),
 ];
 
-/// Charts of studies whose runs report epochs (`metrics.extra.epoch_sec`) or a test RMSE:
-/// seconds per epoch against executors, and test error against fraction (RMSE and MAE, and a
-/// baseline's `baseline_rmse` / `baseline_mae` when reported).
+/// Charts of studies whose runs report epochs or a test RMSE.
 pub const REGRESSION_CHARTS: [(&str, &str); 2] = [
     ("epoch-time", "Epoch time vs executors"),
     ("error", "Test error vs fraction"),
 ];
 
-fn series_keys(a: &Analysis) -> Vec<String> {
+fn title(id: &str) -> String {
+    CHARTS
+        .iter()
+        .chain(&FARM_CHARTS)
+        .chain(&REGRESSION_CHARTS)
+        .find(|c| c.0 == id)
+        .map_or(id.to_string(), |c| c.1.to_string())
+}
+
+fn line(id: &str, c: &LineChart) -> Result<Chart, ReportError> {
+    Ok(Chart {
+        id: id.into(),
+        title: c.title.clone(),
+        svg: charts::line_chart(c)?,
+        wide: false,
+    })
+}
+
+/// The series labels of executor charts, in analysis order: series with at least one ok run
+/// (so colours are not spent on series that draw nothing).
+pub fn series_keys(a: &Analysis) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    for p in &a.points {
+    for p in a.points.iter().filter(|p| p.ok > 0) {
         let l = series_label(&p.point, &a.varying_params);
         if !keys.contains(&l) {
             keys.push(l);
@@ -55,292 +102,622 @@ fn series_keys(a: &Analysis) -> Vec<String> {
 }
 
 fn by_series<'a>(a: &'a Analysis, key: &str) -> Vec<&'a PointSummary> {
-    a.points
+    let mut v: Vec<&PointSummary> = a
+        .points
         .iter()
         .filter(|p| series_label(&p.point, &a.varying_params) == key && p.train.is_some())
-        .collect()
+        .collect();
+    v.sort_by_key(|p| p.point.executors);
+    v
 }
 
-fn executor_chart(title: &str, y: &str, log_y: bool) -> LineChart {
+fn executor_counts(a: &Analysis) -> Vec<f64> {
+    let mut v: Vec<u32> = a.points.iter().map(|p| p.point.executors).collect();
+    v.sort_unstable();
+    v.dedup();
+    v.into_iter().map(f64::from).collect()
+}
+
+fn ex(p: &PointSummary) -> f64 {
+    f64::from(p.point.executors)
+}
+
+/// Bytes per mebibyte.
+const MIB: f64 = 1_048_576.0;
+
+/// A mark with its value and interval multiplied by `k` (a change of unit).
+fn scaled(m: Mark, k: f64) -> Mark {
+    Mark {
+        y: m.y * k,
+        ci: m.ci.map(|(lo, hi)| (lo * k, hi * k)),
+        ..m
+    }
+}
+
+/// A distribution as a mark at `x`.
+fn dist_mark(x: f64, d: &Dist) -> Mark {
+    Mark {
+        x,
+        y: d.median,
+        ci: Some(d.ci),
+        n: Some(d.n),
+        note: None,
+    }
+}
+
+fn chart(id: &str, x: Axis, y: Axis) -> LineChart {
     LineChart {
-        title: title.into(),
-        x_desc: "executors (log₂)".into(),
-        y_desc: y.into(),
-        log_x: true,
-        log_y,
-        x_integer: true,
+        notes: Vec::new(),
+        title: title(id),
+        x,
+        y,
         series: Vec::new(),
     }
 }
 
-/// A chart of the page: (id, title, svg).
-pub type Chart = (String, String, String);
+fn measured(label: &str, marks: Vec<Mark>, i: usize) -> Series {
+    Series {
+        label: label.into(),
+        marks,
+        style: Style::Band,
+        color: Paint::Series(i),
+        of: None,
+    }
+}
 
-/// Every chart of the page: [`CHARTS`], and for task-parallel studies [`FARM_CHARTS`] and the
-/// task timelines.
-///
-/// # Errors
-/// [`ReportError::Chart`] if a chart cannot be drawn.
-pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportError> {
-    let keys = series_keys(a);
-    let e = |p: &PointSummary| f64::from(p.point.executors);
-    let mut time = executor_chart(CHARTS[0].1, "training time, s (log; median, 95 % CI)", true);
-    let mut speedup = executor_chart(CHARTS[1].1, "speedup T(base)/T(E)", false);
-    let mut efficiency = executor_chart(CHARTS[2].1, "parallel efficiency", false);
-    let mut kf = executor_chart(CHARTS[3].1, "Karp–Flatt e", false);
-    let mut fits = executor_chart(CHARTS[4].1, "training time, s (log)", true);
-    let (mut emin, mut emax) = (f64::INFINITY, 0f64);
-    for (i, key) in keys.iter().enumerate() {
+fn ideal(label: &str, marks: Vec<Mark>) -> Series {
+    Series {
+        label: label.into(),
+        marks,
+        style: Style::Ideal,
+        color: Paint::Ideal,
+        of: None,
+    }
+}
+
+/// The ideal line of the series pushed last: drawn grey and dashed, hidden with that series,
+/// explained once in the legend.
+fn ideal_of_last(c: &mut LineChart, marks: Vec<Mark>) {
+    let of = c.series.len().checked_sub(1);
+    c.series.push(Series {
+        of,
+        ..ideal("", marks)
+    });
+    if c.notes.is_empty() {
+        c.notes.push(LegendEntry {
+            series: None,
+            label: "ideal: linear from each series' smallest count".into(),
+            color: theme::IDEAL,
+            swatch: Swatch::Line(Style::Ideal),
+        });
+    }
+}
+
+fn ok_train(records: &[RunRecord], p: &PointSummary) -> Vec<f64> {
+    records
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok && r.point.same_as(&p.point))
+        .filter_map(|r| r.times.training_time_sec)
+        .collect()
+}
+
+/// Speedup marks of a series against its first point, with the two-sample bootstrap interval;
+/// `per` divides by the executor ratio (efficiency).
+fn ratio_marks(records: &[RunRecord], ps: &[&PointSummary], per: bool) -> Vec<Mark> {
+    let Some(base) = ps.first() else {
+        return Vec::new();
+    };
+    let tb = ok_train(records, base);
+    ps.iter()
+        .filter_map(|p| {
+            let t = ok_train(records, p);
+            let (s, (lo, hi)) = median_ratio(&tb, &t)?;
+            let k = if per { ex(p) / ex(base) } else { 1.0 };
+            Some(Mark {
+                x: ex(p),
+                y: s / k,
+                ci: Some((lo / k, hi / k)),
+                n: Some(t.len()),
+                note: None,
+            })
+        })
+        .collect()
+}
+
+/// Training time, speedup, efficiency and Karp–Flatt against executors.
+fn executor_charts(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportError> {
+    let counts = executor_counts(a);
+    let mut time = chart(
+        "time",
+        Axis::executors(counts.clone()),
+        Axis::log("training time (s, log scale)", Unit::Seconds),
+    );
+    let mut speedup = chart(
+        "speedup",
+        Axis::executors(counts.clone()),
+        Axis::linear("speedup T(base) / T(E)", Unit::Number),
+    );
+    let mut eff = chart(
+        "efficiency",
+        Axis::executors(counts.clone()),
+        Axis::linear("parallel efficiency", Unit::Number),
+    );
+    let mut kf = chart(
+        "karp-flatt",
+        Axis::executors(counts.clone()),
+        Axis::linear("Karp–Flatt serial fraction e", Unit::Number),
+    );
+    for (i, key) in series_keys(a).iter().enumerate() {
         let ps = by_series(a, key);
-        if ps.is_empty() {
-            continue;
+        let Some(first) = ps.first() else { continue };
+        let marks: Vec<Mark> = ps
+            .iter()
+            .filter_map(|p| Some(dist_mark(ex(p), p.train.as_ref()?)))
+            .collect();
+        let (e0, t0, elast) = (ex(first), marks[0].y, ex(ps[ps.len() - 1]));
+        time.series.push(measured(key, marks, i));
+        if elast > e0 {
+            ideal_of_last(
+                &mut time,
+                vec![Mark::at(e0, t0), Mark::at(elast, t0 * e0 / elast)],
+            );
         }
-        let c = Some(i);
-        let med = |p: &&PointSummary| p.train.as_ref().expect("filtered").median;
-        time.series.push(Series {
-            label: key.clone(),
-            points: ps.iter().map(|p| (e(p), med(p))).collect(),
-            whiskers: ps
-                .iter()
-                .map(|p| {
-                    let d = p.train.as_ref().expect("filtered");
-                    (e(p), d.ci.0, d.ci.1)
+        speedup
+            .series
+            .push(measured(key, ratio_marks(records, &ps, false), i));
+        eff.series
+            .push(measured(key, ratio_marks(records, &ps, true), i));
+        let kfm = ps
+            .iter()
+            .filter_map(|p| {
+                Some(Mark {
+                    n: p.train.as_ref().map(|d| d.n),
+                    ..Mark::at(ex(p), p.scaling_train?.karp_flatt?)
                 })
-                .collect(),
-            style: Style::Measured,
-            color: c,
-        });
-        let (e0, t0) = (e(ps[0]), med(&ps[0]));
-        let elast = e(ps[ps.len() - 1]);
-        emin = emin.min(e0);
-        emax = emax.max(elast);
-        time.series.push(Series {
-            label: if i == 0 {
-                "ideal T(base)·base/E".into()
-            } else {
-                String::new()
-            },
-            points: vec![(e0, t0), (elast, t0 * e0 / elast)],
-            whiskers: vec![],
-            style: Style::Dashed,
-            color: c,
-        });
-        let scaled = |f: &dyn Fn(&PointSummary) -> Option<f64>| -> Vec<(f64, f64)> {
-            ps.iter().filter_map(|p| f(p).map(|v| (e(p), v))).collect()
-        };
-        for (chart, f) in [
-            (
-                &mut speedup,
-                &(|p: &PointSummary| p.scaling_train.map(|s| s.speedup))
-                    as &dyn Fn(&PointSummary) -> Option<f64>,
-            ),
-            (&mut efficiency, &|p: &PointSummary| {
-                p.scaling_train.map(|s| s.efficiency)
-            }),
-            (&mut kf, &|p: &PointSummary| {
-                p.scaling_train.and_then(|s| s.karp_flatt)
-            }),
-        ] {
-            chart.series.push(Series {
-                label: key.clone(),
-                points: scaled(f),
-                whiskers: vec![],
-                style: Style::Measured,
-                color: c,
-            });
-        }
-        fits.series.push(Series {
-            label: key.clone(),
-            points: ps.iter().map(|p| (e(p), med(p))).collect(),
-            whiskers: vec![],
-            style: Style::Markers,
-            color: c,
-        });
-        if let Some(f) = a.fits.iter().find(|f| &f.label == key) {
-            let span: Vec<f64> = (0..=40)
-                .map(|k| e0 * (elast * 2.0 / e0).powf(f64::from(k) / 40.0))
-                .collect();
-            if let Some(m) = &f.amdahl_train {
-                fits.series.push(Series {
-                    label: format!("Amdahl s={:.3}", m.serial_fraction),
-                    points: span
-                        .iter()
-                        .map(|p| (*p, amdahl_time(m.t1, m.serial_fraction, *p)))
-                        .collect(),
-                    whiskers: vec![],
-                    style: Style::Dashed,
-                    color: c,
-                });
-            }
-            if let Some(m) = &f.usl_train {
-                fits.series.push(Series {
-                    label: format!("USL σ={:.3} κ={:.4}", m.sigma, m.kappa),
-                    points: span
-                        .iter()
-                        .map(|p| (*p, usl_time(m.t1, m.sigma, m.kappa, *p)))
-                        .collect(),
-                    whiskers: vec![],
-                    style: Style::Dotted,
-                    color: c,
-                });
-            }
-        }
-    }
-    if emin.is_finite() {
-        let base = emin;
-        speedup.series.push(Series {
-            label: "ideal (linear)".into(),
-            points: vec![(base, 1.0), (emax, emax / base)],
-            whiskers: vec![],
-            style: Style::Dashed,
-            color: None,
-        });
-        efficiency.series.push(Series {
-            label: "ideal".into(),
-            points: vec![(base, 1.0), (emax, 1.0)],
-            whiskers: vec![],
-            style: Style::Dashed,
-            color: None,
+            })
+            .collect();
+        kf.series.push(Series {
+            style: Style::Whiskers,
+            ..measured(key, kfm, i)
         });
     }
+    if let (Some(lo), Some(hi)) = (counts.first(), counts.last()) {
+        speedup.series.push(ideal(
+            "ideal (linear)",
+            vec![Mark::at(*lo, 1.0), Mark::at(*hi, hi / lo)],
+        ));
+        eff.series
+            .push(ideal("ideal", vec![Mark::at(*lo, 1.0), Mark::at(*hi, 1.0)]));
+    }
+    [
+        ("time", &time),
+        ("speedup", &speedup),
+        ("efficiency", &eff),
+        ("karp-flatt", &kf),
+    ]
+    .iter()
+    .map(|(id, c)| line(id, c))
+    .collect()
+}
 
-    // Views over fractions, one series per executor count (and varying parameters).
-    let mut execs: Vec<(u32, String)> = a
+/// Observations (hollow), Amdahl (dashed) and USL (dotted) curves to 2× the largest count,
+/// and the findings' predictions at 2× and 4× with their intervals.
+fn fits_chart(a: &Analysis, f: &Findings) -> Result<Chart, ReportError> {
+    let mut counts = executor_counts(a);
+    let mut c = chart(
+        "fits",
+        Axis::executors(Vec::new()),
+        Axis::log("training time (s, log scale)", Unit::Seconds),
+    );
+    for (i, key) in series_keys(a).iter().enumerate() {
+        let ps = by_series(a, key);
+        let (Some(first), Some(last)) = (ps.first(), ps.last()) else {
+            continue;
+        };
+        let marks = ps
+            .iter()
+            .filter_map(|p| Some(dist_mark(ex(p), p.train.as_ref()?)))
+            .collect();
+        c.series.push(Series {
+            style: Style::Hollow,
+            ..measured(key, marks, i)
+        });
+        let Some(fit) = a.fits.iter().find(|f| &f.label == key) else {
+            continue;
+        };
+        c.series.extend(model_curves(fit, ex(first), ex(last), i));
+        if let Some(sf) = f.series.iter().find(|s| &s.label == key) {
+            for law in [Law::Amdahl, Law::Usl] {
+                let marks: Vec<Mark> = sf
+                    .predictions
+                    .iter()
+                    .filter(|p| p.law == law)
+                    .map(|p| Mark {
+                        ci: p.ci,
+                        note: Some(format!("predicted by {}, not measured", law_name(law))),
+                        ..Mark::at(p.executors, p.seconds)
+                    })
+                    .collect();
+                counts.extend(marks.iter().map(|m| m.x));
+                let label = format!("predicted ({}), {key}", law_name(law));
+                c.series.push(Series {
+                    style: Style::Hollow,
+                    color: Paint::Series(i),
+                    label,
+                    marks,
+                    of: None,
+                });
+            }
+        }
+    }
+    counts.sort_by(f64::total_cmp);
+    counts.dedup();
+    c.x = Axis::executors(counts);
+    line("fits", &c)
+}
+
+fn law_name(law: Law) -> &'static str {
+    match law {
+        Law::Amdahl => "Amdahl",
+        Law::Usl => "USL",
+    }
+}
+
+fn model_curves(fit: &SeriesFit, e0: f64, elast: f64, i: usize) -> Vec<Series> {
+    let span: Vec<f64> = (0..=40)
+        .map(|k| e0 * (elast * 4.0 / e0).powf(f64::from(k) / 40.0))
+        .collect();
+    let mut out = Vec::new();
+    if let Some(m) = &fit.amdahl_train {
+        out.push(Series {
+            label: format!("Amdahl s={:.3}, {}", m.serial_fraction, fit.label),
+            marks: span
+                .iter()
+                .map(|p| Mark::at(*p, amdahl_time(m.t1, m.serial_fraction, *p)))
+                .collect(),
+            style: Style::Dashed,
+            color: Paint::Series(i),
+            of: None,
+        });
+    }
+    if let Some(m) = &fit.usl_train {
+        out.push(Series {
+            label: format!("USL σ={:.3} κ={:.4}, {}", m.sigma, m.kappa, fit.label),
+            marks: span
+                .iter()
+                .map(|p| Mark::at(*p, usl_time(m.t1, m.sigma, m.kappa, *p)))
+                .collect(),
+            style: Style::Dotted,
+            color: Paint::Series(i),
+            of: None,
+        });
+    }
+    out
+}
+
+/// (executors, varying parameters) groups of fraction charts, and each group's points by
+/// fraction.
+fn fraction_groups(a: &Analysis) -> Vec<(String, Vec<&PointSummary>)> {
+    let mut keys: Vec<(u32, String)> = a
         .points
         .iter()
         .map(|p| (p.point.executors, params_label(&p.point, &a.varying_params)))
         .collect();
-    execs.sort();
-    execs.dedup();
-    let fraction_chart = |title: &str, y: &str, log_y: bool| LineChart {
-        title: title.into(),
-        x_desc: "fraction of input files".into(),
-        y_desc: y.into(),
-        log_x: false,
-        log_y,
-        x_integer: false,
-        series: Vec::new(),
-    };
-    let mut tvf = fraction_chart(CHARTS[5].1, "training time, s (median, 95 % CI)", false);
-    let mut tpr = fraction_chart(CHARTS[6].1, "training time per row, µs", false);
-    let mut acc = fraction_chart(CHARTS[7].1, "accuracy (median)", false);
-    for (i, (ex, params)) in execs.iter().enumerate() {
-        let mut ps: Vec<&PointSummary> = a
-            .points
-            .iter()
-            .filter(|p| {
-                p.point.executors == *ex
-                    && params_label(&p.point, &a.varying_params) == *params
-                    && p.train.is_some()
-            })
-            .collect();
-        ps.sort_by(|x, y| x.point.fraction.total_cmp(&y.point.fraction));
-        let f = |p: &&PointSummary| p.point.fraction;
-        let mut label = format!("{ex} executor{}", if *ex == 1 { "" } else { "s" });
-        if !params.is_empty() {
-            label = format!("{label} {params}");
-        }
-        tvf.series.push(Series {
-            label: label.clone(),
-            points: ps
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|(e, params)| {
+            let mut ps: Vec<&PointSummary> = a
+                .points
                 .iter()
-                .map(|p| (f(p), p.train.as_ref().expect("filtered").median))
-                .collect(),
-            whiskers: ps
-                .iter()
-                .map(|p| {
-                    let d = p.train.as_ref().expect("filtered");
-                    (f(p), d.ci.0, d.ci.1)
+                .filter(|p| {
+                    p.point.executors == e
+                        && params_label(&p.point, &a.varying_params) == params
+                        && p.ok > 0
                 })
-                .collect(),
-            style: Style::Measured,
-            color: Some(i),
-        });
-        tpr.series.push(Series {
-            label: label.clone(),
-            points: ps
-                .iter()
-                .filter_map(|p| {
-                    let rows = p.train_rows.filter(|r| *r > 0.0)?;
-                    Some((f(p), p.train.as_ref()?.median / rows * 1e6))
-                })
-                .collect(),
-            whiskers: vec![],
-            style: Style::Measured,
-            color: Some(i),
-        });
-        for (name, style, get) in [
-            (
-                "val",
-                Style::Measured,
-                (|p: &PointSummary| p.val_accuracy) as fn(&PointSummary) -> Option<f64>,
-            ),
-            ("test", Style::Dashed, |p: &PointSummary| p.test_accuracy),
-            ("ROC AUC", Style::Measured, |p: &PointSummary| p.auc),
-        ] {
-            acc.series.push(Series {
-                label: format!("{name}, {label}"),
-                points: ps
-                    .iter()
-                    .filter_map(|p| get(p).map(|v| (f(p), v)))
-                    .collect(),
-                whiskers: vec![],
-                style,
-                color: Some(i),
+                .collect();
+            ps.sort_by(|x, y| x.point.fraction.total_cmp(&y.point.fraction));
+            let mut label = format!("{e} executor{}", if e == 1 { "" } else { "s" });
+            if !params.is_empty() {
+                label = format!("{label}, {params}");
+            }
+            (label, ps)
+        })
+        .filter(|(_, ps)| !ps.is_empty())
+        .collect()
+}
+
+type Get = fn(&PointSummary) -> Option<Mark>;
+
+/// One fraction chart: a series per group from `get` (and an optional second, dashed `get2`).
+fn fraction_chart(a: &Analysis, id: &str, y: Axis, gets: &[(&str, Get, Style)]) -> LineChart {
+    let mut c = chart(
+        id,
+        Axis::linear("fraction of the input files", Unit::Number),
+        y,
+    );
+    for (i, (label, ps)) in fraction_groups(a).into_iter().enumerate() {
+        for (name, get, style) in gets {
+            let marks = ps.iter().filter_map(|p| get(p)).collect();
+            let label = if name.is_empty() {
+                label.clone()
+            } else {
+                format!("{name}, {label}")
+            };
+            c.series.push(Series {
+                label,
+                marks,
+                style: *style,
+                color: Paint::Series(i),
+                of: None,
             });
         }
     }
+    c
+}
 
-    let bars: Vec<charts::PhaseBar> = a
-        .stragglers
-        .iter()
-        .flat_map(|s| {
-            s.phases.iter().map(move |p| {
-                (
-                    format!(
-                        "{} r{} (×{:.2}){}",
-                        s.run_id,
-                        p.rank,
-                        s.ratio,
-                        if p.contended { " contended" } else { "" }
-                    ),
-                    [p.load, p.compute, p.comm, p.wait, p.eval],
-                )
-            })
-        })
-        .collect();
-    let limits: Vec<LimitPoint> = records
-        .iter()
-        .flat_map(|r| {
-            r.executor_reports.iter().map(move |x| LimitPoint {
-                cores_requested: f64::from(x.cores_requested),
-                cores_measured: f64::from(x.cores_measured),
-                memory_requested_gib: r.point.memory_bytes as f64 / f64::from(1u32 << 30),
-                memory_measured_gib: x
-                    .memory_limit_bytes
-                    .map(|m| m as f64 / f64::from(1u32 << 30)),
-                flagged: !x.enforced || r.oversubscribed,
-            })
-        })
-        .collect();
-
-    let svgs = vec![
-        charts::line_chart(&time)?,
-        charts::line_chart(&speedup)?,
-        charts::line_chart(&efficiency)?,
-        charts::line_chart(&kf)?,
-        charts::line_chart(&fits)?,
-        charts::line_chart(&tvf)?,
-        charts::line_chart(&tpr)?,
-        charts::line_chart(&acc)?,
-        charts::phase_chart(CHARTS[8].1, &bars)?,
-        charts::limits_chart(&limits)?,
+fn fraction_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
+    let mut out = vec![
+        line(
+            "time-vs-fraction",
+            &fraction_chart(
+                a,
+                "time-vs-fraction",
+                Axis::linear("training time (s)", Unit::Seconds),
+                &[(
+                    "",
+                    |p| Some(dist_mark(p.point.fraction, p.train.as_ref()?)),
+                    Style::Band,
+                )],
+            ),
+        )?,
+        line(
+            "time-per-row",
+            &fraction_chart(
+                a,
+                "time-per-row",
+                Axis::linear("training time per row (µs)", Unit::Number),
+                &[(
+                    "",
+                    |p| {
+                        let rows = p.train_rows.filter(|r| *r > 0.0)?;
+                        let d = p.train.as_ref()?;
+                        let k = 1e6 / rows;
+                        Some(Mark {
+                            ci: Some((d.ci.0 * k, d.ci.1 * k)),
+                            n: Some(d.n),
+                            ..Mark::at(p.point.fraction, d.median * k)
+                        })
+                    },
+                    Style::Band,
+                )],
+            ),
+        )?,
     ];
-    let mut out: Vec<Chart> = CHARTS
+    if a.points
         .iter()
-        .zip(svgs)
-        .map(|((id, title), svg)| (id.to_string(), title.to_string(), svg))
+        .any(|p| p.val_accuracy.is_some() || p.test_accuracy.is_some() || p.auc.is_some())
+    {
+        let acc = fraction_chart(
+            a,
+            "accuracy",
+            Axis::linear("accuracy (median of ok runs)", Unit::Number),
+            &[
+                (
+                    "validation",
+                    |p| Some(Mark::at(p.point.fraction, p.val_accuracy?)),
+                    Style::Whiskers,
+                ),
+                (
+                    "test",
+                    |p| Some(Mark::at(p.point.fraction, p.test_accuracy?)),
+                    Style::Dashed,
+                ),
+                (
+                    "ROC AUC",
+                    |p| Some(Mark::at(p.point.fraction, p.auc?)),
+                    Style::Dotted,
+                ),
+            ],
+        );
+        out.push(line("accuracy", &acc)?);
+    }
+    out.extend(memory_charts(a)?);
+    Ok(out)
+}
+
+/// Peak memory of the largest executor, and Σ peaks per training row, against fraction.
+fn memory_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
+    let mut out = Vec::new();
+    if a.points.iter().any(|p| p.peak_memory.is_some()) {
+        let mem = fraction_chart(
+            a,
+            "memory",
+            Axis::linear(
+                "peak resident memory of the largest executor (MiB)",
+                Unit::Mib,
+            ),
+            &[(
+                "",
+                |p| {
+                    let m = dist_mark(p.point.fraction, p.peak_memory.as_ref()?);
+                    Some(scaled(m, 1.0 / MIB))
+                },
+                Style::Band,
+            )],
+        );
+        let per_row = fraction_chart(
+            a,
+            "memory-per-row",
+            Axis::linear(
+                "Σ executors' peak memory per training row (bytes)",
+                Unit::Number,
+            ),
+            &[(
+                "",
+                |p| Some(Mark::at(p.point.fraction, p.peak_per_row?)),
+                Style::Whiskers,
+            )],
+        );
+        out.push(line("memory", &mem)?);
+        out.push(line("memory-per-row", &per_row)?);
+    }
+    Ok(out)
+}
+
+/// Stacked phases of every multi-executor point's median run, one row per executor.
+fn phase_chart(a: &Analysis) -> Result<Option<Chart>, ReportError> {
+    if a.stragglers.is_empty() {
+        return Ok(None);
+    }
+    let names = [
+        "load",
+        "compute",
+        "training communication",
+        "waiting for the slowest",
+        "evaluation",
+    ];
+    let mut rows = Vec::new();
+    let mut bars = Vec::new();
+    for s in &a.stragglers {
+        for p in &s.phases {
+            let row = rows.len();
+            rows.push(format!(
+                "{} · rank {}{}",
+                s.run_id,
+                p.rank,
+                if p.contended { " (contended)" } else { "" }
+            ));
+            let mut x = 0.0;
+            for (k, v) in [p.load, p.compute, p.comm, p.wait, p.eval]
+                .into_iter()
+                .enumerate()
+            {
+                let tip = format!(
+                    "{} rank {}: {} {}\nstraggler ratio ×{:.2}",
+                    s.run_id,
+                    p.rank,
+                    names[k],
+                    theme::seconds(v),
+                    s.ratio
+                );
+                bars.push(Bar {
+                    row,
+                    start: x,
+                    end: x + v,
+                    color: theme::series_color(k),
+                    series: k,
+                    tip,
+                    ci: None,
+                });
+                x += v;
+            }
+        }
+    }
+    let legend = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| LegendEntry {
+            series: Some(k),
+            label: (*n).into(),
+            color: theme::series_color(k),
+            swatch: Swatch::Box,
+        })
         .collect();
+    let c = BarChart {
+        title: title("phases"),
+        x: Axis::linear("seconds", Unit::Seconds),
+        rows,
+        bars,
+        legend,
+        reference: None,
+        wide: true,
+    };
+    Ok(Some(Chart {
+        id: "phases".into(),
+        title: c.title.clone(),
+        svg: charts::bar_chart(&c)?,
+        wide: true,
+    }))
+}
+
+/// Requested against measured CPUs and memory per executor: enforced in blue on the grey
+/// diagonal, flagged executors in red.
+fn limit_charts(records: &[RunRecord]) -> Result<Vec<Chart>, ReportError> {
+    let mut out = Vec::new();
+    type Pick = fn(&RunRecord, &harness_core::record::ExecutorReport) -> (f64, f64);
+    let panels: [(&str, &str, Unit, Pick); 2] = [
+        ("limits-cores", "CPUs", Unit::Number, |_, x| {
+            (f64::from(x.cores_requested), f64::from(x.cores_measured))
+        }),
+        (
+            "limits-memory",
+            "memory limit (MiB; 0 = none)",
+            Unit::Mib,
+            |r, x| {
+                (
+                    r.point.memory_bytes as f64 / MIB,
+                    x.memory_limit_bytes.map_or(0.0, |m| m as f64 / MIB),
+                )
+            },
+        ),
+    ];
+    for (id, what, unit, pick) in panels {
+        let mut c = chart(
+            id,
+            Axis::linear(&format!("requested {what}"), unit),
+            Axis::linear(&format!("measured {what}"), unit),
+        );
+        let (mut ok, mut bad, mut max) = (Vec::new(), Vec::new(), 0f64);
+        for r in records {
+            for x in &r.executor_reports {
+                let (req, got) = pick(r, x);
+                max = max.max(req).max(got);
+                let m = Mark {
+                    note: Some(format!("{} rank {}", r.run_id, x.rank)),
+                    ..Mark::at(req, got)
+                };
+                if x.enforced && !r.oversubscribed {
+                    ok.push(m)
+                } else {
+                    bad.push(m)
+                }
+            }
+        }
+        c.series.push(ideal(
+            "requested = measured",
+            vec![Mark::at(0.0, 0.0), Mark::at(max * 1.1, max * 1.1)],
+        ));
+        c.series.push(Series {
+            label: "enforced".into(),
+            marks: ok,
+            style: Style::Points,
+            color: Paint::Series(0),
+            of: None,
+        });
+        c.series.push(Series {
+            label: "not enforced or oversubscribed".into(),
+            marks: bad,
+            // Hollow, so an enforced executor at the same place still shows inside.
+            style: Style::Hollow,
+            color: Paint::Failure,
+            of: None,
+        });
+        out.push(line(id, &c)?);
+    }
+    Ok(out)
+}
+
+/// Every chart of the page, in page order.
+///
+/// # Errors
+/// [`ReportError::Chart`] if a chart cannot be drawn.
+pub fn all(records: &[RunRecord], a: &Analysis, f: &Findings) -> Result<Vec<Chart>, ReportError> {
+    let mut out = executor_charts(records, a)?;
+    out.push(fits_chart(a, f)?);
+    out.extend(fraction_charts(a)?);
+    out.extend(phase_chart(a)?);
+    out.extend(limit_charts(records)?);
     if a.points.iter().any(|p| p.throughput.is_some()) {
         out.extend(farm_charts(a)?);
     }
@@ -353,226 +730,162 @@ pub fn all(records: &[RunRecord], a: &Analysis) -> Result<Vec<Chart>, ReportErro
     Ok(out)
 }
 
-/// [`REGRESSION_CHARTS`]: median seconds per epoch against executors (one line per series,
-/// with the ideal 1/E line from its first point), and median test RMSE / MAE against fraction
-/// (one line per executor count and parameters; the baseline dashed).
+/// Seconds per epoch against executors, and test RMSE / MAE (and a baseline's) against
+/// fraction.
 fn regression_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
-    let e = |p: &PointSummary| f64::from(p.point.executors);
-    let mut epoch = executor_chart(
-        REGRESSION_CHARTS[0].1,
-        "seconds per epoch (log; median)",
-        true,
+    let mut epoch = chart(
+        "epoch-time",
+        Axis::executors(executor_counts(a)),
+        Axis::log("seconds per epoch (log scale; median)", Unit::Seconds),
     );
     for (i, key) in series_keys(a).iter().enumerate() {
-        let ps: Vec<(f64, f64)> = a
-            .points
+        let marks: Vec<Mark> = by_series(a, key)
             .iter()
-            .filter(|p| series_label(&p.point, &a.varying_params) == *key)
-            .filter_map(|p| Some((e(p), *p.extra.get("epoch_sec")?)))
+            .filter_map(|p| Some(Mark::at(ex(p), *p.extra.get("epoch_sec")?)))
             .collect();
-        let (Some(first), Some(last)) = (ps.first().copied(), ps.last().copied()) else {
+        let (Some(first), Some(last)) = (marks.first().cloned(), marks.last().cloned()) else {
             continue;
         };
         epoch.series.push(Series {
-            label: key.clone(),
-            points: ps,
-            whiskers: vec![],
-            style: Style::Measured,
-            color: Some(i),
+            style: Style::Whiskers,
+            ..measured(key, marks, i)
         });
-        epoch.series.push(Series {
-            label: if i == 0 {
-                "ideal T(base)·base/E".into()
-            } else {
-                String::new()
-            },
-            points: vec![first, (last.0, first.1 * first.0 / last.0)],
-            whiskers: vec![],
-            style: Style::Dashed,
-            color: Some(i),
-        });
-    }
-    let mut error = LineChart {
-        title: REGRESSION_CHARTS[1].1.into(),
-        x_desc: "fraction of training data".into(),
-        y_desc: "test error (target's unit; median)".into(),
-        log_x: false,
-        log_y: false,
-        x_integer: false,
-        series: Vec::new(),
-    };
-    let mut groups: Vec<(u32, String)> = a
-        .points
-        .iter()
-        .map(|p| (p.point.executors, params_label(&p.point, &a.varying_params)))
-        .collect();
-    groups.sort();
-    groups.dedup();
-    for (i, (executors, params)) in groups.iter().enumerate() {
-        let mut ps: Vec<&PointSummary> = a
-            .points
-            .iter()
-            .filter(|p| {
-                p.point.executors == *executors
-                    && params_label(&p.point, &a.varying_params) == *params
-            })
-            .collect();
-        ps.sort_by(|x, y| x.point.fraction.total_cmp(&y.point.fraction));
-        let label = format!(
-            "{executors} executor{}{}",
-            if *executors == 1 { "" } else { "s" },
-            if params.is_empty() {
-                String::new()
-            } else {
-                format!(", {params}")
-            }
-        );
-        for (name, style, get) in [
-            (
-                "RMSE",
-                Style::Measured,
-                (|p: &PointSummary| p.rmse) as fn(&PointSummary) -> Option<f64>,
-            ),
-            ("MAE", Style::Dashed, |p: &PointSummary| p.mae),
-            ("baseline RMSE", Style::Dashed, |p: &PointSummary| {
-                p.extra.get("baseline_rmse").copied()
-            }),
-        ] {
-            let points: Vec<(f64, f64)> = ps
-                .iter()
-                .filter_map(|p| get(p).map(|v| (p.point.fraction, v)))
-                .collect();
-            if !points.is_empty() {
-                error.series.push(Series {
-                    label: format!("{name}, {label}"),
-                    points,
-                    whiskers: vec![],
-                    style,
-                    color: Some(i),
-                });
-            }
+        if last.x > first.x {
+            ideal_of_last(
+                &mut epoch,
+                vec![first.clone(), Mark::at(last.x, first.y * first.x / last.x)],
+            );
         }
     }
-    Ok(vec![
-        (
-            REGRESSION_CHARTS[0].0.to_string(),
-            REGRESSION_CHARTS[0].1.to_string(),
-            charts::line_chart(&epoch)?,
-        ),
-        (
-            REGRESSION_CHARTS[1].0.to_string(),
-            REGRESSION_CHARTS[1].1.to_string(),
-            charts::line_chart(&error)?,
-        ),
-    ])
+    let error = fraction_chart(
+        a,
+        "error",
+        Axis::linear("test error (the target's unit; median)", Unit::Number),
+        &[
+            (
+                "RMSE",
+                |p| Some(Mark::at(p.point.fraction, p.rmse?)),
+                Style::Whiskers,
+            ),
+            (
+                "MAE",
+                |p| Some(Mark::at(p.point.fraction, p.mae?)),
+                Style::Dashed,
+            ),
+            (
+                "baseline RMSE",
+                |p| Some(Mark::at(p.point.fraction, *p.extra.get("baseline_rmse")?)),
+                Style::Dotted,
+            ),
+        ],
+    );
+    Ok(vec![line("epoch-time", &epoch)?, line("error", &error)?])
 }
 
-/// Throughput and utilisation against executors (one line per series, median and 95 % CI),
-/// and a task timeline per [`Analysis::gantts`] entry.
+/// Throughput and utilisation against executors, and a task timeline per
+/// [`Analysis::gantts`] entry.
 fn farm_charts(a: &Analysis) -> Result<Vec<Chart>, ReportError> {
-    let e = |p: &PointSummary| f64::from(p.point.executors);
-    let mut tput = executor_chart(
-        FARM_CHARTS[0].1,
-        "tasks per second (median, 95 % CI)",
-        false,
+    let counts = executor_counts(a);
+    let mut tput = chart(
+        "throughput",
+        Axis::executors(counts.clone()),
+        Axis::linear("tasks per second (median, 95 % CI)", Unit::Number),
     );
-    let mut util = executor_chart(
-        FARM_CHARTS[1].1,
-        "Σ task seconds / (slots × wall seconds)",
-        false,
+    let mut util = chart(
+        "utilisation",
+        Axis::executors(counts.clone()),
+        Axis::linear("Σ task seconds / (slots × wall seconds)", Unit::Percent),
     );
-    let (mut emin, mut emax) = (f64::INFINITY, 0f64);
     for (i, key) in series_keys(a).iter().enumerate() {
         let ps: Vec<&PointSummary> = a
             .points
             .iter()
-            .filter(|p| series_label(&p.point, &a.varying_params) == *key && p.throughput.is_some())
+            .filter(|p| series_label(&p.point, &a.varying_params) == *key)
             .collect();
-        let Some(first) = ps.first() else { continue };
-        for (chart, get) in [
-            (
-                &mut tput,
-                (|p: &PointSummary| p.throughput.clone()) as fn(&PointSummary) -> Option<Dist>,
-            ),
-            (&mut util, |p: &PointSummary| p.utilisation.clone()),
-        ] {
-            let ds: Vec<(f64, Dist)> = ps.iter().filter_map(|p| Some((e(p), get(p)?))).collect();
-            chart.series.push(Series {
-                label: key.clone(),
-                points: ds.iter().map(|(x, d)| (*x, d.median)).collect(),
-                whiskers: ds.iter().map(|(x, d)| (*x, d.ci.0, d.ci.1)).collect(),
-                style: Style::Measured,
-                color: Some(i),
-            });
-        }
-        // Linear scaling of the first point's throughput.
-        let (e0, t0) = (
-            e(first),
-            first.throughput.as_ref().expect("filtered").median,
-        );
-        let elast = e(ps[ps.len() - 1]);
-        emin = emin.min(e0);
-        emax = emax.max(elast);
-        tput.series.push(Series {
-            label: if i == 0 {
-                "ideal (linear)".into()
-            } else {
-                String::new()
-            },
-            points: vec![(e0, t0), (elast, t0 * elast / e0)],
-            whiskers: vec![],
-            style: Style::Dashed,
-            color: Some(i),
-        });
-    }
-    if emin.is_finite() {
-        util.series.push(Series {
-            label: "every slot busy".into(),
-            points: vec![(emin, 1.0), (emax, 1.0)],
-            whiskers: vec![],
-            style: Style::Dashed,
-            color: None,
-        });
-    }
-    let mut out = vec![
-        (
-            FARM_CHARTS[0].0.to_string(),
-            FARM_CHARTS[0].1.to_string(),
-            charts::line_chart(&tput)?,
-        ),
-        (
-            FARM_CHARTS[1].0.to_string(),
-            FARM_CHARTS[1].1.to_string(),
-            charts::line_chart(&util)?,
-        ),
-    ];
-    for g in &a.gantts {
-        let failed = g.farm.tasks.iter().filter(|t| !t.ok).count();
-        let title = format!(
-            "Task timeline, {} executor{} (run {}){}",
-            g.executors,
-            if g.executors == 1 { "" } else { "s" },
-            g.run_id,
-            if failed > 0 {
-                format!(", {failed} failed in red")
-            } else {
-                String::new()
+        let t: Vec<Mark> = ps
+            .iter()
+            .filter_map(|p| Some(dist_mark(ex(p), p.throughput.as_ref()?)))
+            .collect();
+        let u: Vec<Mark> = ps
+            .iter()
+            .filter_map(|p| Some(dist_mark(ex(p), p.utilisation.as_ref()?)))
+            .collect();
+        let ends = (t.first().cloned(), t.last().cloned());
+        tput.series.push(measured(key, t, i));
+        if let (Some(f), Some(l)) = ends {
+            if l.x > f.x {
+                ideal_of_last(
+                    &mut tput,
+                    vec![Mark::at(f.x, f.y), Mark::at(l.x, f.y * l.x / f.x)],
+                );
             }
-        );
-        let (rows, bars) = gantt_rows(&g.farm);
-        out.push((
-            format!("gantt-e{}", g.executors),
-            title.clone(),
-            charts::gantt_chart(&title, &rows, &bars)?,
+        }
+        util.series.push(measured(key, u, i));
+    }
+    if let (Some(lo), Some(hi)) = (counts.first(), counts.last()) {
+        util.series.push(ideal(
+            "every slot busy",
+            vec![Mark::at(*lo, 1.0), Mark::at(*hi, 1.0)],
         ));
+    }
+    let mut out = vec![line("throughput", &tput)?, line("utilisation", &util)?];
+    for g in &a.gantts {
+        out.push(gantt(g)?);
     }
     Ok(out)
 }
 
+fn gantt(g: &crate::analysis::Gantt) -> Result<Chart, ReportError> {
+    let failed = g.farm.tasks.iter().filter(|t| !t.ok).count();
+    let title = format!(
+        "Task timeline, {} executor{} (run {}){}",
+        g.executors,
+        if g.executors == 1 { "" } else { "s" },
+        g.run_id,
+        if failed > 0 {
+            format!(", {failed} failed in red")
+        } else {
+            String::new()
+        }
+    );
+    let (rows, bars) = gantt_rows(&g.farm);
+    let mut legend: Vec<LegendEntry> = (0..g.farm.slots.len())
+        .map(|r| LegendEntry {
+            series: Some(r),
+            label: format!("executor {r}"),
+            color: theme::series_color(r),
+            swatch: Swatch::Box,
+        })
+        .collect();
+    if failed > 0 {
+        legend.push(LegendEntry {
+            series: Some(usize::MAX),
+            label: "failed task".into(),
+            color: theme::FAILURE,
+            swatch: Swatch::Box,
+        });
+    }
+    let c = BarChart {
+        title: title.clone(),
+        x: Axis::linear("seconds since the first task was handed out", Unit::Seconds),
+        rows,
+        bars,
+        legend,
+        reference: None,
+        wide: true,
+    };
+    Ok(Chart {
+        id: format!("gantt-e{}", g.executors),
+        title,
+        svg: charts::bar_chart(&c)?,
+        wide: true,
+    })
+}
+
 /// Rows (`executor r · slot s`, in rank then slot order) and bars of a farm's tasks: a task
 /// spans from its end minus its seconds on the slot (not before it was handed out) to the
-/// moment its result reached rank 0.
-pub fn gantt_rows(farm: &FarmStats) -> (Vec<String>, Vec<GanttBar>) {
+/// moment its result reached rank 0; failed tasks in red.
+pub fn gantt_rows(farm: &FarmStats) -> (Vec<String>, Vec<Bar>) {
     let mut rows = Vec::new();
     let mut first_row = Vec::new();
     for (rank, &n) in farm.slots.iter().enumerate() {
@@ -586,16 +899,132 @@ pub fn gantt_rows(farm: &FarmStats) -> (Vec<String>, Vec<GanttBar>) {
         .iter()
         .filter_map(|t| {
             let row = first_row.get(t.rank as usize)? + t.slot as usize;
-            Some(GanttBar {
+            let start = (t.finished_sec - t.seconds).max(t.dispatched_sec);
+            let (color, series) = if t.ok {
+                (theme::series_color(t.rank as usize), t.rank as usize)
+            } else {
+                (theme::FAILURE, usize::MAX)
+            };
+            let tip = format!(
+                "task {} on executor {} slot {}: {} ({})",
+                t.id,
+                t.rank,
+                t.slot,
+                theme::seconds(t.seconds),
+                if t.ok { "ok" } else { "failed" }
+            );
+            Some(Bar {
                 row,
-                start: (t.finished_sec - t.seconds).max(t.dispatched_sec),
+                start,
                 end: t.finished_sec,
-                color: t.rank as usize,
-                ok: t.ok,
+                color,
+                series,
+                tip,
+                ci: None,
             })
         })
         .collect();
     (rows, bars)
+}
+
+/// The change charts of a comparison with a baseline: per metric, a forest plot of the
+/// relative change of the median per common point with its 95 % interval, coloured by verdict.
+///
+/// # Errors
+/// [`ReportError::Chart`] if a chart cannot be drawn.
+pub fn change_charts(changes: &[Change], a: &Analysis) -> Result<Vec<Chart>, ReportError> {
+    let mut out = Vec::new();
+    for metric in Metric::ALL {
+        let of: Vec<&Change> = changes.iter().filter(|c| c.metric == metric).collect();
+        if !of.is_empty() {
+            out.push(change_chart(metric, &of, a)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Verdict colours of change charts: better blue, worse orange, noise grey.
+const VERDICTS: [(Verdict, Rgb, &str); 3] = [
+    (Verdict::Better, theme::SERIES[0], "better"),
+    (Verdict::Worse, theme::SERIES[1], "worse"),
+    (Verdict::WithinNoise, theme::IDEAL, "within noise"),
+];
+
+/// One metric's forest plot: a row per common point.
+fn change_chart(metric: Metric, of: &[&Change], a: &Analysis) -> Result<Chart, ReportError> {
+    let rows: Vec<String> = of
+        .iter()
+        .map(|c| {
+            format!(
+                "{} · {} executor{}",
+                series_label(&c.point, &a.varying_params),
+                c.point.executors,
+                if c.point.executors == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    let bars = of
+        .iter()
+        .enumerate()
+        .map(|(row, c)| {
+            let k = VERDICTS
+                .iter()
+                .position(|v| v.0 == c.verdict)
+                .expect("every verdict");
+            let tip = format!(
+                "{}\n{}: {} → {}\nchange {} [{} … {}]: {}",
+                rows[row],
+                metric.title(),
+                theme::number(c.baseline_median),
+                theme::number(c.median),
+                theme::change(c.change),
+                theme::change(c.ci.0),
+                theme::change(c.ci.1),
+                metric.verdict_text(c.verdict)
+            );
+            Bar {
+                row,
+                start: 0.0,
+                end: c.change,
+                color: VERDICTS[k].1,
+                series: k,
+                tip,
+                ci: Some(c.ci),
+            }
+        })
+        .collect();
+    let legend = VERDICTS
+        .iter()
+        .enumerate()
+        .map(|(k, v)| LegendEntry {
+            series: Some(k),
+            label: v.2.into(),
+            color: v.1,
+            swatch: Swatch::Box,
+        })
+        .collect();
+    let title = format!(
+        "Change of {} against the baseline (median, 95 % CI)",
+        metric.title()
+    );
+    let c = BarChart {
+        title: title.clone(),
+        x: Axis::linear(
+            &format!("relative change of {}", metric.title()),
+            Unit::Percent,
+        ),
+        rows,
+        bars,
+        legend,
+        reference: Some(0.0),
+        wide: false,
+    };
+    Ok(Chart {
+        id: metric.id(),
+        title,
+        svg: charts::bar_chart(&c)?,
+        wide: false,
+    })
 }
 
 #[cfg(test)]
@@ -646,7 +1075,10 @@ mod tests {
         assert!((bars[1].start - 0.5).abs() < 1e-12);
         // … but never before the task was handed out.
         assert_eq!(bars[2].start, 0.5);
-        assert!(!bars[2].ok && bars[0].ok);
-        assert_eq!((bars[0].color, bars[1].color), (0, 1));
+        assert_eq!(bars[2].color, theme::FAILURE);
+        assert_eq!(
+            (bars[0].color, bars[1].color),
+            (theme::SERIES[0], theme::SERIES[1])
+        );
     }
 }

@@ -1,17 +1,26 @@
-//! The study page and the index of studies: static HTML, inline SVG, no script, no external
-//! resource. Readable at 1280 px.
-
-use std::fmt::Write;
+//! The study page and the index of studies: HTML through minijinja templates
+//! (`templates/*.html`, HTML-escaped by default), inline SVG charts, our own small script and
+//! stylesheet inline — one self-contained file that works from `file://` with no network.
+//!
+//! This module turns the analysis into template data (tables as [`Table`]s); the templates
+//! only lay them out.
 
 use harness_core::fit::{AmdahlFit, UslFit};
 use harness_core::stats::Outlier;
 use harness_core::units::format_bytes;
-use harness_core::{Point, RunRecord, RunStatus};
+use harness_core::{RunRecord, RunStatus};
+use minijinja::{context, Environment, Value};
+use serde::Serialize;
 use serde_json::json;
 
-use crate::analysis::{param_text, params_label, Analysis, Change, Dist, Verdict};
+use crate::analysis::{params_label, series_label, Analysis, Change, Dist, PointSummary, Verdict};
+use crate::figures::Chart;
+use crate::findings::Findings;
+use crate::table::{Cell, Table};
+use crate::theme;
+use crate::ReportError;
 
-/// Escapes text for HTML.
+/// Escapes text for HTML (charts write SVG text themselves).
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -19,170 +28,663 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1240px;color:#222;padding:0 16px}\
-table{border-collapse:collapse;margin:8px 0 24px;font-size:12px}th,td{border:1px solid #ccc;padding:3px 5px;text-align:right}\
-th{background:#f2f2f2}td.l,th.l{text-align:left}tr.bad td{background:#fde8e8}span.bad{color:#b00020;font-weight:600}\
-span.ok{color:#1b7f3b}span.mild{color:#a15c00}span.severe{color:#b00020}figure{margin:0}.charts{display:grid;grid-template-columns:1fr 1fr;gap:14px}\
-.charts svg{width:100%;height:auto}figcaption{font-size:12px;color:#555}small{color:#666}\
-figure.wide{grid-column:1/-1}div.scroll{overflow-x:auto;max-width:100%}code{background:#f5f5f5;padding:1px 4px}footer{color:#777;font-size:12px;margin-top:32px}p.note{color:#555;font-size:13px;max-width:1000px}";
+const TEMPLATES: [(&str, &str); 4] = [
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("study.html", include_str!("../templates/study.html")),
+    ("index.html", include_str!("../templates/index.html")),
+];
+const STYLE: &str = include_str!("../templates/style.css");
+const SCRIPT: &str = include_str!("../templates/script.js");
 
-/// The `parameters` header cell of a per-point table: empty when no parameter varies over the
-/// study, so single-series studies keep their narrower tables.
-fn params_th(a: &Analysis) -> &'static str {
-    if a.varying_params.is_empty() {
+fn render(name: &str, ctx: Value) -> Result<String, ReportError> {
+    let mut env = Environment::new();
+    for (n, src) in TEMPLATES {
+        env.add_template(n, src)
+            .map_err(|e| ReportError::Template(e.to_string()))?;
+    }
+    let ctx = context! { style => Value::from_safe_string(STYLE.into()), script => Value::from_safe_string(SCRIPT.into()), ..ctx };
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| ReportError::Template(format!("{name}: {e:#}")))
+}
+
+/// A chart with its SVG marked safe for the template (it is our own, escaped text).
+#[derive(Serialize)]
+struct ChartView {
+    id: String,
+    title: String,
+    svg: Value,
+    wide: bool,
+}
+
+fn views(charts: &[Chart]) -> Vec<ChartView> {
+    charts
+        .iter()
+        .map(|c| ChartView {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            svg: Value::from_safe_string(c.svg.clone()),
+            wide: c.wide,
+        })
+        .collect()
+}
+
+/// A distribution's cell: median, the interval on a second line, min–max and n on hover.
+fn dist_cell(d: Option<&Dist>, fmt: fn(f64) -> String) -> Cell {
+    match d {
+        Some(d) if d.ci.0 == d.ci.1 => {
+            Cell::num(Some(d.median), fmt).title(format!("{} ok run(s): no interval", d.n))
+        }
+        Some(d) => Cell::num(Some(d.median), fmt)
+            .under(format!("[{} … {}]", fmt(d.ci.0), fmt(d.ci.1)))
+            .title(format!(
+                "median of {} ok runs; 95 % CI {} … {}; min–max {} – {}",
+                d.n,
+                fmt(d.ci.0),
+                fmt(d.ci.1),
+                fmt(d.min),
+                fmt(d.max)
+            )),
+        None => Cell::default(),
+    }
+}
+
+fn two(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+fn three(v: f64) -> String {
+    format!("{v:.3}")
+}
+
+fn four(v: f64) -> String {
+    format!("{v:.4}")
+}
+
+fn outliers(d: Option<&Dist>) -> Cell {
+    let Some(d) = d else { return Cell::default() };
+    let mild = d.outliers.iter().filter(|o| o.1 == Outlier::Mild).count();
+    let severe = d.outliers.iter().filter(|o| o.1 == Outlier::Severe).count();
+    match (mild, severe) {
+        (0, 0) => Cell::default(),
+        (m, 0) => Cell::text(format!("{m} mild")).class("mild"),
+        (m, s) => Cell::text(format!("{m} mild, {s} severe")).class("severe"),
+    }
+}
+
+/// The shape cells every per-point table starts with.
+fn shape(a: &Analysis, p: &harness_core::Point) -> Vec<Cell> {
+    vec![
+        Cell::text(params_label(p, &a.varying_params)),
+        Cell::num(Some(f64::from(p.executors)), |v| format!("{v:.0}")),
+        Cell::num(Some(f64::from(p.cores)), |v| format!("{v:.0}")),
+        Cell::num(Some(p.memory_bytes as f64), |_| {
+            format_bytes(p.memory_bytes)
+        }),
+        Cell::num(Some(p.fraction), |v| v.to_string()),
+    ]
+}
+
+const SHAPE: [(&str, bool); 5] = [
+    ("parameters", true),
+    ("executors", false),
+    ("cores", false),
+    ("memory", false),
+    ("fraction", false),
+];
+
+fn limits_cell(p: &PointSummary) -> Cell {
+    let over = if p.oversubscribed {
+        ", oversubscribed"
+    } else {
         ""
+    };
+    if p.all_enforced {
+        Cell::text(format!("enforced{over}"))
     } else {
-        "<th class=\"l\">parameters</th>"
+        Cell::text(format!("NOT enforced{over}"))
+            .class("bad")
+            .title(format!("{} of {} ok runs enforced", p.enforced, p.ok))
     }
 }
 
-/// The point's varying parameters (`engine=xgboost`) as the first cell of its row; empty when
-/// no parameter varies. Keeps rows of different series apart in every per-point table.
-fn params_td(a: &Analysis, point: &Point) -> String {
-    if a.varying_params.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<td class=\"l\">{}</td>",
-            esc(&params_label(point, &a.varying_params))
-        )
+fn summary_table(a: &Analysis) -> Table {
+    let cols = [
+        ("runs ok", false),
+        ("training", false),
+        ("outliers", false),
+        ("total", false),
+        ("start-up", false),
+        ("speedup", false),
+        ("efficiency", false),
+        ("Karp–Flatt", false),
+        ("total speedup", false),
+        ("speedup vs cores", false),
+        ("val accuracy", false),
+        ("test accuracy", false),
+        ("ROC AUC", false),
+        ("RMSE", false),
+        ("MAE", false),
+        ("peak memory", false),
+        ("limits", true),
+    ];
+    let mut t = Table::new("summary-table", &[&SHAPE[..], &cols[..]].concat());
+    for p in &a.points {
+        let mut cells = shape(a, &p.point);
+        cells.extend([
+            Cell::num(Some(p.ok as f64), |v| format!("{v:.0}")).under(format!("of {}", p.runs)),
+            dist_cell(p.train.as_ref(), theme::seconds),
+            outliers(p.train.as_ref()),
+            dist_cell(p.total.as_ref(), theme::seconds),
+            Cell::num(p.startup.as_ref().map(|d| d.median), theme::seconds),
+            Cell::num(p.scaling_train.map(|s| s.speedup), two),
+            Cell::num(p.scaling_train.map(|s| s.efficiency), two),
+            Cell::num(p.scaling_train.and_then(|s| s.karp_flatt), three),
+            Cell::num(p.scaling_total.map(|s| s.speedup), two),
+            Cell::num(p.scaling_cores.map(|s| s.speedup), two),
+            Cell::num(p.val_accuracy, four),
+            Cell::num(p.test_accuracy, four),
+            Cell::num(p.auc, four),
+            Cell::num(p.rmse, four),
+            Cell::num(p.mae, four),
+            dist_cell(p.peak_memory.as_ref(), theme::bytes),
+            limits_cell(p),
+        ]);
+        t.push(cells, !p.all_enforced || p.oversubscribed);
     }
+    t.prune()
 }
 
-/// Workload-specific metrics (`metrics.extra`, e.g. the wine search's `trials_per_sec` and
-/// `slot_utilisation`): medians over ok runs per point; empty when no run has any.
-fn extra_table(a: &Analysis) -> String {
+/// Workload-specific metrics (`metrics.extra`): medians over ok runs.
+fn extra_table(a: &Analysis) -> Option<Table> {
     let mut keys: Vec<&String> = a.points.iter().flat_map(|p| p.extra.keys()).collect();
     keys.sort();
     keys.dedup();
     if keys.is_empty() {
-        return String::new();
+        return None;
     }
-    let mut h = String::from("<h3 id=\"workload-metrics\">Workload metrics</h3><p class=\"note\">Medians over ok runs of the metrics the workload reports besides times and accuracy.</p><div class=\"scroll\"><table id=\"workload-metrics-table\"><tr>");
-    h.push_str(params_th(a));
-    h.push_str("<th>executors</th><th>cores</th><th>memory</th><th>fraction</th>");
-    for k in &keys {
-        let _ = write!(h, "<th>{}</th>", esc(k));
-    }
-    h.push_str("</tr>");
+    let cols: Vec<(&str, bool)> = SHAPE
+        .iter()
+        .copied()
+        .chain(keys.iter().map(|k| (k.as_str(), false)))
+        .collect();
+    let mut t = Table::new("workload-metrics-table", &cols);
     for p in &a.points {
-        let _ = write!(
-            h,
-            "<tr>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            params_td(a, &p.point),
-            p.point.executors,
-            p.point.cores,
-            format_bytes(p.point.memory_bytes),
-            p.point.fraction
+        let mut cells = shape(a, &p.point);
+        cells.extend(
+            keys.iter()
+                .map(|k| Cell::num(p.extra.get(*k).copied(), theme::number)),
         );
-        for k in &keys {
-            let _ = write!(h, "<td>{}</td>", opt(p.extra.get(*k).copied(), 4));
-        }
-        h.push_str("</tr>");
+        t.push(cells, false);
     }
-    h.push_str("</table></div>");
-    h
+    Some(t.prune())
 }
 
-/// Task-parallel studies: tasks, slots, throughput and slot utilisation per point, with the
-/// throughput's speedup and efficiency against the smallest executor count of the series;
-/// empty when no record has farm data.
-fn farm_table(a: &Analysis) -> String {
+/// Task-parallel points: tasks, slots, throughput, utilisation, throughput speedup.
+fn farm_table(a: &Analysis) -> Option<Table> {
     if a.points.iter().all(|p| p.throughput.is_none()) {
-        return String::new();
+        return None;
     }
-    let mut h = String::from("<h3 id=\"task-farm\">Task farm</h3><p class=\"note\">Task-parallel runs: tasks per second of the farm's wall time and the busy share of all slots (Σ task seconds / (slots × wall seconds)), median over ok runs with the 95 % bootstrap interval and min–max. Throughput speedup and efficiency are against the smallest executor count of the same series. The task timelines below show where every task ran.</p><table id=\"farm-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>tasks</th><th>slots</th><th>tasks/s<br><small>[95 % CI]<br>min–max</small></th><th>utilisation<br><small>[95 % CI]<br>min–max</small></th><th>throughput speedup</th><th>efficiency</th></tr>".replace("{params_th}", params_th(a)).as_str());
+    let cols = [
+        ("tasks", false),
+        ("slots", false),
+        ("tasks/s", false),
+        ("utilisation", false),
+        ("throughput speedup", false),
+        ("efficiency", false),
+    ];
+    let mut t = Table::new("farm-table", &[&SHAPE[..], &cols[..]].concat());
     for p in a.points.iter().filter(|p| p.throughput.is_some()) {
         let base = a
             .points
             .iter()
-            .filter(|b| {
-                b.throughput.is_some()
-                    && b.point.cores == p.point.cores
-                    && b.point.memory_bytes == p.point.memory_bytes
-                    && (b.point.fraction - p.point.fraction).abs() < 1e-12
-                    && b.point.params == p.point.params
-            })
+            .filter(|b| b.throughput.is_some() && crate::analysis::same_series(&b.point, &p.point))
             .min_by_key(|b| b.point.executors);
-        let (speedup, efficiency) = match (base, &p.throughput) {
-            (Some(b), Some(t)) => {
-                let s = t.median / b.throughput.as_ref().expect("filtered").median;
-                let n = f64::from(p.point.executors) / f64::from(b.point.executors);
-                (Some(s), Some(s / n))
-            }
-            _ => (None, None),
+        let s =
+            base.and_then(|b| Some(p.throughput.as_ref()?.median / b.throughput.as_ref()?.median));
+        let n = base.map(|b| f64::from(p.point.executors) / f64::from(b.point.executors));
+        let mut cells = shape(a, &p.point);
+        cells.extend([
+            Cell::num(p.tasks, |v| format!("{v:.0}")),
+            Cell::num(p.slots, |v| format!("{v:.0}")),
+            dist_cell(p.throughput.as_ref(), three),
+            dist_cell(p.utilisation.as_ref(), theme::percent),
+            Cell::num(s, two),
+            Cell::num(s.zip(n).map(|(s, n)| s / n), two),
+        ]);
+        t.push(cells, false);
+    }
+    Some(t.prune())
+}
+
+fn ci_cell(v: f64, ci: Option<(f64, f64)>, fmt: fn(f64) -> String) -> Cell {
+    let c = Cell::num(Some(v), fmt);
+    match ci {
+        Some((lo, hi)) => c.under(format!("[{} … {}]", fmt(lo), fmt(hi))),
+        None => c,
+    }
+}
+
+fn fit_cells(am: Option<&AmdahlFit>, usl: Option<&UslFit>) -> Vec<Cell> {
+    let pct = |v: f64| format!("{:.1} %", v * 100.0);
+    let mut cells = match am {
+        Some(m) => vec![
+            ci_cell(m.serial_fraction, m.serial_fraction_ci, three),
+            Cell::num(Some(m.t1), theme::seconds),
+            Cell::num(Some(m.rms_relative_error), pct),
+        ],
+        None => vec![
+            Cell::text("needs ≥ 2 executor counts"),
+            Cell::default(),
+            Cell::default(),
+        ],
+    };
+    cells.extend(match usl {
+        Some(m) => vec![
+            ci_cell(m.sigma, m.sigma_ci, three),
+            ci_cell(m.kappa, m.kappa_ci, |v| format!("{v:.5}")),
+            m.peak_executors.map_or(Cell::text("no peak"), |p| {
+                Cell::num(Some(p), |v| format!("{v:.1}"))
+            }),
+            Cell::num(Some(m.rms_relative_error), pct),
+        ],
+        None => vec![
+            Cell::text("needs ≥ 3 executor counts"),
+            Cell::default(),
+            Cell::default(),
+            Cell::default(),
+        ],
+    });
+    cells
+}
+
+fn fits_table(a: &Analysis) -> Table {
+    let cols = [
+        ("series", true),
+        ("time", true),
+        ("Amdahl s", false),
+        ("T1", false),
+        ("rms error", false),
+        ("USL σ", false),
+        ("USL κ", false),
+        ("peak executors", false),
+        ("USL rms error", false),
+    ];
+    let mut t = Table::new("fits-table", &cols);
+    for f in &a.fits {
+        for (what, am, usl) in [
+            ("training", f.amdahl_train.as_ref(), f.usl_train.as_ref()),
+            ("total", f.amdahl_total.as_ref(), f.usl_total.as_ref()),
+        ] {
+            let mut cells = vec![Cell::text(f.label.clone()), Cell::text(what)];
+            cells.extend(fit_cells(am, usl));
+            t.push(cells, false);
+        }
+    }
+    t.prune()
+}
+
+fn stragglers_table(a: &Analysis) -> Table {
+    let cols = [
+        ("run", true),
+        ("rank", false),
+        ("load", false),
+        ("compute", false),
+        ("train comm", false),
+        ("waiting", false),
+        ("eval", false),
+        ("run-queue wait", false),
+        ("straggler ratio", false),
+    ];
+    let mut t = Table::new("stragglers-table", &cols);
+    t.empty = "No multi-executor point.".into();
+    for s in &a.stragglers {
+        for p in &s.phases {
+            let rq = match p.run_queue_wait {
+                Some(w) if p.contended => Cell::num(Some(w), theme::seconds)
+                    .class("bad")
+                    .under("contended"),
+                w => Cell::num(w, theme::seconds),
+            };
+            t.push(
+                vec![
+                    Cell::text(s.run_id.clone()),
+                    Cell::num(Some(f64::from(p.rank)), |v| format!("{v:.0}")),
+                    Cell::num(Some(p.load), theme::seconds),
+                    Cell::num(Some(p.compute), theme::seconds),
+                    Cell::num(Some(p.comm), theme::seconds),
+                    Cell::num(Some(p.wait), theme::seconds),
+                    Cell::num(Some(p.eval), theme::seconds),
+                    rq,
+                    Cell::num(Some(s.ratio), two),
+                ],
+                p.contended,
+            );
+        }
+    }
+    t
+}
+
+fn comparison_table(changes: &[Change], a: &Analysis) -> Table {
+    let cols = [
+        ("series", true),
+        ("executors", false),
+        ("metric", true),
+        ("baseline median", false),
+        ("median", false),
+        ("change", false),
+        ("verdict", true),
+    ];
+    let mut t = Table::new("comparison-table", &cols);
+    t.empty = "No point in common with the baseline.".into();
+    for c in changes {
+        let class = match c.verdict {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::WithinNoise => "",
         };
-        let _ = write!(
-            h,
-            "<tr>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
-            params_td(a, &p.point),
-            p.point.executors,
-            p.point.cores,
-            format_bytes(p.point.memory_bytes),
-            p.point.fraction,
-            opt(p.tasks, 0),
-            opt(p.slots, 0),
-            dist_cells(p.throughput.as_ref()),
-            dist_cells(p.utilisation.as_ref()),
-            opt(speedup, 2),
-            opt(efficiency, 2),
+        let mut verdict = Cell::text(c.metric.verdict_text(c.verdict));
+        if !class.is_empty() {
+            verdict = verdict.class(class);
+        }
+        t.push(
+            vec![
+                Cell::text(series_label(&c.point, &a.varying_params)),
+                Cell::num(Some(f64::from(c.point.executors)), |v| format!("{v:.0}")),
+                Cell::text(c.metric.title()),
+                Cell::num(Some(c.baseline_median), theme::number),
+                Cell::num(Some(c.median), theme::number),
+                ci_cell(c.change, Some(c.ci), theme::change),
+                verdict,
+            ],
+            false,
         );
     }
-    h.push_str("</table>");
-    h
+    t
 }
 
-fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
+fn status_text(r: &RunRecord) -> String {
+    let s = format!("{:?}", r.status).to_lowercase();
+    if r.attempt > 0 {
+        format!("{s} (attempt {})", r.attempt + 1)
+    } else {
+        s
+    }
 }
 
-fn ci(c: Option<(f64, f64)>, digits: usize) -> String {
-    c.map_or_else(
-        || "–".into(),
-        |(a, b)| format!("{a:.digits$} … {b:.digits$}"),
+fn failed_table(records: &[RunRecord]) -> Table {
+    let mut t = Table::new(
+        "failed-table",
+        &[("run", true), ("status", true), ("error", true)],
+    );
+    for r in records.iter().filter(|r| r.status != RunStatus::Ok) {
+        let err = r.error.as_deref().unwrap_or("");
+        let mut lines = err.lines();
+        let mut cell = Cell::text(lines.next().unwrap_or(""));
+        for l in lines {
+            cell = cell.under(l);
+        }
+        t.push(
+            vec![
+                Cell::text(r.run_id.clone()),
+                Cell::text(status_text(r)).class("bad"),
+                cell,
+            ],
+            true,
+        );
+    }
+    t
+}
+
+/// One line per executor: CPUs measured/requested [cpuset] · memory limit · parallelism.
+fn executor_lines(r: &RunRecord) -> Cell {
+    let mut cell = Cell::default();
+    let mut notes = Vec::new();
+    for e in &r.executor_reports {
+        let mut text = format!(
+            "r{}: {}/{} CPUs [{}] · {} · ×{:.2}",
+            e.rank,
+            e.cores_measured,
+            e.cores_requested,
+            e.cpuset,
+            e.memory_limit_bytes
+                .map_or("no memory limit".into(), format_bytes),
+            e.effective_parallelism
+        );
+        if let Some(k) = e.kernel.as_ref().map(|k| &k.train) {
+            text.push_str(&format!(
+                " · run-queue wait {:.1} %{}",
+                k.wait_share(e.cores_requested) * 100.0,
+                if k.contended { " contended" } else { "" }
+            ));
+        }
+        if !e.enforced {
+            text.push_str(" · NOT enforced");
+            notes.extend(e.enforcement_note.clone());
+            cell.class = Some("bad");
+        }
+        cell.sub.push(text);
+    }
+    if !notes.is_empty() {
+        cell.title = Some(notes.join("\n"));
+    }
+    cell
+}
+
+fn runs_table(records: &[RunRecord], a: &Analysis) -> Table {
+    let cols = [
+        ("run", true),
+        ("status", true),
+        ("total", false),
+        ("start-up", false),
+        ("load", false),
+        ("training", false),
+        ("eval", false),
+        ("comm", false),
+        ("train rows", false),
+        ("val acc", false),
+        ("test acc", false),
+        ("ROC AUC", false),
+        ("RMSE", false),
+        ("MAE", false),
+        ("peak memory", false),
+        ("outlier", true),
+        ("executors", true),
+    ];
+    let mut t = Table::new("runs-table", &cols);
+    for r in records {
+        let bad = r.status != RunStatus::Ok || !r.all_enforced() || r.oversubscribed;
+        let outlier = a
+            .points
+            .iter()
+            .find(|p| p.point.same_as(&r.point))
+            .and_then(|p| p.train.as_ref())
+            .and_then(|d| d.outliers.iter().find(|o| o.0 == r.run_id))
+            .map_or(Cell::default(), |o| {
+                if o.1 == Outlier::Severe {
+                    Cell::text("severe").class("severe")
+                } else {
+                    Cell::text("mild").class("mild")
+                }
+            });
+        let tm = &r.times;
+        let mut status = Cell::text(
+            status_text(r)
+                + if r.oversubscribed {
+                    ", oversubscribed"
+                } else {
+                    ""
+                },
+        );
+        if bad {
+            status = status.class("bad");
+        }
+        t.push(
+            vec![
+                Cell::text(r.run_id.clone()),
+                status,
+                Cell::num(Some(tm.total_time_sec), theme::seconds),
+                Cell::num(tm.startup_sec, theme::seconds),
+                Cell::num(tm.load_sec, theme::seconds),
+                Cell::num(tm.training_time_sec, theme::seconds),
+                Cell::num(tm.eval_sec, theme::seconds),
+                Cell::num(tm.comm_sec, theme::seconds),
+                Cell::num(Some(r.data.rows.train as f64), |v| format!("{v:.0}")),
+                Cell::num(r.metrics.val_accuracy, four),
+                Cell::num(r.metrics.test_accuracy, four),
+                Cell::num(r.metrics.auc, four),
+                Cell::num(r.metrics.rmse, four),
+                Cell::num(r.metrics.mae, four),
+                Cell::num(crate::analysis::peak_memory(r), theme::bytes),
+                outlier,
+                executor_lines(r),
+            ],
+            bad,
+        );
+    }
+    t.prune()
+}
+
+fn provenance_table(records: &[RunRecord]) -> Table {
+    let pv = &records[0].provenance;
+    let mut t = Table::new("provenance-table", &[("", true), ("", true)]);
+    let first = records
+        .iter()
+        .map(|r| r.started_at)
+        .min()
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
+    let last = records
+        .iter()
+        .map(|r| r.finished_at)
+        .max()
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
+    for (k, v) in [
+        (
+            "harness",
+            format!(
+                "{} {}",
+                pv.harness_version,
+                pv.git_rev.as_deref().unwrap_or("")
+            ),
+        ),
+        ("host", pv.host.clone()),
+        (
+            "CPU",
+            format!("{} ({} logical CPUs)", pv.cpu_model, pv.logical_cpus),
+        ),
+        ("memory", format_bytes(pv.memory_bytes)),
+        ("kernel", pv.kernel.clone()),
+        ("MPI", pv.mpi_version.clone()),
+        ("LightGBM", pv.lightgbm_version.clone()),
+        (
+            "XGBoost",
+            pv.xgboost_version.clone().unwrap_or_else(|| "–".into()),
+        ),
+        (
+            "nix store path",
+            pv.nix_store_path.clone().unwrap_or_else(|| "–".into()),
+        ),
+        ("runs", format!("{first} … {last}")),
+    ] {
+        t.push(vec![Cell::text(k), Cell::text(v)], false);
+    }
+    t
+}
+
+/// The study page's sections, for the table of contents.
+fn toc(has_comparison: bool, extra: bool, farm: bool) -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![("findings", "Findings"), ("charts", "Charts")];
+    if has_comparison {
+        v.push(("comparison", "Comparison"));
+    }
+    v.push(("points", "Points"));
+    if extra {
+        v.push(("workload-metrics", "Workload metrics"));
+    }
+    if farm {
+        v.push(("task-farm", "Task farm"));
+    }
+    v.extend([
+        ("fits", "Fits"),
+        ("stragglers", "Stragglers"),
+        ("failed", "Failed runs"),
+        ("runs", "Runs"),
+        ("provenance", "Provenance"),
+    ]);
+    v
+}
+
+/// The studies a page shows, for its title: `fixture` or `a + b`.
+fn studies(records: &[RunRecord]) -> String {
+    let mut names: Vec<&str> = records.iter().map(|r| r.study.as_str()).collect();
+    names.dedup();
+    names.sort_unstable();
+    names.dedup();
+    names.join(" + ")
+}
+
+fn subtitle(records: &[RunRecord], a: &Analysis) -> String {
+    let ok = records.iter().filter(|r| r.status == RunStatus::Ok).count();
+    let mut workloads: Vec<&str> = records.iter().map(|r| r.workload.as_str()).collect();
+    workloads.sort_unstable();
+    workloads.dedup();
+    format!(
+        "Workload {} · {} points · {} runs, {} ok · {} · host {}",
+        workloads.join(", "),
+        a.points.len(),
+        records.len(),
+        ok,
+        records
+            .iter()
+            .map(|r| r.finished_at)
+            .max()
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default(),
+        records[0].provenance.host
     )
 }
 
-fn dist_cells(d: Option<&Dist>) -> String {
-    match d {
-        Some(d) => format!(
-            "<td>{:.3}<br><small>[{:.3} … {:.3}]<br>{:.3}–{:.3}</small></td>",
-            d.median, d.ci.0, d.ci.1, d.min, d.max
-        ),
-        None => "<td>–</td>".into(),
-    }
-}
-
-fn outlier_text(d: Option<&Dist>) -> String {
-    let Some(d) = d else { return "–".into() };
-    let mild = d.outliers.iter().filter(|o| o.1 == Outlier::Mild).count();
-    let severe = d.outliers.iter().filter(|o| o.1 == Outlier::Severe).count();
-    match (mild, severe) {
-        (0, 0) => "0".into(),
-        _ => format!(
-            "<span class=\"mild\">{mild} mild</span> <span class=\"severe\">{severe} severe</span>"
-        ),
-    }
-}
-
-/// " (attempt N)" after a run id for retries; empty for the first attempt.
-fn attempt_text(attempt: u32) -> String {
-    if attempt == 0 {
-        String::new()
-    } else {
-        format!(" <small>(attempt {})</small>", attempt + 1)
-    }
+/// The HTML page of one study (or of several overlaid), its comparison with a baseline when
+/// `comparison` holds the changes and their charts.
+///
+/// # Errors
+/// [`ReportError::Template`] if a template fails to render.
+pub fn study_page(
+    records: &[RunRecord],
+    a: &Analysis,
+    findings: &Findings,
+    charts: &[Chart],
+    comparison: Option<(&[Change], &[Chart])>,
+) -> Result<String, ReportError> {
+    let (extra, farm) = (extra_table(a), farm_table(a));
+    let failed = failed_table(records);
+    let ctx = context! {
+        title => studies(records),
+        subtitle => subtitle(records, a),
+        toc => toc(comparison.is_some(), extra.is_some(), farm.is_some()),
+        findings => findings.sentences(),
+        charts => views(charts),
+        comparison => comparison.map(|(c, ch)| context! { charts => views(ch), table => comparison_table(c, a) }),
+        summary => summary_table(a),
+        extra => extra,
+        farm => farm,
+        fits => fits_table(a),
+        stragglers => stragglers_table(a),
+        failed => failed,
+        runs => runs_table(records, a),
+        provenance => provenance_table(records),
+        records => records.len(),
+        schema => records[0].schema_version,
+    };
+    render("study.html", ctx)
 }
 
 /// Metadata of a study for the index: name, workload, grid, counts, date, headline numbers.
 pub fn meta(records: &[RunRecord], a: &Analysis) -> serde_json::Value {
     let first = &records[0];
-    let uniq = |f: &dyn Fn(&RunRecord) -> String| {
-        let mut v: Vec<String> = records.iter().map(f).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
     let mut ex: Vec<u32> = a.points.iter().map(|p| p.point.executors).collect();
     ex.sort_unstable();
     ex.dedup();
@@ -208,13 +710,11 @@ pub fn meta(records: &[RunRecord], a: &Analysis) -> serde_json::Value {
         .max()
         .unwrap_or(first.finished_at);
     json!({
-        "study": first.study,
+        "study": studies(records),
         "workload": first.workload,
         "runs": records.len(),
         "ok": records.iter().filter(|r| r.status == RunStatus::Ok).count(),
         "executors": ex,
-        "cores": uniq(&|r| r.point.cores.to_string()),
-        "memory": uniq(&|r| format_bytes(r.point.memory_bytes)),
         "fractions": fr,
         "last_run": last.to_rfc3339(),
         "best_speedup": best.map(|b| json!({"speedup": b.0, "efficiency": b.1, "executors": b.2, "fraction": b.3})),
@@ -222,393 +722,83 @@ pub fn meta(records: &[RunRecord], a: &Analysis) -> serde_json::Value {
     })
 }
 
-fn amdahl_cells(m: Option<&AmdahlFit>) -> String {
-    match m {
-        Some(m) => format!(
-            "<td>{:.4}</td><td>{}</td><td>{:.2}</td><td>{:.1} %</td>",
-            m.serial_fraction,
-            ci(m.serial_fraction_ci, 4),
-            m.t1,
-            m.rms_relative_error * 100.0
-        ),
-        None => "<td colspan=\"4\" class=\"l\">needs ≥ 2 executor counts</td>".into(),
-    }
-}
-
-fn usl_cells(m: Option<&UslFit>) -> String {
-    match m {
-        Some(m) => format!(
-            "<td>{:.4}</td><td>{}</td><td>{:.5}</td><td>{}</td><td>{}</td><td>{:.1} %</td>",
-            m.sigma,
-            ci(m.sigma_ci, 4),
-            m.kappa,
-            ci(m.kappa_ci, 5),
-            opt(m.peak_executors, 1),
-            m.rms_relative_error * 100.0
-        ),
-        None => "<td colspan=\"6\" class=\"l\">needs ≥ 3 executor counts</td>".into(),
-    }
-}
-
-/// The HTML page of one study.
-pub fn study_page(
-    records: &[RunRecord],
-    a: &Analysis,
-    charts: &[crate::figures::Chart],
-    changes: Option<&[Change]>,
-) -> String {
-    let first = &records[0];
-    let ok = records.iter().filter(|r| r.status == RunStatus::Ok).count();
-    let not_enforced = records
-        .iter()
-        .filter(|r| r.status == RunStatus::Ok && !r.all_enforced())
-        .count();
-    let over = records.iter().filter(|r| r.oversubscribed).count();
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{study} — scaling report</title><style>{STYLE}</style></head><body>\
-         <h1>Scaling study <code>{study}</code></h1>\
-         <p>Workload <b>{wl}</b> · {n} runs ({ok} ok, {bad} not ok) · {p} points · \
-         {ne} ok runs without enforced limits · {over} oversubscribed runs · \
-         exports: <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.md\">summary.md</a></p>",
-        study = esc(&first.study),
-        wl = esc(&first.workload),
-        n = records.len(),
-        bad = records.len() - ok,
-        p = a.points.len(),
-        ne = not_enforced,
-    );
-    // Parameters every point shares (defaults included where the workload records them, e.g.
-    // fractal-rf's `engine` and `eval_fraction`); those that differ get a column.
-    if let Some(first) = a.points.first() {
-        let common: Vec<String> = first
-            .point
-            .params
-            .iter()
-            .filter(|(k, _)| !a.varying_params.contains(k))
-            .map(|(k, v)| format!("<code>{}</code> = {}", esc(k), esc(&param_text(v))))
-            .collect();
-        if !common.is_empty() {
-            let _ = write!(h, "<p id=\"params\">Parameters: {}</p>", common.join(" · "));
-        }
-    }
-
-    h.push_str("<h2 id=\"summary\">Summary per point</h2><p class=\"note\">Times in seconds over the ok repetitions: median, 95 % bootstrap interval of the median, min–max. Speedup, efficiency and Karp–Flatt are of the median training time against the smallest executor count of the same series; “vs cores” against the smallest executors × cores at the same memory and fraction. Outliers are Tukey-fence classes of training time, shown, never dropped. Start-up is reported apart so a fixed launch cost is not mistaken for serial work.</p>\
-        <table id=\"summary-table\"><tr>{params_th}<th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>ok/runs</th><th>training median<br><small>[95 % CI]<br>min–max</small></th><th class=\"l\">outliers</th><th>total median<br><small>[95 % CI]<br>min–max</small></th><th>startup median</th><th>speedup</th><th>efficiency</th><th>Karp–Flatt</th><th>speedup (total)</th><th>efficiency (total)</th><th>speedup vs cores</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th>RMSE</th><th>MAE</th><th class=\"l\">limits</th></tr>".replace("{params_th}", params_th(a)).as_str());
-    for p in &a.points {
-        let limits = match (p.all_enforced, p.oversubscribed) {
-            (true, false) => "<span class=\"ok\">enforced</span>".to_string(),
-            (true, true) => "<span class=\"bad\">enforced, oversubscribed</span>".to_string(),
-            (false, o) => format!(
-                "<span class=\"bad\">NOT enforced{}</span>",
-                if o { ", oversubscribed" } else { "" }
-            ),
-        };
-        let _ = write!(
-            h,
-            "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td>{}<td class=\"l\">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{limits}</td></tr>",
-            if p.all_enforced && !p.oversubscribed { "" } else { " class=\"bad\"" },
-            params_td(a, &p.point),
-            p.point.executors,
-            p.point.cores,
-            format_bytes(p.point.memory_bytes),
-            p.point.fraction,
-            p.ok,
-            p.runs,
-            dist_cells(p.train.as_ref()),
-            outlier_text(p.train.as_ref()),
-            dist_cells(p.total.as_ref()),
-            opt(p.startup.as_ref().map(|d| d.median), 3),
-            opt(p.scaling_train.map(|s| s.speedup), 2),
-            opt(p.scaling_train.map(|s| s.efficiency), 2),
-            opt(p.scaling_train.and_then(|s| s.karp_flatt), 3),
-            opt(p.scaling_total.map(|s| s.speedup), 2),
-            opt(p.scaling_total.map(|s| s.efficiency), 2),
-            opt(p.scaling_cores.map(|s| s.speedup), 2),
-            opt(p.val_accuracy, 4),
-            opt(p.test_accuracy, 4),
-            opt(p.auc, 4),
-            opt(p.rmse, 4),
-            opt(p.mae, 4),
-        );
-    }
-    h.push_str("</table>");
-    h.push_str(&extra_table(a));
-    h.push_str(&farm_table(a));
-
-    h.push_str("<h2 id=\"fits\">Scaling-law fits</h2><p class=\"note\">Amdahl T(p) = T1·(s + (1 − s)/p) and USL T(p) = T1·(1 + σ(p − 1) + κp(p − 1))/p fitted to every ok run by Levenberg–Marquardt on relative residuals; intervals are 95 % bootstrap over runs. Peak executors √((1 − σ)/κ) when κ &gt; 0. Failed runs are excluded.</p>\
-        <table id=\"fits-table\"><tr><th class=\"l\">series</th><th class=\"l\">time</th><th>Amdahl s</th><th>s 95 % CI</th><th>T1 (s)</th><th>rms error</th><th>USL σ</th><th>σ 95 % CI</th><th>USL κ</th><th>κ 95 % CI</th><th>peak executors</th><th>rms error</th></tr>");
-    for f in &a.fits {
-        for (what, am, usl) in [
-            ("training", f.amdahl_train.as_ref(), f.usl_train.as_ref()),
-            ("total", f.amdahl_total.as_ref(), f.usl_total.as_ref()),
-        ] {
-            let _ = write!(
-                h,
-                "<tr><td class=\"l\">{}</td><td class=\"l\">{what}</td>{}{}</tr>",
-                esc(&f.label),
-                amdahl_cells(am),
-                usl_cells(usl)
-            );
-        }
-    }
-    h.push_str("</table>");
-
-    h.push_str("<h2 id=\"charts\">Charts</h2><div class=\"charts\">");
-    for (id, title, svg) in charts {
-        // Task timelines are read left to right over the whole run: full width.
-        let class = if id.starts_with("gantt-") {
-            " class=\"wide\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            h,
-            "<figure id=\"chart-{id}\"{class}>{svg}<figcaption>{} — <a href=\"{id}.svg\">{id}.svg</a></figcaption></figure>",
-            esc(title)
-        );
-    }
-    h.push_str("</div>");
-
-    h.push_str("<h2 id=\"stragglers\">Stragglers</h2><p class=\"note\">Per executor of the median run of each multi-executor point: load; training split into compute, communication inside training (collectives, LightGBM\u{2019}s network) and waiting for the slowest executor at the phase\u{2019}s closing barrier; evaluation. Run-queue wait is the time the executor\u{2019}s threads were runnable but had no CPU during training, read from the kernel (<code>/proc/self/task/*/schedstat</code>; it includes waits behind the executor\u{2019}s own threads); <em>contended</em> means other processes got more than 5 % of the executor\u{2019}s core-seconds on its CPUs (<code>/proc/stat</code>), or CFS throttling did, and more than 0.1 s per core. The straggler ratio is max / median of executor busy time (load + compute + eval); 1.00 is perfectly balanced.</p><table id=\"stragglers-table\"><tr><th class=\"l\">run</th><th>rank</th><th>load</th><th>compute</th><th>train comm</th><th>waiting</th><th>eval</th><th>run-queue wait</th><th>straggler ratio</th></tr>");
-    for s in &a.stragglers {
-        for p in &s.phases {
-            let rq = match p.run_queue_wait {
-                Some(w) if p.contended => format!("<span class=\"bad\">{w:.3} contended</span>"),
-                Some(w) => format!("{w:.3}"),
-                None => "\u{2014}".to_string(),
-            };
-            let _ = write!(
-                h,
-                "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{rq}</td><td>{:.2}</td></tr>",
-                esc(&s.run_id),
-                p.rank,
-                p.load,
-                p.compute,
-                p.comm,
-                p.wait,
-                p.eval,
-                s.ratio
-            );
-        }
-    }
-    h.push_str("</table>");
-
-    if let Some(changes) = changes {
-        h.push_str("<h2 id=\"comparison\">Comparison with the baseline</h2><p class=\"note\">Change of the median training time per common point with its 95 % bootstrap interval; faster or slower only when the interval excludes zero and the change exceeds 2 %.</p><table id=\"comparison-table\"><tr><th>executors</th><th>cores</th><th>memory</th><th>fraction</th><th>baseline median (s)</th><th>median (s)</th><th>change</th><th>95 % CI</th><th class=\"l\">verdict</th></tr>");
-        for c in changes {
-            let class = match c.verdict {
-                Verdict::Faster => "ok",
-                Verdict::Slower => "bad",
-                Verdict::WithinNoise => "",
-            };
-            let cells = crate::export::change_cells(c);
-            h.push_str("<tr>");
-            for cell in &cells[..8] {
-                let _ = write!(h, "<td>{}</td>", esc(cell));
-            }
-            let _ = write!(
-                h,
-                "<td class=\"l\"><span class=\"{class}\">{}</span></td></tr>",
-                cells[8]
-            );
-        }
-        if changes.is_empty() {
-            h.push_str(
-                "<tr><td colspan=\"9\" class=\"l\">no point in common with the baseline</td></tr>",
-            );
-        }
-        h.push_str("</table>");
-    }
-
-    let failed: Vec<&RunRecord> = records
-        .iter()
-        .filter(|r| r.status != RunStatus::Ok)
-        .collect();
-    let _ = write!(
-        h,
-        "<h2 id=\"failed\">Runs that did not finish ok ({})</h2>",
-        failed.len()
-    );
-    if failed.is_empty() {
-        h.push_str("<p class=\"note\">None.</p>");
-    } else {
-        h.push_str("<table id=\"failed-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th class=\"l\">error</th></tr>");
-        for r in &failed {
-            let _ = write!(
-                h,
-                "<tr class=\"bad\"><td class=\"l\">{}{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
-                esc(&r.run_id),
-                attempt_text(r.attempt),
-                format!("{:?}", r.status).to_lowercase(),
-                esc(r.error.as_deref().unwrap_or("")).replace('\n', "<br>")
-            );
-        }
-        h.push_str("</table>");
-    }
-
-    h.push_str("<h2 id=\"runs\">Runs</h2><table id=\"runs-table\"><tr><th class=\"l\">run</th><th class=\"l\">status</th><th>total (s)</th><th>startup (s)</th><th>load (s)</th><th>training (s)</th><th>eval (s)</th><th>comm (s)</th><th>train rows</th><th>val acc</th><th>test acc</th><th>ROC AUC</th><th>RMSE</th><th>MAE</th><th class=\"l\">outlier</th><th class=\"l\">executors: CPUs measured/requested [cpuset] · memory limit · parallelism · training run-queue wait</th></tr>");
-    for r in records {
-        let bad = r.status != RunStatus::Ok || !r.all_enforced() || r.oversubscribed;
-        let outlier = a
-            .points
-            .iter()
-            .find(|p| p.point.same_as(&r.point))
-            .and_then(|p| p.train.as_ref())
-            .and_then(|d| d.outliers.iter().find(|o| o.0 == r.run_id))
-            .map_or("", |o| {
-                if o.1 == Outlier::Severe {
-                    "<span class=\"severe\">severe</span>"
-                } else {
-                    "<span class=\"mild\">mild</span>"
-                }
-            });
-        let execs: Vec<String> = r
-            .executor_reports
-            .iter()
-            .map(|e| {
-                let mut text = format!(
-                    "r{}: {}/{} [{}] · {} · ×{:.2}",
-                    e.rank,
-                    e.cores_measured,
-                    e.cores_requested,
-                    esc(&e.cpuset),
-                    e.memory_limit_bytes
-                        .map_or("unlimited".into(), format_bytes),
-                    e.effective_parallelism
-                );
-                if let Some(k) = e.kernel.as_ref().map(|k| &k.train) {
-                    let _ = write!(
-                        text,
-                        " · run-queue wait {:.1} %{}",
-                        k.wait_share(e.cores_requested) * 100.0,
-                        if k.contended { " contended" } else { "" }
-                    );
-                }
-                if let Some(stage) = &e.stage {
-                    let _ = write!(text, " · stopped in {}", esc(stage));
-                }
-                if e.enforced {
-                    text
-                } else {
-                    format!(
-                        "<span class=\"bad\" title=\"{}\">{text} NOT enforced</span>",
-                        esc(e.enforcement_note.as_deref().unwrap_or(""))
-                    )
-                }
-            })
-            .collect();
-        let t = &r.times;
-        let _ = write!(
-            h,
-            "<tr{}><td class=\"l\">{}{}</td><td class=\"l\">{}{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{outlier}</td><td class=\"l\">{}</td></tr>",
-            if bad { " class=\"bad\"" } else { "" },
-            esc(&r.run_id),
-            attempt_text(r.attempt),
-            format!("{:?}", r.status).to_lowercase(),
-            if r.oversubscribed { " (oversubscribed)" } else { "" },
-            t.total_time_sec,
-            opt(t.startup_sec, 3),
-            opt(t.load_sec, 3),
-            opt(t.training_time_sec, 3),
-            opt(t.eval_sec, 3),
-            opt(t.comm_sec, 3),
-            r.data.rows.train,
-            opt(r.metrics.val_accuracy, 4),
-            opt(r.metrics.test_accuracy, 4),
-            opt(r.metrics.auc, 4),
-            opt(r.metrics.rmse, 4),
-            opt(r.metrics.mae, 4),
-            execs.join("<br>"),
-        );
-    }
-    h.push_str("</table>");
-
-    let pv = &first.provenance;
-    let _ = write!(
-        h,
-        "<h2 id=\"provenance\">Provenance</h2><table id=\"provenance-table\"><tr><th class=\"l\">harness</th><td class=\"l\">{} {}</td></tr>\
-         <tr><th class=\"l\">host</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">CPU</th><td class=\"l\">{} ({} logical CPUs)</td></tr>\
-         <tr><th class=\"l\">memory</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">kernel</th><td class=\"l\">{}</td></tr>\
-         <tr><th class=\"l\">MPI</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">LightGBM</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">XGBoost</th><td class=\"l\">{}</td></tr>\
-         <tr><th class=\"l\">nix store path</th><td class=\"l\">{}</td></tr><tr><th class=\"l\">runs</th><td class=\"l\">{} … {}</td></tr></table>\
-         <footer>Rendered from {} records of <code>runs.jsonl</code> (schema v{}) by <code>harness report</code>.</footer></body></html>",
-        esc(&pv.harness_version),
-        esc(pv.git_rev.as_deref().unwrap_or("")),
-        esc(&pv.host),
-        esc(&pv.cpu_model),
-        pv.logical_cpus,
-        format_bytes(pv.memory_bytes),
-        esc(&pv.kernel),
-        esc(&pv.mpi_version),
-        esc(&pv.lightgbm_version),
-        esc(pv.xgboost_version.as_deref().unwrap_or("–")),
-        esc(pv.nix_store_path.as_deref().unwrap_or("–")),
-        records.iter().map(|r| r.started_at).min().map(|d| d.to_rfc3339()).unwrap_or_default(),
-        records.iter().map(|r| r.finished_at).max().map(|d| d.to_rfc3339()).unwrap_or_default(),
-        records.len(),
-        first.schema_version,
-    );
-    h.push('\n');
-    h
-}
-
-/// The index of studies.
-pub fn index_page(metas: &[serde_json::Value]) -> String {
-    let mut h = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Scaling studies</title><style>{STYLE}</style></head><body>\
-         <h1>Scaling studies</h1><table id=\"studies\"><tr><th class=\"l\">study</th><th class=\"l\">workload</th><th class=\"l\">last run</th><th class=\"l\">grid: executors × cores × memory × fractions</th><th>runs ok</th><th class=\"l\">best speedup</th><th class=\"l\">Amdahl serial fraction</th></tr>"
-    );
-    for m in metas {
-        let study = m["study"].as_str().unwrap_or("?");
-        let best = m["best_speedup"]
-            .as_object()
-            .map(|b| {
-                format!(
-                    "{:.2}× (efficiency {:.2}) at {} executors, fraction {}",
-                    b["speedup"].as_f64().unwrap_or(0.0),
-                    b["efficiency"].as_f64().unwrap_or(0.0),
-                    b["executors"],
-                    b["fraction"]
-                )
-            })
-            .unwrap_or_else(|| "–".into());
-        let amdahl = m["amdahl"]
-            .as_object()
+/// The index of studies: one row per `meta.json` found, linking `<dir>/index.html`.
+///
+/// # Errors
+/// [`ReportError::Template`] if the template fails to render.
+pub fn index_page(metas: &[(String, serde_json::Value)]) -> Result<String, ReportError> {
+    let cols = [
+        ("study", true),
+        ("workload", true),
+        ("last run", true),
+        ("executors", true),
+        ("fractions", true),
+        ("runs ok", false),
+        ("best speedup", true),
+        ("Amdahl serial fraction", true),
+    ];
+    let mut t = Table::new("studies", &cols);
+    t.empty = "No study yet: run `harness profile local` or `harness run`.".into();
+    let list = |v: &serde_json::Value| {
+        v.as_array()
             .map(|a| {
-                format!(
-                    "{:.3} ({})",
-                    a["serial_fraction"].as_f64().unwrap_or(0.0),
-                    esc(a["series"].as_str().unwrap_or(""))
-                )
+                a.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             })
-            .unwrap_or_else(|| "–".into());
-        let list = |k: &str| {
-            m[k].as_array()
-                .map(|v| {
-                    v.iter()
-                        .map(|x| x.to_string().trim_matches('"').to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default()
-        };
-        let _ = write!(
-            h,
-            "<tr><td class=\"l\"><a href=\"{s}/index.html\">{s}</a></td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{{{}}} × {{{}}} × {{{}}} × {{{}}}</td><td>{}/{}</td><td class=\"l\">{best}</td><td class=\"l\">{amdahl}</td></tr>",
-            esc(m["workload"].as_str().unwrap_or("?")),
-            esc(m["last_run"].as_str().unwrap_or("")),
-            list("executors"),
-            list("cores"),
-            esc(&list("memory")),
-            list("fractions"),
-            m["ok"],
-            m["runs"],
-            s = esc(study),
+            .unwrap_or_default()
+    };
+    for (dir, m) in metas {
+        let best = m["best_speedup"].as_object().map_or(String::new(), |b| {
+            format!(
+                "{:.2}× (efficiency {:.2}) at {} executors, fraction {}",
+                b["speedup"].as_f64().unwrap_or(0.0),
+                b["efficiency"].as_f64().unwrap_or(0.0),
+                b["executors"],
+                b["fraction"]
+            )
+        });
+        let amdahl = m["amdahl"].as_object().map_or(String::new(), |a| {
+            format!(
+                "{:.3} ({})",
+                a["serial_fraction"].as_f64().unwrap_or(0.0),
+                a["series"].as_str().unwrap_or("")
+            )
+        });
+        let mut study = Cell::text(m["study"].as_str().unwrap_or(dir));
+        study.href = Some(format!("{dir}/index.html"));
+        t.push(
+            vec![
+                study,
+                Cell::text(m["workload"].as_str().unwrap_or("?")),
+                Cell::text(m["last_run"].as_str().unwrap_or("")),
+                Cell::text(list(&m["executors"])),
+                Cell::text(list(&m["fractions"])),
+                Cell::num(m["ok"].as_f64(), |v| format!("{v:.0}"))
+                    .under(format!("of {}", m["runs"])),
+                Cell::text(best),
+                Cell::text(amdahl),
+            ],
+            false,
         );
     }
-    h.push_str("</table></body></html>\n");
-    h
+    render("index.html", context! { studies => t })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_links_each_study_and_escapes_names() {
+        let m = json!({"study": "a<b", "workload": "wine", "runs": 3, "ok": 2, "executors": [1, 2], "fractions": [1.0], "last_run": "2026-12-03"});
+        let page = index_page(&[("a<b".into(), m)]).unwrap();
+        assert!(page.contains("a&lt;b"), "escaped by default");
+        assert!(!page.contains("<td class=\"l\">a<b"));
+        assert!(page.contains("index.html\">a&lt;b</a>"));
+        assert!(page.contains("<script>") && page.contains("table.sortable"));
+        let empty = index_page(&[]).unwrap();
+        assert!(empty.contains("No study yet"));
+    }
 }

@@ -1,22 +1,33 @@
-//! Result records → static HTML reports with SVG charts, CSV and Markdown.
+//! Result records → one self-contained HTML page per study, SVG charts, CSV and Markdown.
 //!
 //! Reads only [`RunRecord`]s (never the original data), so a report can be made on another
-//! machine from `runs.jsonl`. A study's page is self-contained: charts are inline SVG (also
-//! written as `.svg` files next to it), no script, no external resource, no network request.
+//! machine from `runs.jsonl`. A study's page opens with what the study found, then its charts
+//! and tables; it is one file — inline SVG (also written as `.svg` files next to it), our own
+//! few KB of script and style — that works from `file://` with no network.
 //!
 //! - [`analysis`]: records → per-point distributions, scaling metrics, fits, stragglers,
 //!   comparison with a baseline (formulas in `harness_core::{stats, fit}`).
-//! - [`figures`]: the analysis → chart descriptions; [`charts`]: SVG drawing with plotters.
-//! - [`export`]: `summary.csv` and `summary.md`; [`html`]: the study page and the index.
-//! - [`terminal`]: the closing summary a study prints (per series: executors → median training
-//!   time, speedup, efficiency, the headline metric, enforced runs).
+//! - [`findings`]: the analysis → the few sentences a page opens with (and `summary.md`).
+//! - [`figures`]: the analysis → chart descriptions; [`charts`]: SVG drawing (plotters draws
+//!   the frame, our layer the data); [`theme`]: the palette, sizes and number formats of all.
+//! - [`table`]: tables as data; [`html`]: the page and the index through minijinja templates;
+//!   [`export`]: `summary.csv` and `summary.md`.
+//! - [`terminal`]: the closing summary a study prints.
+//!
+//! Invariant: this crate does no measurement and reads nothing but records; every number it
+//! shows is computed from them.
+
+#![warn(clippy::too_many_lines)]
 
 pub mod analysis;
 pub mod charts;
 pub mod export;
 pub mod figures;
+pub mod findings;
 pub mod html;
+pub mod table;
 pub mod terminal;
+pub mod theme;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +48,10 @@ pub enum ReportError {
     Chart { name: String, message: String },
     #[error("cannot write CSV: {0}")]
     Csv(String),
+    #[error("report template: {0}")]
+    Template(String),
+    #[error("{0}")]
+    Input(String),
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ReportError> {
@@ -51,7 +66,7 @@ fn write(path: &Path, text: &str) -> Result<(), ReportError> {
 /// Returns the page's path.
 ///
 /// # Errors
-/// [`ReportError::Empty`] without records; I/O or chart errors naming the file.
+/// [`ReportError::Empty`] without records; I/O, chart or template errors naming the file.
 pub fn render_study(
     records: &[RunRecord],
     out_dir: &Path,
@@ -78,17 +93,23 @@ pub fn render_analysed(
         path: out_dir.to_path_buf(),
         source,
     })?;
+    let found = findings::of(records, analysis);
     let changes = baseline.map(|b| analysis::compare(records, b));
-    let charts = figures::all(records, analysis)?;
-    for (id, _, svg) in &charts {
-        write(&out_dir.join(format!("{id}.svg")), svg)?;
+    let charts = figures::all(records, analysis, &found)?;
+    let change_charts = match &changes {
+        Some(c) => figures::change_charts(c, analysis)?,
+        None => Vec::new(),
+    };
+    for c in charts.iter().chain(&change_charts) {
+        write(&out_dir.join(format!("{}.svg", c.id)), &c.svg)?;
     }
     write(&out_dir.join("summary.csv"), &export::csv(analysis)?)?;
     write(
         &out_dir.join("summary.md"),
-        &export::markdown(analysis, changes.as_deref()),
+        &export::markdown(analysis, &found, changes.as_deref()),
     )?;
-    let page = html::study_page(records, analysis, &charts, changes.as_deref());
+    let comparison = changes.as_deref().map(|c| (c, change_charts.as_slice()));
+    let page = html::study_page(records, analysis, &found, &charts, comparison)?;
     let path = out_dir.join("index.html");
     write(&path, &page)?;
     write(
@@ -96,6 +117,44 @@ pub fn render_analysed(
         &serde_json::to_string_pretty(&html::meta(records, analysis)).expect("meta serialises"),
     )?;
     Ok(path)
+}
+
+/// The parameter that tells overlaid studies apart ([`overlay`]).
+pub const STUDY_PARAM: &str = "study";
+
+/// Several studies' records as one set whose series differ by study: each record's point gets
+/// the parameter [`STUDY_PARAM`] = its study name, so every chart draws one series per study
+/// (and per what else varies), fits and speedups stay within a study, and tables name it.
+///
+/// # Errors
+/// [`ReportError::Input`] when two inputs are the same study, or a record already has a
+/// `study` parameter.
+pub fn overlay(studies: Vec<Vec<RunRecord>>) -> Result<Vec<RunRecord>, ReportError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for recs in studies {
+        let Some(name) = recs.first().map(|r| r.study.clone()) else {
+            return Err(ReportError::Empty);
+        };
+        if names.contains(&name) {
+            return Err(ReportError::Input(format!("study `{name}` is given twice: overlay different studies (their records' `study` names must differ)")));
+        }
+        names.push(name);
+        for mut r in recs {
+            if r.point.params.contains_key(STUDY_PARAM) {
+                return Err(ReportError::Input(format!(
+                    "run {} already has a `{STUDY_PARAM}` parameter: it cannot be overlaid",
+                    r.run_id
+                )));
+            }
+            r.point.params.insert(
+                STUDY_PARAM.into(),
+                serde_json::Value::String(r.study.clone()),
+            );
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 /// Renders `<root>/index.html` listing every study directory under `root` that has a
@@ -113,13 +172,13 @@ pub fn render_index(root: &Path) -> Result<PathBuf, ReportError> {
         for e in entries.flatten() {
             if let Ok(text) = std::fs::read_to_string(e.path().join("meta.json")) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                    metas.push(v);
+                    metas.push((e.file_name().to_string_lossy().into_owned(), v));
                 }
             }
         }
     }
-    metas.sort_by(|a, b| a["study"].as_str().cmp(&b["study"].as_str()));
+    metas.sort_by(|a, b| a.0.cmp(&b.0));
     let path = root.join("index.html");
-    write(&path, &html::index_page(&metas))?;
+    write(&path, &html::index_page(&metas)?)?;
     Ok(path)
 }
