@@ -416,15 +416,32 @@ pub struct StudyArgs {
     pub common: Common,
 }
 
+/// `harness report DIR [DIR …]`: one study's page, or several studies overlaid on one page.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  harness report results/fractal-rf-local                  -> reports/fractal-rf-local/index.html
+  harness report results/after --baseline results/before   per-point change charts and verdicts
+  harness report results/a results/b --out reports/compare one page, a series per study
+
+The page opens with the findings (speedup and efficiency with 95 % CIs, Amdahl/USL fits and
+their predictions, start-up, limits, accuracy spread), then charts (hover a point for its value,
+CI and n; click a legend entry to hide a series) and sortable tables. summary.md repeats the
+findings as Markdown.")]
 pub struct ReportArgs {
-    /// Study results directory, e.g. results/fractal-rf-local.
-    pub dir: PathBuf,
-    /// Reports root.
+    /// Study results directories (e.g. results/fractal-rf-local); several are overlaid on one
+    /// page, each study its own series.
+    #[arg(required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+    /// Reports root; the page goes to <REPORTS>/<study>/index.html unless --out is given.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
-    /// Compare with this study's records (e.g. results/before): per common point, the change of
-    /// median training time with its 95 % CI and a verdict (faster / slower / within noise).
+    /// Output directory of the page (default <REPORTS>/<study>, or <REPORTS>/<a>+<b> for an
+    /// overlay).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Compare with this study's records (e.g. results/before): per common point, the change
+    /// of median training time, total time, accuracy / ROC AUC / RMSE and peak memory, with
+    /// 95 % CIs and a verdict (better / worse / within noise), as charts and a table.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
 }

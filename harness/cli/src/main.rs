@@ -28,7 +28,7 @@ mod transfer;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::FromArgMatches;
 
 use cli::{Cli, Command, DataCommand};
@@ -172,17 +172,35 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
     }
 }
 
-/// `harness report DIR [--baseline DIR]`: renders a study's page and the index.
+/// `harness report DIR [DIR …] [--out DIR] [--baseline DIR]`: renders a study's page (or
+/// several studies overlaid on one) and the index.
 fn report(a: &cli::ReportArgs) -> Result<ExitCode> {
-    let records = store::load_dir(&a.dir)?;
-    let study = records
-        .first()
-        .map(|r| r.study.clone())
-        .context("the study has no records yet")?;
+    let mut studies = Vec::new();
+    for dir in &a.dirs {
+        let records = store::load_dir(dir)?;
+        anyhow::ensure!(
+            !records.is_empty(),
+            "{}: the study has no records yet (runs.jsonl is missing or empty)",
+            dir.display()
+        );
+        studies.push(records);
+    }
+    let name = studies
+        .iter()
+        .map(|r| r[0].study.clone())
+        .collect::<Vec<_>>()
+        .join("+");
+    let records = if studies.len() == 1 {
+        studies.pop().expect("one study")
+    } else {
+        harness_report::overlay(studies)?
+    };
     let baseline = a.baseline.as_deref().map(store::load_dir).transpose()?;
-    let page =
-        harness_report::render_study(&records, &a.reports.join(&study), baseline.as_deref())?;
-    harness_report::render_index(&a.reports)?;
+    let out = a.out.clone().unwrap_or_else(|| a.reports.join(&name));
+    let page = harness_report::render_study(&records, &out, baseline.as_deref())?;
+    if let Some(root) = out.parent() {
+        harness_report::render_index(root)?;
+    }
     println!("{}", page.display());
     Ok(ExitCode::SUCCESS)
 }
