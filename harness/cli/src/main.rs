@@ -198,8 +198,9 @@ fn report(a: &cli::ReportArgs) -> Result<ExitCode> {
     let baseline = a.baseline.as_deref().map(store::load_dir).transpose()?;
     let out = a.out.clone().unwrap_or_else(|| a.reports.join(&name));
     let page = harness_report::render_study(&records, &out, baseline.as_deref())?;
-    if let Some(root) = out.parent() {
-        harness_report::render_index(root)?;
+    // The index lists the studies under --reports; a page written elsewhere stays out of it.
+    if out.parent() == Some(a.reports.as_path()) {
+        harness_report::render_index(&a.reports)?;
     }
     println!("{}", page.display());
     Ok(ExitCode::SUCCESS)
