@@ -617,6 +617,21 @@ fn toc(has_comparison: bool, extra: bool, farm: bool) -> Vec<(&'static str, &'st
     v
 }
 
+/// Parameters every point shares, `(name, value)` (defaults included where the workload
+/// records them, e.g. fractal-rf's `engine` and `eval_fraction`); those that differ are a
+/// column of the tables instead.
+fn common_params(a: &Analysis) -> Vec<(String, String)> {
+    a.points.first().map_or_else(Vec::new, |first| {
+        first
+            .point
+            .params
+            .iter()
+            .filter(|(k, _)| !a.varying_params.contains(k))
+            .map(|(k, v)| (k.clone(), crate::analysis::param_text(v)))
+            .collect()
+    })
+}
+
 /// The studies a page shows, for its title: `fixture` or `a + b`.
 fn studies(records: &[RunRecord]) -> String {
     let mut names: Vec<&str> = records.iter().map(|r| r.study.as_str()).collect();
@@ -664,6 +679,7 @@ pub fn study_page(
     let ctx = context! {
         title => studies(records),
         subtitle => subtitle(records, a),
+        params => common_params(a),
         toc => toc(comparison.is_some(), extra.is_some(), farm.is_some()),
         findings => findings.sentences(),
         charts => views(charts),
@@ -767,7 +783,8 @@ pub fn index_page(metas: &[(String, serde_json::Value)]) -> Result<String, Repor
             )
         });
         let mut study = Cell::text(m["study"].as_str().unwrap_or(dir));
-        study.href = Some(format!("{dir}/index.html"));
+        // Inserted unescaped by the template: escaped here (our `esc` keeps `/` readable).
+        study.href = Some(esc(&format!("{dir}/index.html")));
         t.push(
             vec![
                 study,
@@ -796,7 +813,10 @@ mod tests {
         let page = index_page(&[("a<b".into(), m)]).unwrap();
         assert!(page.contains("a&lt;b"), "escaped by default");
         assert!(!page.contains("<td class=\"l\">a<b"));
-        assert!(page.contains("index.html\">a&lt;b</a>"));
+        assert!(
+            page.contains("href=\"a&lt;b/index.html\">a&lt;b</a>"),
+            "{page}"
+        );
         assert!(page.contains("<script>") && page.contains("table.sortable"));
         let empty = index_page(&[]).unwrap();
         assert!(empty.contains("No study yet"));
