@@ -590,6 +590,22 @@ pub fn train(
     threads: usize,
     allreduce: &mut dyn FnMut(&mut [u64]),
 ) -> (Forest, LevelBytes) {
+    let (forest, bytes, _) = train_counted(rows, splits, classes, params, threads, allreduce);
+    (forest, bytes)
+}
+
+/// [`train`], also returning how many histogram updates this executor made: one per (in-bag
+/// row, open node it reaches, feature the node considers), summed over levels — the unit of
+/// the forest's cost (`benches/histogram.rs` reports nanoseconds per update).
+pub fn train_counted(
+    rows: &BinnedRows,
+    splits: &Splits,
+    classes: usize,
+    params: &ForestParams,
+    threads: usize,
+    allreduce: &mut dyn FnMut(&mut [u64]),
+) -> (Forest, LevelBytes, u64) {
+    let mut updates = 0u64;
     let p = rows.p;
     let k = params.features_per_node(p);
     let mut trees: Vec<Tree> = (0..params.num_trees)
@@ -622,7 +638,8 @@ pub fn train(
                     .collect(),
             })
             .collect();
-        let mut hist = histograms(rows, &trees, &open, classes, params, threads, offset);
+        let (mut hist, visits) = histograms(rows, &trees, &open, classes, params, threads, offset);
+        updates += visits * k as u64;
         allreduce(&mut hist);
         level_bytes.push((hist.len() * std::mem::size_of::<u64>()) as u64);
 
@@ -699,11 +716,13 @@ pub fn train(
             trees: trees.iter().map(Tree::pruned).collect(),
         },
         level_bytes,
+        updates,
     )
 }
 
 /// This executor's weighted class counts per (open node, feature, bin) for one level: one pass
-/// over the rows on `threads` threads, each with a buffer of its own, summed at the end.
+/// over the rows on `threads` threads, each with a buffer of its own, summed at the end. Also
+/// returns the (in-bag row, open node) visits.
 fn histograms(
     rows: &BinnedRows,
     trees: &[Tree],
@@ -712,7 +731,7 @@ fn histograms(
     params: &ForestParams,
     threads: usize,
     len: usize,
-) -> Vec<u64> {
+) -> (Vec<u64>, u64) {
     // Per tree: node index → position in `open` (usize::MAX when not open).
     let mut slot: Vec<Vec<usize>> = trees
         .iter()
@@ -765,8 +784,9 @@ fn histograms(
     let n = rows.rows();
     let threads = threads.clamp(1, n.max(1));
     let chunk = n.div_ceil(threads).max(1);
-    let count = |range: std::ops::Range<usize>| -> Vec<u64> {
+    let count = |range: std::ops::Range<usize>| -> (Vec<u64>, u64) {
         let mut h = vec![0u64; len];
+        let mut visits = 0u64;
         // Tree by tree, then row by row: one tree's histograms (at most 2^depth nodes ×
         // √p features × bins × classes) stay in cache while the rows stream past, instead of
         // every row touching every tree's histograms.
@@ -791,17 +811,18 @@ fn histograms(
                 if plan[0].0 == u8::MAX {
                     continue;
                 }
+                visits += 1;
                 for &(f, at) in plan {
                     h[at as usize + bins[f as usize] as usize * classes + label] += u64::from(w);
                 }
             }
         }
-        h
+        (h, visits)
     };
     if threads == 1 {
         return count(0..n);
     }
-    let parts: Vec<Vec<u64>> = std::thread::scope(|s| {
+    let parts: Vec<(Vec<u64>, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|i| {
                 let range = (i * chunk).min(n)..((i + 1) * chunk).min(n);
@@ -815,12 +836,14 @@ fn histograms(
             .collect()
     });
     let mut total = vec![0u64; len];
-    for part in parts {
-        for (t, v) in total.iter_mut().zip(part) {
-            *t += v;
+    let mut visits = 0;
+    for (part, v) in parts {
+        visits += v;
+        for (t, x) in total.iter_mut().zip(part) {
+            *t += x;
         }
     }
-    total
+    (total, visits)
 }
 
 #[cfg(test)]
