@@ -67,6 +67,21 @@ pub fn bootstrap_median_ci(
     })
 }
 
+/// The `(1 − confidence)/2` and `(1 + confidence)/2` quantiles of the finite values among
+/// bootstrap `stats`; `None` when none is finite.
+fn percentile_interval(mut stats: Vec<f64>, confidence: f64) -> Option<(f64, f64)> {
+    stats.retain(|s| s.is_finite());
+    if stats.is_empty() {
+        return None;
+    }
+    stats.sort_by(f64::total_cmp);
+    let alpha = (1.0 - confidence) / 2.0;
+    Some((
+        quantile_sorted(&stats, alpha),
+        quantile_sorted(&stats, 1.0 - alpha),
+    ))
+}
+
 /// Percentile-bootstrap interval of any statistic of a sample.
 pub fn bootstrap_ci(
     xs: &[f64],
@@ -83,24 +98,15 @@ pub fn bootstrap_ci(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut buf = vec![0.0; xs.len()];
-    let mut stats: Vec<f64> = (0..resamples.max(1))
+    let stats: Vec<f64> = (0..resamples.max(1))
         .map(|_| {
             for b in &mut buf {
                 *b = xs[rng.random_range(0..xs.len())];
             }
             stat(&buf)
         })
-        .filter(|s| s.is_finite())
         .collect();
-    if stats.is_empty() {
-        return None;
-    }
-    stats.sort_by(f64::total_cmp);
-    let alpha = (1.0 - confidence) / 2.0;
-    Some((
-        quantile_sorted(&stats, alpha),
-        quantile_sorted(&stats, 1.0 - alpha),
-    ))
+    percentile_interval(stats, confidence)
 }
 
 /// Percentile-bootstrap interval of a statistic of two independent samples (each resampled
@@ -120,7 +126,7 @@ pub fn bootstrap_two_sample_ci(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut ra, mut rb) = (vec![0.0; a.len()], vec![0.0; b.len()]);
-    let mut stats: Vec<f64> = (0..resamples.max(1))
+    let stats: Vec<f64> = (0..resamples.max(1))
         .map(|_| {
             for x in &mut ra {
                 *x = a[rng.random_range(0..a.len())];
@@ -130,17 +136,8 @@ pub fn bootstrap_two_sample_ci(
             }
             stat(&ra, &rb)
         })
-        .filter(|s| s.is_finite())
         .collect();
-    if stats.is_empty() {
-        return None;
-    }
-    stats.sort_by(f64::total_cmp);
-    let alpha = (1.0 - confidence) / 2.0;
-    Some((
-        quantile_sorted(&stats, alpha),
-        quantile_sorted(&stats, 1.0 - alpha),
-    ))
+    percentile_interval(stats, confidence)
 }
 
 /// The ratio median(`num`) / median(`den`) with its 95 % two-sample bootstrap interval

@@ -4,7 +4,7 @@
 //! Only `ok` runs enter statistics and fits; other runs are listed with their errors. Every
 //! formula lives in `harness_core::{stats, fit}`; this module only groups records.
 
-use harness_core::fit::{fit_amdahl, fit_usl, AmdahlFit, UslFit};
+use harness_core::fit::{fit_amdahl, fit_usl, predict, AmdahlFit, Law, Prediction, UslFit};
 use harness_core::record::{FarmStats, Point};
 use harness_core::stats::{
     bootstrap_median_ci, karp_flatt, median, median_ratio, min_max, speedup, tukey_outliers,
@@ -129,6 +129,9 @@ pub struct SeriesFit {
     pub usl_train: Option<UslFit>,
     pub amdahl_total: Option<AmdahlFit>,
     pub usl_total: Option<UslFit>,
+    /// Training time both laws predict at 2× and 4× the largest executor count measured,
+    /// from the same runs as the fits.
+    pub predictions: Vec<Prediction>,
 }
 
 /// One executor's phases in seconds. Training splits into compute, communication inside
@@ -272,6 +275,14 @@ pub fn series_label(p: &Point, varying: &[String]) -> String {
         l if l.is_empty() => base,
         l => format!("{base} {l}"),
     }
+}
+
+/// The training times of `point`'s ok runs, seconds.
+pub fn ok_training_times(records: &[RunRecord], point: &Point) -> Vec<f64> {
+    ok_runs(records, point)
+        .iter()
+        .filter_map(|r| r.times.training_time_sec)
+        .collect()
 }
 
 fn ok_runs<'a>(records: &'a [RunRecord], point: &Point) -> Vec<&'a RunRecord> {
@@ -468,6 +479,10 @@ fn fit_series(records: &[RunRecord], keys: &[Point], varying: &[String]) -> Vec<
         let train = obs(&|r| r.times.training_time_sec);
         let total = obs(&|r| Some(r.times.total_time_sec));
         let n = 500;
+        let top = train.iter().map(|o| o.0).fold(0.0, f64::max);
+        let at = [2.0 * top, 4.0 * top];
+        let mut predictions = predict(&train, Law::Amdahl, &at, n, BOOTSTRAP_SEED);
+        predictions.extend(predict(&train, Law::Usl, &at, n, BOOTSTRAP_SEED));
         fits.push(SeriesFit {
             label: series_label(p, varying),
             cores: p.cores,
@@ -477,6 +492,7 @@ fn fit_series(records: &[RunRecord], keys: &[Point], varying: &[String]) -> Vec<
             usl_train: fit_usl(&train, n, BOOTSTRAP_SEED),
             amdahl_total: fit_amdahl(&total, n, BOOTSTRAP_SEED),
             usl_total: fit_usl(&total, n, BOOTSTRAP_SEED),
+            predictions,
         });
     }
     fits
@@ -666,8 +682,7 @@ pub fn compare(records: &[RunRecord], baseline: &[RunRecord]) -> Vec<Change> {
                     .collect()
             };
             let (new, old) = (vals(records), vals(baseline));
-            let (Some((ratio, (lo, hi))), true) = (median_ratio(&new, &old), !old.is_empty())
-            else {
+            let Some((ratio, (lo, hi))) = median_ratio(&new, &old) else {
                 continue;
             };
             let (change, ci) = (ratio - 1.0, (lo - 1.0, hi - 1.0));
@@ -693,10 +708,11 @@ pub fn compare(records: &[RunRecord], baseline: &[RunRecord]) -> Vec<Change> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn fixture() -> Vec<RunRecord> {
+    /// The committed fixture of real fractal-rf records (shared by the crate's unit tests).
+    pub(crate) fn fixture() -> Vec<RunRecord> {
         include_str!("../tests/fixtures/fractal-fixture.jsonl")
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())

@@ -9,10 +9,11 @@
 use harness_core::fit::{amdahl_time, usl_time, Law};
 use harness_core::record::FarmStats;
 use harness_core::stats::median_ratio;
-use harness_core::{RunRecord, RunStatus};
+use harness_core::RunRecord;
 
 use crate::analysis::{
-    params_label, series_label, Analysis, Change, Dist, Metric, PointSummary, SeriesFit, Verdict,
+    ok_training_times, params_label, series_label, Analysis, Change, Dist, Metric, PointSummary,
+    SeriesFit, Verdict,
 };
 use crate::charts::{
     self, Axis, Bar, BarChart, LegendEntry, LineChart, Mark, Paint, Series, Style, Swatch, Unit,
@@ -193,24 +194,16 @@ fn ideal_of_last(c: &mut LineChart, marks: Vec<Mark>) {
     }
 }
 
-fn ok_train(records: &[RunRecord], p: &PointSummary) -> Vec<f64> {
-    records
-        .iter()
-        .filter(|r| r.status == RunStatus::Ok && r.point.same_as(&p.point))
-        .filter_map(|r| r.times.training_time_sec)
-        .collect()
-}
-
 /// Speedup marks of a series against its first point, with the two-sample bootstrap interval;
 /// `per` divides by the executor ratio (efficiency).
 fn ratio_marks(records: &[RunRecord], ps: &[&PointSummary], per: bool) -> Vec<Mark> {
     let Some(base) = ps.first() else {
         return Vec::new();
     };
-    let tb = ok_train(records, base);
+    let tb = ok_training_times(records, &base.point);
     ps.iter()
         .filter_map(|p| {
-            let t = ok_train(records, p);
+            let t = ok_training_times(records, &p.point);
             let (s, (lo, hi)) = median_ratio(&tb, &t)?;
             let k = if per { ex(p) / ex(base) } else { 1.0 };
             Some(Mark {

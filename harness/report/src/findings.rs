@@ -12,14 +12,14 @@
 //! the start-up cost (median launch → every executor ready) and whether every ok run's limits
 //! were enforced, naming those that were not.
 
-use harness_core::fit::{predict, Law, Obs, Prediction};
+use harness_core::fit::{Law, Prediction};
 use harness_core::stats::{
     bootstrap_median_ci, median, median_ratio, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
 };
 use harness_core::{RunRecord, RunStatus};
 use serde::Serialize;
 
-use crate::analysis::{same_series, series_label, Analysis, PointSummary, SeriesFit};
+use crate::analysis::{ok_training_times, series_label, Analysis, PointSummary, SeriesFit};
 use crate::terminal::Headline;
 use crate::theme;
 
@@ -106,14 +106,6 @@ pub struct Finding {
     pub text: String,
 }
 
-fn ok_times(records: &[RunRecord], p: &PointSummary) -> Vec<f64> {
-    records
-        .iter()
-        .filter(|r| r.status == RunStatus::Ok && r.point.same_as(&p.point))
-        .filter_map(|r| r.times.training_time_sec)
-        .collect()
-}
-
 fn est(value: f64, ci: Option<(f64, f64)>) -> Estimate {
     Estimate { value, ci }
 }
@@ -147,22 +139,14 @@ fn series_findings(
 ) -> Option<SeriesFindings> {
     let base = points.first()?;
     let top = points.last()?;
-    let (tb, tt) = (ok_times(records, base), ok_times(records, top));
+    let (tb, tt) = (
+        ok_training_times(records, &base.point),
+        ok_training_times(records, &top.point),
+    );
     let ratio = (top.point.executors > base.point.executors)
         .then(|| median_ratio(&tb, &tt))
         .flatten();
     let n = f64::from(top.point.executors) / f64::from(base.point.executors);
-    let obs: Vec<Obs> = records
-        .iter()
-        .filter(|r| r.status == RunStatus::Ok && same_series(&r.point, &base.point))
-        .filter_map(|r| Some((f64::from(r.point.executors), r.times.training_time_sec?)))
-        .collect();
-    let at = [
-        2.0 * f64::from(top.point.executors),
-        4.0 * f64::from(top.point.executors),
-    ];
-    let mut predictions = predict(&obs, Law::Amdahl, &at, 500, BOOTSTRAP_SEED);
-    predictions.extend(predict(&obs, Law::Usl, &at, 500, BOOTSTRAP_SEED));
     Some(SeriesFindings {
         label: fit.label.clone(),
         base: base.point.executors,
@@ -180,7 +164,7 @@ fn series_findings(
         usl_fitted: fit.usl_train.is_some(),
         amdahl_error: fit.amdahl_train.as_ref().map(|m| m.rms_relative_error),
         usl_error: fit.usl_train.as_ref().map(|m| m.rms_relative_error),
-        predictions,
+        predictions: fit.predictions.clone(),
         quality: spread(points, headline),
     })
 }
@@ -436,13 +420,7 @@ impl Findings {
 mod tests {
     use super::*;
     use crate::analysis::analyse;
-
-    fn fixture() -> Vec<RunRecord> {
-        include_str!("../tests/fixtures/fractal-fixture.jsonl")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
+    use crate::analysis::tests::fixture;
 
     #[test]
     fn findings_hold_the_speedup_of_the_largest_count_with_its_interval() {

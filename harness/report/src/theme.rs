@@ -224,7 +224,7 @@ mod tests {
                 }
             }
         }
-        // The control: plotters' old first two (red, green) merge for a deuteranope.
+        // The classifier tells plotters' old first two series colours apart as red and green.
         let (r, g) = (Rgb(0xe6, 0x19, 0x4b), Rgb(0x3c, 0xb4, 0x4b));
         assert!(is_red(r) && is_green(g));
     }
