@@ -8,47 +8,13 @@
 //! the line before it gives the update count, so ns/update = time / updates.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand::{Rng, SeedableRng};
-use workload_fractal_rf::forest::{row_id, train_counted, BinnedRows, ForestParams, Splits};
+use workload_fractal_rf::forest::{synthetic, train_counted, ForestParams};
 
 const ROWS: usize = 200_000;
-const P: usize = 7;
 const CLASSES: usize = 6;
 
-/// Seeded rows: bins uniform in 0..32; the label mixes three features with 10 % noise.
-fn rows() -> (BinnedRows, Splits) {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(62);
-    let mut bins = Vec::with_capacity(ROWS * P);
-    let mut labels = Vec::with_capacity(ROWS);
-    let mut ids = Vec::with_capacity(ROWS);
-    for i in 0..ROWS {
-        let r: Vec<u8> = (0..P).map(|_| rng.random_range(0..32u8)).collect();
-        let mut label =
-            (usize::from(r[0] / 11) * 2 + usize::from(r[2] > 15) + usize::from(r[5] > 20))
-                % CLASSES;
-        if rng.random_range(0..10) == 0 {
-            label = rng.random_range(0..CLASSES);
-        }
-        bins.extend(&r);
-        labels.push(label as u8);
-        ids.push(row_id("bench.parquet", i as u64));
-    }
-    let sample: Vec<Vec<f32>> = (0..P)
-        .map(|_| (0..32).map(|b| b as f32).collect())
-        .collect();
-    (
-        BinnedRows {
-            p: P,
-            bins,
-            labels,
-            ids,
-        },
-        Splits::from_sample(&sample, 32),
-    )
-}
-
 fn bench(c: &mut Criterion) {
-    let (rows, splits) = rows();
+    let (rows, splits) = synthetic(ROWS, 62);
     let params = ForestParams::default();
     let (_, _, updates) = train_counted(&rows, &splits, CLASSES, &params, 1, &mut |_| {});
     println!("histogram updates per forest: {updates} ({ROWS} rows)");

@@ -25,7 +25,9 @@
 //!   `min_info_gain` is invalid (`calculateImpurityStats`); ties keep the first candidate.
 //! - **Growth** (`findBestSplits`): a node is a leaf when its best gain is ≤ 0 or it is at
 //!   `max_depth`; a child whose impurity is 0 is a leaf at once. Nodes are split level by
-//!   level for all trees together (MLlib's node groups, bounded there by `maxMemoryInMB`).
+//!   level, for a group of trees at a time (MLlib's node groups, bounded there by
+//!   `maxMemoryInMB`, here by [`STATE_BYTES_PER_ROW`]); trees are independent, so grouping
+//!   does not change them.
 //! - **Pruning** (`Node.scala`, `LearningNode.toNode(prune = true)`, the default since Spark
 //!   2.4): bottom-up, a node whose two children are leaves predicting the same class (the arg
 //!   max of their counts, first on ties) becomes a leaf itself, keeping its own counts.
@@ -165,13 +167,36 @@ pub fn bootstrap_key(seed: u64, tree: u32) -> u64 {
     mix(seed ^ mix(u64::from(tree)))
 }
 
+/// [`POISSON1_CDF`] on the 53-bit integer scale of [`unit`]: `unit(h) ≥ c` ⟺ `h >> 11 ≥
+/// ⌈c · 2^53⌉` exactly (`h >> 11` and `c · 2^53` are both exact in `f64`), so integer
+/// comparisons give the same weights as the floating-point ones.
+const POISSON1_BOUNDS: [u64; 9] = {
+    let mut b = [0u64; 9];
+    let mut i = 0;
+    while i < 9 {
+        let x = POISSON1_CDF[i] * (1u64 << 53) as f64;
+        let t = x as u64;
+        b[i] = if (t as f64) < x { t + 1 } else { t };
+        i += 1;
+    }
+    b
+};
+
 /// [`poisson_weight`] with the tree's [`bootstrap_key`] already computed.
 #[inline]
 pub fn poisson_weight_keyed(key: u64, id: u64) -> u32 {
-    let u = unit(mix(key ^ id));
-    // The first k with u < bound k, counted without branches: the bounds increase and the
-    // last is 1 > u, so it is the number of bounds ≤ u.
-    POISSON1_CDF.iter().map(|c| u32::from(u >= *c)).sum()
+    let u = mix(key ^ id) >> 11;
+    // The first k with u < bound k: the bounds increase, so it is the number of bounds ≤ u
+    // (the last bound, 1, exceeds every u). The first four are compared without branches;
+    // the rest only for the 1.9 % of weights ≥ 4.
+    let b = &POISSON1_BOUNDS;
+    let w =
+        u32::from(u >= b[0]) + u32::from(u >= b[1]) + u32::from(u >= b[2]) + u32::from(u >= b[3]);
+    if w < 4 {
+        w
+    } else {
+        w + b[4..].iter().map(|c| u32::from(u >= *c)).sum::<u32>()
+    }
 }
 
 /// Split thresholds of every feature: feature `f` has `thresholds[f].len() + 1` bins.
@@ -244,21 +269,57 @@ fn continuous_splits(values: &[f32], num_splits: usize) -> Vec<f64> {
     splits
 }
 
-/// Rows binned for training: `p` bytes per row, a class label and a global row id.
+/// Rows binned for training: `p` bytes per row and a class label — 8 bytes per FRACTAL row.
+/// Global row ids are not held: they follow from the files the rows came from.
 #[derive(Debug, Clone, Default)]
 pub struct BinnedRows {
-    /// Number of features.
+    /// Number of features (at most 255).
     pub p: usize,
     /// Row-major `rows × p` bins.
     pub bins: Vec<u8>,
     pub labels: Vec<u8>,
-    /// Global row ids ([`row_id`]), for bootstrap weights that do not depend on sharding.
-    pub ids: Vec<u64>,
+    /// The files the rows were read from, in row order: each file's [`file_key`] and its row
+    /// count. Row `i` of a file has the global id [`row_id_in`]`(key, i)` ([`row_id`]), so
+    /// bootstrap weights do not depend on sharding; files are never split between executors.
+    pub files: Vec<(u64, u64)>,
 }
 
 impl BinnedRows {
     pub fn rows(&self) -> usize {
         self.labels.len()
+    }
+
+    /// Global ids ([`row_id`]) of rows `start..start + out.len()` into `out`, computed from
+    /// [`BinnedRows::files`]; `first_rows` is [`BinnedRows::first_rows`].
+    ///
+    /// # Panics
+    /// When the range reaches past the last row.
+    pub fn ids_into(&self, first_rows: &[usize], start: usize, out: &mut [u64]) {
+        // The file holding row `start`: the last one that begins at or before it.
+        let mut file = first_rows.partition_point(|f| *f <= start) - 1;
+        let mut done = 0;
+        while done < out.len() {
+            let (key, rows) = self.files[file];
+            let from = start + done - first_rows[file];
+            let take = (rows as usize - from).min(out.len() - done);
+            for (o, i) in out[done..done + take].iter_mut().zip(from as u64..) {
+                *o = row_id_in(key, i);
+            }
+            done += take;
+            file += 1;
+        }
+    }
+
+    /// The index of every file's first row in [`BinnedRows::bins`]' rows.
+    pub fn first_rows(&self) -> Vec<usize> {
+        self.files
+            .iter()
+            .scan(0usize, |next, (_, rows)| {
+                let first = *next;
+                *next += *rows as usize;
+                Some(first)
+            })
+            .collect()
     }
 }
 
@@ -575,13 +636,23 @@ struct Open {
     features: Vec<(usize, usize)>,
 }
 
-/// Bytes summed over executors, per level of growth (for the record).
+/// Bytes of growth state per training row that a group of trees may hold. A growing tree
+/// keeps a 4-byte row index and a cell (2 bytes at depth ≤ 12, else 8) for each in-bag row,
+/// ~63.2 % of the rows (1 − 1/e): ~3.8 bytes per row, so trees grow one at a time — the
+/// groups of MLlib's node-group scheduling, bounded there by `maxMemoryInMB`. Each group sums
+/// its histograms once per level. (Two trees at a time draw each row id once for both, ~10 %
+/// faster on the bench, at ~3.8 more bytes per row.)
+pub const STATE_BYTES_PER_ROW: usize = 4;
+
+/// Bytes summed over executors, per level of growth (for the record): the sum over tree groups
+/// of what each group's allreduce at that level carried.
 pub type LevelBytes = Vec<u64>;
 
 /// Grows the forest on this executor's `rows`; `allreduce` sums a buffer element-wise over all
-/// executors in place (every executor must call it with the same length, once per level), and
-/// `threads` threads count the histograms. `splits` must be the same on every executor.
-/// Returns the forest and the bytes each level's allreduce carried.
+/// executors in place (every executor must call it with the same lengths in the same order:
+/// once per level of every tree group), and `threads` threads count the histograms. `splits`
+/// must be the same on every executor. Returns the forest and the bytes each level's allreduces
+/// carried.
 pub fn train(
     rows: &BinnedRows,
     splits: &Splits,
@@ -597,6 +668,16 @@ pub fn train(
 /// [`train`], also returning how many histogram updates this executor made: one per (in-bag
 /// row, open node it reaches, feature the node considers), summed over levels — the unit of
 /// the forest's cost (`benches/histogram.rs` reports nanoseconds per update).
+///
+/// How: trees grow in groups ([`STATE_BYTES_PER_ROW`]). Per member tree and thread, a group
+/// keeps the list of rows still in an open node (in-bag rows at the root, in row order) with a
+/// cell holding each row's bootstrap weight and its node's slot at the level. A level is one
+/// pass over that list: each row moves one step down (one comparison), adds its weight to the
+/// histograms of its node's features, and leaves the list when its node closed — no walk from
+/// the root, bootstrap weights hashed once per tree, no data-dependent branch, and rows of
+/// closed nodes and out-of-bag rows never visited. Threads count into `u32` histograms of
+/// their own (a thread's rows are capped so that no counter can overflow), summed into the
+/// `u64` buffer that is allreduced.
 pub fn train_counted(
     rows: &BinnedRows,
     splits: &Splits,
@@ -605,10 +686,85 @@ pub fn train_counted(
     threads: usize,
     allreduce: &mut dyn FnMut(&mut [u64]),
 ) -> (Forest, LevelBytes, u64) {
+    if params.max_depth <= 12 {
+        grow::<u16>(rows, splits, classes, params, threads, allreduce)
+    } else {
+        grow::<u64>(rows, splits, classes, params, threads, allreduce)
+    }
+}
+
+/// One live row's state in one tree of the group: its bootstrap weight (low 4 bits; Poisson(1)
+/// weights are at most 9) and the slot of the open node it is in at this level (the rest).
+trait Cell: Copy + Send + Sync {
+    fn pack(slot: u32, weight: u32) -> Self;
+    fn weight(self) -> u32;
+    fn slot(self) -> usize;
+}
+
+impl Cell for u16 {
+    fn pack(slot: u32, weight: u32) -> u16 {
+        // Levels above depth 12 have at most 2^11 open nodes per tree (plus the scratch slot).
+        ((slot << 4) | weight) as u16
+    }
+    fn weight(self) -> u32 {
+        u32::from(self & 15)
+    }
+    fn slot(self) -> usize {
+        usize::from(self >> 4)
+    }
+}
+
+impl Cell for u64 {
+    fn pack(slot: u32, weight: u32) -> u64 {
+        (u64::from(slot) << 4) | u64::from(weight)
+    }
+    fn weight(self) -> u32 {
+        (self & 15) as u32
+    }
+    fn slot(self) -> usize {
+        (self >> 4) as usize
+    }
+}
+
+/// A child slot meaning "not open": rows routed there are done.
+const CLOSED: u32 = u32::MAX;
+
+/// How a row in an open node of the previous level moves: to `left` when its bin of `feature`
+/// is ≤ `bin`, else to `right` (slots at this level, or [`CLOSED`]).
+#[derive(Clone, Copy)]
+struct Step {
+    feature: u8,
+    bin: u8,
+    left: u32,
+    right: u32,
+}
+
+/// The most rows one histogram shard counts: a `u32` counter then holds at most 9 × this.
+const SHARD_ROWS: usize = (u32::MAX / 9) as usize;
+
+/// What one level of one tree group counts: per member tree, how rows move from the previous
+/// level's slots (`steps`, empty at the root) and each open slot's `k` (feature, histogram
+/// offset) pairs (`plans`); `len` is the level's histogram length.
+struct LevelPlan {
+    steps: Vec<Vec<Step>>,
+    plans: Vec<Vec<(u8, u32)>>,
+    k: usize,
+    len: usize,
+}
+
+/// [`train_counted`] with cells of type `C`.
+fn grow<C: Cell>(
+    rows: &BinnedRows,
+    splits: &Splits,
+    classes: usize,
+    params: &ForestParams,
+    threads: usize,
+    allreduce: &mut dyn FnMut(&mut [u64]),
+) -> (Forest, LevelBytes, u64) {
     let mut updates = 0u64;
-    let p = rows.p;
-    let k = params.features_per_node(p);
-    let mut trees: Vec<Tree> = (0..params.num_trees)
+    let (p, k) = (rows.p, params.features_per_node(rows.p));
+    let num_trees = params.num_trees as usize;
+    let mut trees: Vec<Tree> = (0..num_trees)
         .map(|_| Tree {
             nodes: vec![Node {
                 counts: vec![0; classes],
@@ -616,98 +772,93 @@ pub fn train_counted(
             }],
         })
         .collect();
-    // Nodes to split at this level: every root to begin with.
-    let mut to_split: Vec<(usize, usize, u64)> = (0..trees.len()).map(|t| (t, 0, 1)).collect();
-    let mut level_bytes = Vec::new();
-    let mut level = 0;
-    while !to_split.is_empty() && level <= params.max_depth {
-        let mut offset = 0;
-        let open: Vec<Open> = to_split
-            .iter()
-            .map(|&(tree, node, heap_id)| Open {
-                tree,
-                node,
-                heap_id,
-                features: feature_subset(params.seed, tree as u32, heap_id, p, k)
-                    .into_iter()
-                    .map(|f| {
-                        let at = offset;
-                        offset += splits.bins(f) * classes;
-                        (f, at)
-                    })
-                    .collect(),
-            })
-            .collect();
-        let (mut hist, visits) = histograms(rows, &trees, &open, classes, params, threads, offset);
-        updates += visits * k as u64;
-        allreduce(&mut hist);
-        level_bytes.push((hist.len() * std::mem::size_of::<u64>()) as u64);
-
-        let mut next = Vec::new();
-        for o in &open {
-            // Node counts: the sum over the bins of its first feature.
-            let (f0, at0) = o.features[0];
-            let mut counts = vec![0u64; classes];
-            for b in 0..splits.bins(f0) {
-                for c in 0..classes {
-                    counts[c] += hist[at0 + b * classes + c];
-                }
+    let mut level_bytes: LevelBytes = Vec::new();
+    // A tree's state: a row index and a cell for each of the ~63.2 % (1 − 1/e) in-bag rows.
+    let per_tree = 0.632 * (4 + std::mem::size_of::<C>()) as f64;
+    let group = ((STATE_BYTES_PER_ROW as f64 / per_tree) as usize).clamp(1, num_trees.max(1));
+    let shard_rows = rows.rows().div_ceil(threads.max(1)).clamp(1, SHARD_ROWS);
+    for first in (0..num_trees).step_by(group) {
+        let members = first..(first + group).min(num_trees);
+        let mut shards = bootstrap::<C>(rows, params.seed, members.clone(), shard_rows);
+        // Nodes to split at this level (tree, node index, heap id): the group's roots first.
+        let mut to_split: Vec<(usize, usize, u64)> = members.clone().map(|t| (t, 0, 1)).collect();
+        let mut steps: Vec<Vec<Step>> = vec![Vec::new(); members.len()];
+        let mut level = 0;
+        while !to_split.is_empty() && level <= params.max_depth {
+            let (open, len) = open_nodes(&to_split, splits, classes, params, p, k);
+            let mut plans: Vec<Vec<(u8, u32)>> = vec![Vec::new(); members.len()];
+            for o in &open {
+                plans[o.tree - first]
+                    .extend(o.features.iter().map(|&(f, at)| (f as u8, at as u32)));
             }
-            trees[o.tree].nodes[o.node].counts = counts;
-            if level == params.max_depth {
-                continue;
-            }
-            let mut best: Option<(usize, Candidate)> = None;
-            for &(f, at) in &o.features {
-                let len = splits.bins(f) * classes;
-                if let Some(c) = best_split_of_feature(
-                    &hist[at..at + len],
-                    classes,
-                    u64::from(params.min_instances_per_node),
-                    params.min_info_gain,
-                ) {
-                    if best.as_ref().is_none_or(|b| c.gain > b.1.gain) {
-                        best = Some((f, c));
-                    }
-                }
-            }
-            let Some((
-                feature,
-                Candidate {
-                    split: s,
-                    gain,
-                    left,
-                    right,
-                },
-            )) = best.filter(|b| b.1.gain > 0.0)
-            else {
-                continue;
+            let plan = LevelPlan {
+                steps,
+                plans,
+                k,
+                len,
             };
-            let tree = &mut trees[o.tree];
-            let (li, ri) = (tree.nodes.len(), tree.nodes.len() + 1);
-            let child_is_leaf = level + 1 == params.max_depth;
-            for (counts, heap_id) in [(left, o.heap_id * 2), (right, o.heap_id * 2 + 1)] {
-                let pure = gini(&counts) == 0.0;
-                let idx = tree.nodes.len();
-                tree.nodes.push(Node {
-                    counts,
-                    split: None,
-                });
-                if !(child_is_leaf || pure) {
-                    next.push((o.tree, idx, heap_id));
-                }
+            let (mut hist, visits) = level_histograms(rows, &mut shards, &plan, level > 0, classes);
+            updates += visits * k as u64;
+            allreduce(&mut hist);
+            if level_bytes.len() <= level as usize {
+                level_bytes.push(0);
             }
-            tree.nodes[o.node].split = Some(Split {
-                feature,
-                threshold: splits.thresholds[feature][s],
-                bin: s as u8,
-                gain,
-                left: li,
-                right: ri,
-            });
+            level_bytes[level as usize] += (hist.len() * std::mem::size_of::<u64>()) as u64;
+
+            let mut next = Vec::new();
+            steps = vec![Vec::new(); members.len()];
+            let mut next_slot = vec![0u32; members.len()];
+            for o in &open {
+                let (counts, best) = decide(o, &hist, splits, classes, params, level);
+                let tree = &mut trees[o.tree];
+                tree.nodes[o.node].counts = counts;
+                let mut step = Step {
+                    feature: 0,
+                    bin: 0,
+                    left: CLOSED,
+                    right: CLOSED,
+                };
+                if let Some((feature, c)) = best {
+                    let (li, ri) = (tree.nodes.len(), tree.nodes.len() + 1);
+                    let child_is_leaf = level + 1 == params.max_depth;
+                    let mut slots = [CLOSED; 2];
+                    for (side, (counts, heap_id)) in
+                        [(c.left, o.heap_id * 2), (c.right, o.heap_id * 2 + 1)]
+                            .into_iter()
+                            .enumerate()
+                    {
+                        let pure = gini(&counts) == 0.0;
+                        let idx = tree.nodes.len();
+                        tree.nodes.push(Node {
+                            counts,
+                            split: None,
+                        });
+                        if !(child_is_leaf || pure) {
+                            next.push((o.tree, idx, heap_id));
+                            slots[side] = next_slot[o.tree - first];
+                            next_slot[o.tree - first] += 1;
+                        }
+                    }
+                    tree.nodes[o.node].split = Some(Split {
+                        feature,
+                        threshold: splits.thresholds[feature][c.split],
+                        bin: c.split as u8,
+                        gain: c.gain,
+                        left: li,
+                        right: ri,
+                    });
+                    step = Step {
+                        feature: feature as u8,
+                        bin: c.split as u8,
+                        left: slots[0],
+                        right: slots[1],
+                    };
+                }
+                steps[o.tree - first].push(step);
+            }
+            to_split = next;
+            level += 1;
         }
-        to_split = next;
-        level += 1;
     }
     (
         Forest {
@@ -720,130 +871,329 @@ pub fn train_counted(
     )
 }
 
-/// This executor's weighted class counts per (open node, feature, bin) for one level: one pass
-/// over the rows on `threads` threads, each with a buffer of its own, summed at the end. Also
-/// returns the (in-bag row, open node) visits.
-fn histograms(
-    rows: &BinnedRows,
-    trees: &[Tree],
-    open: &[Open],
+/// The open nodes of a level with their feature subsets and where each feature's
+/// `bins × classes` histogram starts in the level's buffer; also the buffer's length.
+fn open_nodes(
+    to_split: &[(usize, usize, u64)],
+    splits: &Splits,
     classes: usize,
     params: &ForestParams,
-    threads: usize,
-    len: usize,
-) -> (Vec<u64>, u64) {
-    // Per tree: node index → position in `open` (usize::MAX when not open).
-    let mut slot: Vec<Vec<usize>> = trees
+    p: usize,
+    k: usize,
+) -> (Vec<Open>, usize) {
+    let mut offset = 0;
+    let open = to_split
         .iter()
-        .map(|t| vec![usize::MAX; t.nodes.len()])
-        .collect();
-    for (i, o) in open.iter().enumerate() {
-        slot[o.tree][o.node] = i;
-    }
-    let trees_open: Vec<usize> = {
-        let mut t: Vec<usize> = open.iter().map(|o| o.tree).collect();
-        t.dedup();
-        t
-    };
-    // Per open tree: its bootstrap key and a compact copy of its splits (feature, bin, left,
-    // right; feature `u8::MAX` for a leaf or open node), walked for every row.
-    let keys: Vec<u64> = trees_open
-        .iter()
-        .map(|t| bootstrap_key(params.seed, *t as u32))
-        .collect();
-    let routes: Vec<Vec<(u8, u8, u32, u32)>> = trees_open
-        .iter()
-        .map(|t| {
-            trees[*t]
-                .nodes
-                .iter()
-                .map(|n| match &n.split {
-                    Some(s) => (s.feature as u8, s.bin, s.left as u32, s.right as u32),
-                    None => (u8::MAX, 0, 0, 0),
+        .map(|&(tree, node, heap_id)| Open {
+            tree,
+            node,
+            heap_id,
+            features: feature_subset(params.seed, tree as u32, heap_id, p, k)
+                .into_iter()
+                .map(|f| {
+                    let at = offset;
+                    offset += splits.bins(f) * classes;
+                    (f, at)
                 })
-                .collect()
+                .collect(),
         })
         .collect();
-    // Per open tree and node: the node's features with their histogram offsets, `k` entries
-    // per node (feature `u8::MAX` first for a node that is not open).
-    let k = open.first().map_or(1, |o| o.features.len());
-    let plans: Vec<Vec<(u8, u32)>> = trees_open
-        .iter()
-        .map(|t| {
-            let mut plan = vec![(u8::MAX, 0u32); trees[*t].nodes.len() * k];
-            for (node, i) in slot[*t].iter().enumerate() {
-                if *i != usize::MAX {
-                    for (e, (f, at)) in open[*i].features.iter().enumerate() {
-                        plan[node * k + e] = (*f as u8, *at as u32);
-                    }
-                }
-            }
-            plan
-        })
-        .collect();
-    let n = rows.rows();
-    let threads = threads.clamp(1, n.max(1));
-    let chunk = n.div_ceil(threads).max(1);
-    let count = |range: std::ops::Range<usize>| -> (Vec<u64>, u64) {
-        let mut h = vec![0u64; len];
-        let mut visits = 0u64;
-        // Tree by tree, then row by row: one tree's histograms (at most 2^depth nodes ×
-        // √p features × bins × classes) stay in cache while the rows stream past, instead of
-        // every row touching every tree's histograms.
-        for (j, route) in routes.iter().enumerate() {
-            for r in range.clone() {
-                let bins = &rows.bins[r * rows.p..(r + 1) * rows.p];
-                let label = rows.labels[r] as usize;
-                let id = rows.ids[r];
-                let w = poisson_weight_keyed(keys[j], id);
-                if w == 0 {
-                    continue;
-                }
-                let mut node = 0usize;
-                loop {
-                    let (f, b, l, rt) = route[node];
-                    if f == u8::MAX {
-                        break;
-                    }
-                    node = if bins[f as usize] <= b { l } else { rt } as usize;
-                }
-                let plan = &plans[j][node * k..(node + 1) * k];
-                if plan[0].0 == u8::MAX {
-                    continue;
-                }
-                visits += 1;
-                for &(f, at) in plan {
-                    h[at as usize + bins[f as usize] as usize * classes + label] += u64::from(w);
-                }
+    (open, offset)
+}
+
+/// An open node's class counts (the sum over the bins of its first feature, from the summed
+/// histograms) and its best split (feature, candidate) if it is split: below `max_depth`, the
+/// best valid candidate over its features (the first on ties), with a positive gain.
+fn decide(
+    o: &Open,
+    hist: &[u64],
+    splits: &Splits,
+    classes: usize,
+    params: &ForestParams,
+    level: u32,
+) -> (Vec<u64>, Option<(usize, Candidate)>) {
+    let (f0, at0) = o.features[0];
+    let mut counts = vec![0u64; classes];
+    for b in 0..splits.bins(f0) {
+        for c in 0..classes {
+            counts[c] += hist[at0 + b * classes + c];
+        }
+    }
+    if level == params.max_depth {
+        return (counts, None);
+    }
+    let mut best: Option<(usize, Candidate)> = None;
+    for &(f, at) in &o.features {
+        let len = splits.bins(f) * classes;
+        if let Some(c) = best_split_of_feature(
+            &hist[at..at + len],
+            classes,
+            u64::from(params.min_instances_per_node),
+            params.min_info_gain,
+        ) {
+            if best.as_ref().is_none_or(|b| c.gain > b.1.gain) {
+                best = Some((f, c));
             }
         }
-        (h, visits)
-    };
-    if threads == 1 {
-        return count(0..n);
     }
-    let parts: Vec<(Vec<u64>, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|i| {
-                let range = (i * chunk).min(n)..((i + 1) * chunk).min(n);
-                let count = &count;
-                s.spawn(move || count(range))
+    (counts, best.filter(|b| b.1.gain > 0.0))
+}
+
+/// Rows whose bootstrap weights are drawn together.
+const BLOCK: usize = 1024;
+
+/// One tree's live rows in a shard: the shard-relative index of every row still in an open
+/// node, ascending, and its cell (same length).
+type Live<C> = (Vec<u32>, Vec<C>);
+
+/// A contiguous range of rows from `start`, with every member tree's live rows.
+struct Shard<C> {
+    start: usize,
+    trees: Vec<Live<C>>,
+}
+
+/// The group's live rows at the root, in shards of at most `shard_rows` rows: in each member
+/// tree, every row of positive bootstrap weight, at slot 0. Shards are filled on a thread
+/// each.
+fn bootstrap<C: Cell>(
+    rows: &BinnedRows,
+    seed: u64,
+    members: std::ops::Range<usize>,
+    shard_rows: usize,
+) -> Vec<Shard<C>> {
+    let keys: Vec<u64> = members.map(|t| bootstrap_key(seed, t as u32)).collect();
+    let first_rows = rows.first_rows();
+    let fill = |start: usize| {
+        let len = (start + shard_rows).min(rows.rows()) - start;
+        // 1 − 1/e ≈ 63.2 % of the rows are in bag; room for a block more, so that the block
+        // writes below rarely grow the vectors.
+        let cap = len / 1000 * 640 + BLOCK;
+        let mut trees: Vec<Live<C>> = keys
+            .iter()
+            .map(|_| (Vec::with_capacity(cap), Vec::with_capacity(cap)))
+            .collect();
+        let mut block = [0u64; BLOCK];
+        for first in (0..len).step_by(BLOCK) {
+            let m = BLOCK.min(len - first);
+            rows.ids_into(&first_rows, start + first, &mut block[..m]);
+            for (key, (live, cells)) in keys.iter().zip(trees.iter_mut()) {
+                // Every row is written at the end and kept only when in bag: no branch on
+                // the weight.
+                let mut kept = live.len();
+                if live.capacity() < kept + m {
+                    live.reserve_exact(len / 16 + m);
+                    cells.reserve_exact(len / 16 + m);
+                }
+                live.resize(kept + m, 0);
+                cells.resize(kept + m, C::pack(0, 0));
+                for (i, id) in block[..m].iter().enumerate() {
+                    let w = poisson_weight_keyed(*key, *id);
+                    live[kept] = (first + i) as u32;
+                    cells[kept] = C::pack(0, w);
+                    kept += usize::from(w > 0);
+                }
+                live.truncate(kept);
+                cells.truncate(kept);
+            }
+        }
+        Shard { start, trees }
+    };
+    let starts: Vec<usize> = (0..rows.rows()).step_by(shard_rows).collect();
+    if starts.len() <= 1 {
+        return starts.into_iter().map(fill).collect();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = starts
+            .iter()
+            .map(|&start| {
+                let fill = &fill;
+                s.spawn(move || fill(start))
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("histogram thread"))
+            .map(|h| h.join().expect("bootstrap thread"))
             .collect()
-    });
+    })
+}
+
+/// Sums threads' `u32` histograms and visit counts into one `u64` buffer of `len`.
+fn sum_parts(parts: Vec<(Vec<u32>, u64)>, len: usize) -> (Vec<u64>, u64) {
     let mut total = vec![0u64; len];
     let mut visits = 0;
     for (part, v) in parts {
         visits += v;
         for (t, x) in total.iter_mut().zip(part) {
-            *t += x;
+            *t += u64::from(x);
         }
     }
     (total, visits)
+}
+
+/// One member tree's share of a level: how its rows move (`steps`) and its open slots' `k`
+/// (feature, histogram offset) pairs (`nodes`), followed by `k` pairs for the scratch slot
+/// that rows leaving the tree count into, so that the loop has no branch for them.
+struct TreeLevel<'a> {
+    steps: &'a [Step],
+    nodes: &'a [(u8, u32)],
+    k: usize,
+    classes: usize,
+    p: usize,
+}
+
+impl TreeLevel<'_> {
+    /// Moves this tree's live rows one level down when `ROUTE` (every level but the root),
+    /// adds their weights to `h`, and drops the rows whose node closed (they count into the
+    /// scratch slot first, so that the loop has no data-dependent branch). Returns the rows
+    /// counted into open nodes. `K` is the features per node when known at compile time (0:
+    /// `self.k`), so that the common ⌈√7⌉ = 3 unrolls.
+    fn count<C: Cell, const ROUTE: bool, const K: usize>(
+        &self,
+        (live, cells): &mut Live<C>,
+        bins: &[u8],
+        labels: &[u8],
+        h: &mut [u32],
+    ) -> u64 {
+        let (classes, k, p) = (self.classes, if K > 0 { K } else { self.k }, self.p);
+        let scratch = (self.nodes.len() / k - 1) as u32;
+        if scratch == 0 {
+            // No open node: every row leaves.
+            live.clear();
+            cells.clear();
+            return 0;
+        }
+        let mut kept = 0;
+        for i in 0..live.len() {
+            let r = live[i] as usize;
+            let c = cells[i];
+            let row = &bins[r * p..(r + 1) * p];
+            let w = c.weight();
+            let slot = if ROUTE {
+                let s = self.steps[c.slot()];
+                let child = if row[usize::from(s.feature)] <= s.bin {
+                    s.left
+                } else {
+                    s.right
+                };
+                // CLOSED is u32::MAX: it becomes the scratch slot.
+                let slot = child.min(scratch);
+                live[kept] = r as u32;
+                cells[kept] = C::pack(slot, w);
+                kept += usize::from(slot != scratch);
+                slot
+            } else {
+                // The root: every row stays where it is.
+                kept += 1;
+                0
+            };
+            let base = usize::from(labels[r]);
+            let slot = slot as usize;
+            for &(f, at) in &self.nodes[slot * k..(slot + 1) * k] {
+                h[at as usize + usize::from(row[usize::from(f)]) * classes + base] += w;
+            }
+        }
+        live.truncate(kept);
+        cells.truncate(kept);
+        kept as u64
+    }
+}
+
+/// This executor's weighted class counts per (open node, feature, bin) for one level of a tree
+/// group, moving every live row one level down first when `route` (every level but the root).
+/// Each shard is counted on a thread of its own into `u32` counters, summed at the end. Also
+/// returns the (in-bag row, open node) visits.
+fn level_histograms<C: Cell>(
+    rows: &BinnedRows,
+    shards: &mut [Shard<C>],
+    plan: &LevelPlan,
+    route: bool,
+    classes: usize,
+) -> (Vec<u64>, u64) {
+    // Scratch counters past the level's: rows leaving a tree count there (any bin of any
+    // feature, any class).
+    let scratch = 256 * classes;
+    let count = |shard: &mut Shard<C>| -> (Vec<u32>, u64) {
+        let mut h = vec![0u32; plan.len + scratch];
+        let mut visits = 0u64;
+        let p = rows.p;
+        let bins = &rows.bins[shard.start * p..];
+        let labels = &rows.labels[shard.start..];
+        // Tree by tree, then row by row: one tree's histograms stay in cache while its rows
+        // stream past.
+        for ((live, nodes), steps) in shard.trees.iter_mut().zip(&plan.plans).zip(&plan.steps) {
+            let mut nodes_scratch = nodes.clone();
+            nodes_scratch.extend(std::iter::repeat_n((0u8, plan.len as u32), plan.k));
+            let tree = TreeLevel {
+                steps,
+                nodes: &nodes_scratch,
+                k: plan.k,
+                classes,
+                p,
+            };
+            visits += match (route, plan.k) {
+                (false, 3) => tree.count::<C, false, 3>(live, bins, labels, &mut h),
+                (true, 3) => tree.count::<C, true, 3>(live, bins, labels, &mut h),
+                (false, _) => tree.count::<C, false, 0>(live, bins, labels, &mut h),
+                (true, _) => tree.count::<C, true, 0>(live, bins, labels, &mut h),
+            };
+        }
+        h.truncate(plan.len);
+        (h, visits)
+    };
+    let parts: Vec<(Vec<u32>, u64)> = if shards.len() <= 1 {
+        shards.iter_mut().map(count).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = shards
+                .iter_mut()
+                .map(|shard| {
+                    let count = &count;
+                    s.spawn(move || count(shard))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("histogram thread"))
+                .collect()
+        })
+    };
+    sum_parts(parts, plan.len)
+}
+
+/// A seeded binned set of FRACTAL's shape for benches and tests: `rows` rows of 7 features
+/// with bins uniform in 0..32 and 6 classes, the label a function of three features with 10 %
+/// noise, so that trees grow to full depth; row ids from one file, `bench.parquet`. Returns the
+/// rows and their splits (thresholds 0.5, 1.5, …, 30.5 for every feature).
+pub fn synthetic(rows: usize, seed: u64) -> (BinnedRows, Splits) {
+    use rand::{Rng, SeedableRng};
+    const P: usize = 7;
+    const CLASSES: usize = 6;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut bins = Vec::with_capacity(rows * P);
+    let mut labels = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let r: Vec<u8> = (0..P).map(|_| rng.random_range(0..32u8)).collect();
+        let mut label =
+            (usize::from(r[0] / 11) * 2 + usize::from(r[2] > 15) + usize::from(r[5] > 20))
+                % CLASSES;
+        if rng.random_range(0..10) == 0 {
+            label = rng.random_range(0..CLASSES);
+        }
+        bins.extend(&r);
+        labels.push(label as u8);
+    }
+    let sample: Vec<Vec<f32>> = (0..P)
+        .map(|_| (0..32).map(|b| b as f32).collect())
+        .collect();
+    (
+        BinnedRows {
+            p: P,
+            bins,
+            labels,
+            files: vec![(file_key("bench.parquet"), rows as u64)],
+        },
+        Splits::from_sample(&sample, 32),
+    )
 }
 
 #[cfg(test)]
@@ -911,6 +1261,31 @@ mod tests {
         // Equal gains keep the first: a mirror-symmetric histogram.
         let c = best_split_of_feature(&[1, 0, 0, 0, 0, 1], 2, 1, 0.0).unwrap();
         assert_eq!(c.split, 0);
+    }
+
+    /// The integer bounds give the floating-point inverse transform's weight for every hash,
+    /// including the hashes right at and around each bound.
+    #[test]
+    fn integer_poisson_bounds_match_the_float_cdf() {
+        let float = |h: u64| -> u32 {
+            let u = unit(h);
+            POISSON1_CDF.iter().map(|c| u32::from(u >= *c)).sum()
+        };
+        let fast = |h: u64| -> u32 {
+            let u = h >> 11;
+            POISSON1_BOUNDS.iter().map(|c| u32::from(u >= *c)).sum()
+        };
+        for b in POISSON1_BOUNDS {
+            for d in [-2i64, -1, 0, 1, 2] {
+                let h = (b.wrapping_add_signed(d)) << 11;
+                assert_eq!(fast(h), float(h), "bound {b} {d:+}");
+            }
+        }
+        for i in 0..1_000_000u64 {
+            let h = mix(i);
+            assert_eq!(fast(h), float(h));
+            assert_eq!(poisson_weight_keyed(0, mix(i)), float(mix(mix(i))));
+        }
     }
 
     #[test]
@@ -1023,36 +1398,41 @@ mod tests {
 
     /// Rows of a 2-feature, 2-class toy: class = (x0 > 5); x1 is noise. Every tree's root
     /// considers both features and must split x0 at 5 (two pure children), and the forest
-    /// classifies the toy perfectly.
-    fn toy(n: usize) -> (Vec<f32>, Vec<u8>, Vec<u64>) {
+    /// classifies the toy perfectly. The rows come from 10 files of `n / 10` rows
+    /// (`toy-<j>.parquet`).
+    fn toy(n: usize) -> (Vec<f32>, Vec<u8>) {
         let mut x = Vec::new();
         let mut y = Vec::new();
-        let mut ids = Vec::new();
         for i in 0..n {
             let x0 = (i % 11) as f32;
             let x1 = (mix(i as u64) % 100) as f32;
             x.extend([x0, x1]);
             y.push(u8::from(x0 > 5.0));
-            ids.push(row_id("toy.parquet", i as u64));
         }
-        (x, y, ids)
+        (x, y)
     }
 
-    fn binned(x: &[f32], y: &[u8], ids: &[u64], splits: &Splits) -> BinnedRows {
+    /// Files `files` of the toy (10 files of `n / 10` rows), binned.
+    fn binned(x: &[f32], y: &[u8], files: &[usize], splits: &Splits) -> BinnedRows {
+        let per = y.len() / 10;
+        let rows: Vec<usize> = files.iter().flat_map(|j| j * per..(j + 1) * per).collect();
         BinnedRows {
             p: 2,
-            bins: x
-                .chunks(2)
-                .flat_map(|r| [splits.bin(0, r[0]), splits.bin(1, r[1])])
+            bins: rows
+                .iter()
+                .flat_map(|&i| [splits.bin(0, x[2 * i]), splits.bin(1, x[2 * i + 1])])
                 .collect(),
-            labels: y.to_vec(),
-            ids: ids.to_vec(),
+            labels: rows.iter().map(|&i| y[i]).collect(),
+            files: files
+                .iter()
+                .map(|j| (file_key(&format!("toy-{j}.parquet")), per as u64))
+                .collect(),
         }
     }
 
     #[test]
     fn a_separable_toy_is_learned_and_sharding_does_not_change_the_forest() {
-        let (x, y, ids) = toy(1000);
+        let (x, y) = toy(1000);
         let sample: Vec<Vec<f32>> = (0..2)
             .map(|f| x.chunks(2).map(|r| r[f]).collect())
             .collect();
@@ -1063,7 +1443,7 @@ mod tests {
             features_per_node: Some(2),
             ..ForestParams::default()
         };
-        let all = binned(&x, &y, &ids, &splits);
+        let all = binned(&x, &y, &(0..10).collect::<Vec<_>>(), &splits);
         let (one, bytes) = train(&all, &splits, 2, &params, 2, &mut |_| {});
         assert_eq!(bytes.len(), 1, "the root's split leaves two pure children");
         for t in &one.trees {
@@ -1075,18 +1455,9 @@ mod tests {
         let pred: Vec<u8> = proba.chunks(2).map(|p| u8::from(p[1] > p[0])).collect();
         assert_eq!(pred, y);
 
-        // Two "executors" holding alternate halves, summing through a shared buffer: the
-        // same forest, byte for byte.
-        let half = |r: usize| {
-            let keep: Vec<usize> = (0..1000).filter(|i| i % 2 == r).collect();
-            let xs: Vec<f32> = keep
-                .iter()
-                .flat_map(|&i| [x[2 * i], x[2 * i + 1]])
-                .collect();
-            let ys: Vec<u8> = keep.iter().map(|&i| y[i]).collect();
-            let is: Vec<u64> = keep.iter().map(|&i| ids[i]).collect();
-            binned(&xs, &ys, &is, &splits)
-        };
+        // Two "executors" holding alternate files, summing through a shared buffer: the same
+        // forest, byte for byte.
+        let half = |r: usize| binned(&x, &y, &[r, r + 2, r + 4, r + 6, r + 8], &splits);
         let (a, b) = (half(0), half(1));
         // Sum both ranks' histograms, as an allreduce does, training a and b in lockstep.
         let (ta, tb) = std::sync::mpsc::channel::<Vec<u64>>();
@@ -1116,5 +1487,60 @@ mod tests {
             serde_json::to_string(&fa).unwrap(),
             serde_json::to_string(&one).unwrap()
         );
+    }
+
+    /// The forests this implementation grows, pinned by the SHA-256 of their JSON on a seeded
+    /// set (reference forest, a deep forest past the 12-level fast path, one tree on all
+    /// features, a larger leaf minimum, 3 threads): any change to the algorithm's output shows
+    /// here. The digests were taken from the first implementation, which walked every row from
+    /// the root at every level.
+    #[test]
+    fn forests_are_pinned() {
+        let (rows, splits) = synthetic(20_000, 62);
+        let cases: [(ForestParams, usize, &str); 4] = [
+            (
+                ForestParams::default(),
+                1,
+                "f7955db8d67c98e566cf3e690969db0304664462ffbdeb77458973d5ef6d30c2",
+            ),
+            (
+                ForestParams {
+                    num_trees: 5,
+                    max_depth: 14,
+                    ..ForestParams::default()
+                },
+                2,
+                "ae084e3f02d92a59e2b8e1da172fbc4e4d0b5d36ce532839f4ead01b95d1c525",
+            ),
+            (
+                ForestParams {
+                    num_trees: 1,
+                    max_depth: 4,
+                    ..ForestParams::default()
+                },
+                1,
+                "79d4ea2ac3b9a8e12905e510934dbbfef9c7bc710bc75cc93e0276b420fd9b0d",
+            ),
+            (
+                ForestParams {
+                    num_trees: 7,
+                    max_depth: 8,
+                    min_instances_per_node: 50,
+                    seed: 7,
+                    ..ForestParams::default()
+                },
+                3,
+                "1df233f7a57b3a06c92549893b0270aac0b19de0b3ad2a6c6ce7ab5784ef4d29",
+            ),
+        ];
+        let got: Vec<String> = cases
+            .iter()
+            .map(|(params, threads, _)| {
+                let (forest, _) = train(&rows, &splits, 6, params, *threads, &mut |_| {});
+                harness_runtime::model::digest(&serde_json::to_string(&forest).unwrap())
+            })
+            .collect();
+        let want: Vec<&str> = cases.iter().map(|c| c.2).collect();
+        assert_eq!(got, want);
     }
 }

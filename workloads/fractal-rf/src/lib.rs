@@ -7,12 +7,14 @@
 //! - `mllib` (default): Spark MLlib's random forest algorithm itself ([`forest`]): 40
 //!   multi-class Gini trees, 32 bins per feature from a sample of the training rows, Poisson
 //!   bootstrap, ⌈√7⌉ = 3 features per node, data-parallel as MLlib is — every executor counts
-//!   class histograms of its rows for every open node of a level, one MPI allreduce sums them,
+//!   class histograms of its rows for every open node of a level of a group of trees, one MPI
+//!   allreduce sums them,
 //!   every executor picks the same splits. The forest does not depend on how many executors
 //!   there are (byte-identical at 1, 2, 3); the bytes each level's allreduce carried are in
 //!   `extra.allreduce_bytes_level_<d>`. Training files are streamed twice, batch by batch, as
-//!   MLlib reads its input twice (a threshold sample, then binning): an executor holds 16 bytes
-//!   per training point (7 one-byte bins, a label, a 64-bit row id) and no float features.
+//!   MLlib reads its input twice (a threshold sample, then binning): an executor holds 8 bytes
+//!   per training point (7 one-byte bins and a label) and no float features, plus the growth
+//!   state of a group of trees (see [`forest::STATE_BYTES_PER_ROW`]).
 //! - `lightgbm`: LightGBM's `boosting=rf`, trained data-parallel with LightGBM's own
 //!   distributed tree learner (`tree_learner=data`) on MPI ([`harness_runtime::lgbm_net`]).
 //!   `rf` needs bagging: `bagging_fraction` 0.632 (the expected unique share of a bootstrap
@@ -401,8 +403,9 @@ impl ThresholdSample {
 /// Reads this executor's training `files` for the MLlib engine in two streamed passes, as
 /// MLlib does (`findSplits` samples the input, then `TreePoint.convertToTreeRDD` bins it):
 /// the first draws the threshold sample and counts the rows, the second bins every row to one
-/// byte per feature. The float features are never held whole: memory is 16 bytes per row
-/// (7 bins, a label, a 64-bit row id) plus one decoded batch.
+/// byte per feature. The float features are never held whole: memory is 8 bytes per row
+/// (7 bins and a label; row ids follow from each file's key and row count) plus one decoded
+/// batch.
 ///
 /// # Errors
 /// A file that cannot be read, named.
@@ -430,20 +433,19 @@ fn bin_train(
         p,
         bins: Vec::with_capacity(rows * p),
         labels: Vec::with_capacity(rows),
-        ids: Vec::with_capacity(rows),
+        files: Vec::with_capacity(files.len()),
     };
     for f in files {
-        let key = forest::file_key(&f.path);
-        load::for_each_batch_at(data, &f.path, |batch, first| {
-            for (i, row) in batch.features.chunks_exact(p).enumerate() {
+        let read = load::for_each_batch_at(data, &f.path, |batch, _| {
+            for row in batch.features.chunks_exact(p) {
                 binned
                     .bins
                     .extend(row.iter().enumerate().map(|(f, x)| splits.bin(f, *x)));
-                binned.ids.push(forest::row_id_in(key, first + i as u64));
             }
             binned.labels.extend(batch.labels.iter().map(|l| *l as u8));
             Ok::<(), WorkloadError>(())
         })?;
+        binned.files.push((forest::file_key(&f.path), read));
     }
     Ok((binned, splits))
 }
