@@ -131,6 +131,13 @@ pub fn row_id_in(file_key: u64, row: u64) -> u64 {
     mix(file_key ^ mix(row))
 }
 
+/// `mix(i)` for every `i` below 2^17 (1 MiB, computed once): half of [`row_id_in`]'s work,
+/// the same for every file, looked up for the first 131,072 rows of each.
+fn row_mixes() -> &'static [u64] {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..1u64 << 17).map(mix).collect())
+}
+
 /// A uniform number in [0, 1) from the top 53 bits of a hash.
 pub fn unit(hash: u64) -> f64 {
     (hash >> 11) as f64 / (1u64 << 53) as f64
@@ -302,8 +309,10 @@ impl BinnedRows {
             let (key, rows) = self.files[file];
             let from = start + done - first_rows[file];
             let take = (rows as usize - from).min(out.len() - done);
-            for (o, i) in out[done..done + take].iter_mut().zip(from as u64..) {
-                *o = row_id_in(key, i);
+            let mixes = row_mixes();
+            for (o, i) in out[done..done + take].iter_mut().zip(from..) {
+                // row_id_in(key, i), with mix(i) looked up for the rows of common files.
+                *o = mix(key ^ mixes.get(i).copied().unwrap_or_else(|| mix(i as u64)));
             }
             done += take;
             file += 1;
