@@ -692,9 +692,10 @@ fn memory_limit_kill_is_recorded_as_oom() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    // 2 × 400,000 training points per executor (16 bytes each once binned) on top of the
-    // process itself (~55 MiB resident with MPI and its libraries) need more than 32 MiB.
-    let data = generate_fractal(dir, "data", "4", "400000");
+    // 2 × 1,000,000 training points per executor (8 bytes each once binned, plus ~3.8 for the
+    // tree being grown: ~24 MB) on top of the process itself need more than 32 MiB. (2 ×
+    // 400,000 stopped being enough once row ids were no longer held.)
+    let data = generate_fractal(dir, "data", "4", "1000000");
     let out = harness(
         dir,
         &[
