@@ -753,7 +753,8 @@ const SHARD_ROWS: usize = (u32::MAX / 9) as usize;
 
 /// What one level of one tree group counts: per member tree, how rows move from the previous
 /// level's slots (`steps`, empty at the root) and each open slot's `k` (feature, histogram
-/// offset) pairs (`plans`); `len` is the level's histogram length.
+/// offset) pairs followed by `k` pairs for the scratch slot, counted at offset `len` (`plans`);
+/// `len` is the level's histogram length.
 struct LevelPlan {
     steps: Vec<Vec<Step>>,
     plans: Vec<Vec<(u8, u32)>>,
@@ -799,6 +800,10 @@ fn grow<C: Cell>(
             for o in &open {
                 plans[o.tree - first]
                     .extend(o.features.iter().map(|&(f, at)| (f as u8, at as u32)));
+            }
+            // Then each tree's scratch slot, past the level's histograms.
+            for nodes in &mut plans {
+                nodes.extend(std::iter::repeat_n((0u8, len as u32), k));
             }
             let plan = LevelPlan {
                 steps,
@@ -1007,21 +1012,26 @@ fn bootstrap<C: Cell>(
         }
         Shard { start, trees }
     };
-    let starts: Vec<usize> = (0..rows.rows()).step_by(shard_rows).collect();
-    if starts.len() <= 1 {
-        return starts.into_iter().map(fill).collect();
+    each_on_a_thread((0..rows.rows()).step_by(shard_rows).collect(), fill)
+}
+
+/// `f` of every item, each on a scoped thread of its own (on this one when there is a single
+/// item), results in the items' order.
+fn each_on_a_thread<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+    if items.len() <= 1 {
+        return items.into_iter().map(f).collect();
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> = starts
-            .iter()
-            .map(|&start| {
-                let fill = &fill;
-                s.spawn(move || fill(start))
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| {
+                let f = &f;
+                s.spawn(move || f(item))
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("bootstrap thread"))
+            .map(|h| h.join().expect("forest thread"))
             .collect()
     })
 }
@@ -1130,11 +1140,9 @@ fn level_histograms<C: Cell>(
         // Tree by tree, then row by row: one tree's histograms stay in cache while its rows
         // stream past.
         for ((live, nodes), steps) in shard.trees.iter_mut().zip(&plan.plans).zip(&plan.steps) {
-            let mut nodes_scratch = nodes.clone();
-            nodes_scratch.extend(std::iter::repeat_n((0u8, plan.len as u32), plan.k));
             let tree = TreeLevel {
                 steps,
-                nodes: &nodes_scratch,
+                nodes,
                 k: plan.k,
                 classes,
                 p,
@@ -1149,23 +1157,7 @@ fn level_histograms<C: Cell>(
         h.truncate(plan.len);
         (h, visits)
     };
-    let parts: Vec<(Vec<u32>, u64)> = if shards.len() <= 1 {
-        shards.iter_mut().map(count).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = shards
-                .iter_mut()
-                .map(|shard| {
-                    let count = &count;
-                    s.spawn(move || count(shard))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("histogram thread"))
-                .collect()
-        })
-    };
+    let parts = each_on_a_thread(shards.iter_mut().collect(), count);
     sum_parts(parts, plan.len)
 }
 
