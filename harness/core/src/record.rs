@@ -245,6 +245,14 @@ pub struct ExecutorReport {
     /// `startup_sec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_check_sec: Option<f64>,
+    /// How fast this executor's CPUs ran during the CPU check: millions of iterations of the
+    /// check's dependent multiply–xor chain per CPU-second (best attempt, mean over its
+    /// threads). The ratio says how much CPU the executor got; this says how fast that CPU
+    /// was. On a VM the host can slow a vCPU (a busy hyperthread sibling, a lower clock)
+    /// without the guest kernel seeing steal, so two runs with equal ratios can differ here;
+    /// compare it across the runs of a study before reading a speedup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_check_rate: Option<f64>,
     /// SHA-256 (hex) of the model text this executor held after training, for workloads whose
     /// executors train one model together: equal on every rank is the proof, read from the
     /// models themselves, that they did.

@@ -179,6 +179,7 @@ fn run<'w>(
         cpu_check_ratio,
         cpu_check_ratios: check.ratios.clone(),
         cpu_check_sec: cpu_check_ratio.map(|_| check.sec),
+        cpu_check_rate: cpu_check_ratio.map(|_| check.rate),
         pid: Some(std::process::id()),
         ..ExecutorReport::default()
     };

@@ -152,6 +152,12 @@ pub struct CpuCheck {
     pub parallelism: f64,
     /// Wall seconds of the whole check, all attempts.
     pub sec: f64,
+    /// The best attempt's speed: millions of iterations of the spin loop's dependent
+    /// multiply–xor chain per CPU-second, averaged over its threads (0 when nothing ran). It
+    /// says how fast the CPUs ran, not how much of them the executor got: on a VM the host
+    /// can slow a vCPU (a busy hyperthread sibling, a lower clock) while the guest kernel
+    /// sees no steal, and this is where that shows.
+    pub rate: f64,
 }
 
 impl CpuCheck {
@@ -178,10 +184,14 @@ pub fn cpu_check(threads: u32, seconds: f64, attempts: u32, min: f64) -> CpuChec
     let begin = Instant::now();
     let mut ratios = Vec::new();
     let mut parallelism: f64 = 0.0;
+    let mut rate: f64 = 0.0;
     if threads > 0 && seconds > 0.0 {
         for _ in 0..attempts.max(1) {
-            let (cpu, wall) = spin(threads, Duration::from_secs_f64(seconds));
+            let (cpu, wall, iterations) = spin(threads, Duration::from_secs_f64(seconds));
             let ratio = if wall > 0.0 { cpu / wall } else { 0.0 };
+            if ratio * f64::from(threads) > parallelism && cpu > 0.0 {
+                rate = iterations / cpu * 1e-6;
+            }
             parallelism = parallelism.max(ratio * f64::from(threads));
             ratios.push(ratio);
             if ratio >= min {
@@ -193,12 +203,16 @@ pub fn cpu_check(threads: u32, seconds: f64, attempts: u32, min: f64) -> CpuChec
         ratios,
         parallelism,
         sec: begin.elapsed().as_secs_f64(),
+        rate,
     }
 }
 
+/// Iterations of the spin loop between two reads of the clock.
+const SPIN_BLOCK: u64 = 10_000;
+
 /// `threads` threads spin for `run_for` each once all have started; returns (their CPU
-/// seconds, their wall seconds), each summed over the threads.
-fn spin(threads: u32, run_for: Duration) -> (f64, f64) {
+/// seconds, their wall seconds, the loop iterations they made), each summed over the threads.
+fn spin(threads: u32, run_for: Duration) -> (f64, f64, f64) {
     let ready = std::sync::Barrier::new(threads as usize);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -208,23 +222,28 @@ fn spin(threads: u32, run_for: Duration) -> (f64, f64) {
                     ready.wait();
                     let (t0, c0) = (Instant::now(), thread_cpu_ns());
                     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+                    let mut blocks = 0u64;
                     while t0.elapsed() < run_for {
-                        for i in 0..10_000u64 {
+                        for i in 0..SPIN_BLOCK {
                             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
                             x ^= x >> 29;
                         }
-                        std::hint::black_box(x);
+                        x = std::hint::black_box(x);
+                        blocks += 1;
                     }
                     let (cpu, wall) = (thread_cpu_ns().saturating_sub(c0), t0.elapsed());
                     retire_thread();
-                    (cpu as f64 * 1e-9, wall.as_secs_f64())
+                    let iterations = (blocks * SPIN_BLOCK) as f64;
+                    (cpu as f64 * 1e-9, wall.as_secs_f64(), iterations)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or((0.0, 0.0)))
-            .fold((0.0, 0.0), |(c, w), (ci, wi)| (c + ci, w + wi))
+            .map(|h| h.join().unwrap_or((0.0, 0.0, 0.0)))
+            .fold((0.0, 0.0, 0.0), |(c, w, n), (ci, wi, ni)| {
+                (c + ci, w + wi, n + ni)
+            })
     })
 }
 

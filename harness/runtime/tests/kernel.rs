@@ -134,6 +134,13 @@ fn phases_read_cpu_time_and_run_queue_wait_from_the_kernel() {
     let alone = pinned_check(1);
     assert_eq!(alone.ratios.len(), 1, "{alone:?}");
     assert!(alone.passed(0.9) && alone.ratio() <= 1.01, "{alone:?}");
+    // The rate is per CPU-second: two threads sharing the CPU each got half of it, and ran as
+    // fast on it as one thread alone (per wall second they would show half).
+    let speed = check.rate / alone.rate;
+    assert!(
+        alone.rate > 0.0 && (0.7..1.4).contains(&speed),
+        "{check:?} {alone:?}"
+    );
     let none = cpu_check(0, 1.0, 3, 0.9);
-    assert!(none.ratios.is_empty() && none.parallelism == 0.0);
+    assert!(none.ratios.is_empty() && none.parallelism == 0.0 && none.rate == 0.0);
 }
