@@ -1,7 +1,10 @@
 //! One optimisation step of the hybrid LSTM at the reference's batch (500 rows, one libtorch
 //! thread, one executor): the whole step ([`Stepper::step`]: select, forward, backward,
 //! gradient copy, allreduce, Adam) and its forward and forward + backward parts, on the
-//! embedded data's training rows. `cargo bench -p workload-energy-lstm --bench step`.
+//! embedded data's training rows; and the whole step on a 250-row share, what each of 2
+//! executors computes per step of the same global batch. `step(250) / step(500)` bounds the
+//! 2-executor speedup from the compute side: 1 / that ratio with free communication.
+//! `cargo bench -p workload-energy-lstm --bench step`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use harness_runtime::World;
@@ -31,6 +34,14 @@ fn step(c: &mut Criterion) {
         b.iter(|| {
             k = (k + 1) % batches.len();
             stepper.step(&world, &net, &data, batches[k], BATCH)
+        })
+    });
+    // A 2-executor share: half of each global batch, the loss still divided by the global 500.
+    let mut k = 0;
+    g.bench_function("train_step_share_250", |b| {
+        b.iter(|| {
+            k = (k + 1) % batches.len();
+            stepper.step(&world, &net, &data, &batches[k][..BATCH / 2], BATCH)
         })
     });
     let batch = data.select(&Tensor::from_slice(batches[0]));
