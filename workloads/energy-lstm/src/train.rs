@@ -131,6 +131,14 @@ pub fn init(world: &World, cfg: &TrainConfig) -> (nn::VarStore, Net) {
     (vs, net)
 }
 
+/// Copies `t`'s values (any device, any layout; `out.len()` of them) into `out`, row-major.
+fn copy_flat(t: &Tensor, out: &mut [f32]) {
+    t.to_device(Device::Cpu)
+        .contiguous()
+        .flatten(0, -1)
+        .copy_data(out, out.len());
+}
+
 /// Adam's constants (PyTorch's and libtorch's defaults): β₁, β₂, ε.
 const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
 const ADAM_EPS: f32 = 1e-8;
@@ -174,8 +182,7 @@ impl Stepper {
         let mut weights = vec![0f32; total];
         let mut at = 0;
         for (p, n) in params.iter().zip(&sizes) {
-            let w = p.detach().to_device(Device::Cpu).contiguous();
-            w.flatten(0, -1).copy_data(&mut weights[at..at + n], *n);
+            copy_flat(&p.detach(), &mut weights[at..at + n]);
             at += n;
         }
         Stepper {
@@ -221,10 +228,7 @@ impl Stepper {
             let mut at = 0;
             for (p, n) in self.params.iter().zip(&self.sizes) {
                 let mut g = p.grad();
-                g.to_device(Device::Cpu)
-                    .contiguous()
-                    .flatten(0, -1)
-                    .copy_data(&mut self.buf[at..at + n], *n);
+                copy_flat(&g, &mut self.buf[at..at + n]);
                 // Gradients accumulate: clear them for the next step.
                 let _ = g.zero_();
                 at += n;

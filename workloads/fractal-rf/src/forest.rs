@@ -143,8 +143,8 @@ pub fn unit(hash: u64) -> f64 {
     (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Upper bounds of Poisson(1)'s cumulative distribution scaled to 2^64, for k = 0, 1, …: a
-/// uniform `u` has weight k when it lies below bound k and not below bound k − 1.
+/// Poisson(1)'s cumulative distribution P(X ≤ k) for k = 0, 1, …, 8, then 1: a uniform `u` in
+/// [0, 1) has weight k when it lies below bound k and not below bound k − 1.
 const POISSON1_CDF: [f64; 10] = {
     // e^-1 · Σ_{i≤k} 1/i!
     let e = 0.367_879_441_171_442_3;
@@ -304,12 +304,12 @@ impl BinnedRows {
     pub fn ids_into(&self, first_rows: &[usize], start: usize, out: &mut [u64]) {
         // The file holding row `start`: the last one that begins at or before it.
         let mut file = first_rows.partition_point(|f| *f <= start) - 1;
+        let mixes = row_mixes();
         let mut done = 0;
         while done < out.len() {
             let (key, rows) = self.files[file];
             let from = start + done - first_rows[file];
             let take = (rows as usize - from).min(out.len() - done);
-            let mixes = row_mixes();
             for (o, i) in out[done..done + take].iter_mut().zip(from..) {
                 // row_id_in(key, i), with mix(i) looked up for the rows of common files.
                 *o = mix(key ^ mixes.get(i).copied().unwrap_or_else(|| mix(i as u64)));
