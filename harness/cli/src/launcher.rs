@@ -876,6 +876,8 @@ fn build_record(settings: &LaunchSettings, files: &AttemptFiles, a: Attempt<'_>)
             cpu_check_sec: (o.cpu_check_sec > 0.0).then_some(o.cpu_check_sec),
             load_sec: Some(o.load_sec),
             training_time_sec: Some(o.training_time_sec),
+            training_time_source: (!o.training_time_source.is_empty())
+                .then_some(o.training_time_source),
             eval_sec: Some(o.eval_sec),
             comm_sec: Some(o.comm_sec),
         };

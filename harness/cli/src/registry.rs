@@ -13,6 +13,7 @@ pub static WORKLOADS: &[&dyn Workload] = &[
     &workload_wine::Wine,
     &workload_gbm_folds::GbmFolds,
     &workload_energy_lstm::EnergyLstm,
+    &workload_command::CommandWorkload,
 ];
 
 /// The implementation of `name`, if this build has it.

@@ -31,8 +31,8 @@ pub fn run_command(a: RunArgs) -> Result<ExitCode> {
     let mut spec = StudySpec {
         name: format!("{}-run", workload.name()),
         workload: workload.name().into(),
-        executors: vec![a.executors],
-        cores: vec![a.cores],
+        executors: a.executors.clone(),
+        cores: a.cores.clone(),
         memory: vec![a.memory.clone()],
         fractions: vec![a.fraction],
         repetitions: a.reps,
@@ -40,6 +40,22 @@ pub fn run_command(a: RunArgs) -> Result<ExitCode> {
         data: None,
         params: a.params.iter().cloned().collect(),
     };
+    if !a.command.is_empty() {
+        anyhow::ensure!(
+            workload.takes_program(),
+            "`{}` takes no program after `--` ({}): that is for `harness run command -- PROGRAM ARGS`",
+            workload.name(),
+            a.command.join(" ")
+        );
+        anyhow::ensure!(
+            !spec.params.contains_key("command"),
+            "the command is given both after `--` and as --param command=…: keep one"
+        );
+        spec.params.insert(
+            "command".into(),
+            serde_json::json!({ "argv": a.command.clone() }),
+        );
+    }
     a.common.apply(&mut spec);
     local(spec, &a.common)
 }
@@ -85,6 +101,11 @@ pub fn profile_command(a: ProfileArgs) -> Result<ExitCode> {
 pub(crate) fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
     spec.validate()?;
     let workload = registry::get(&spec.workload)?;
+    anyhow::ensure!(
+        workload.takes_program() || !spec.params.contains_key("command"),
+        "`{}` runs no program of yours: `command` is for workload = \"command\"",
+        workload.name()
+    );
     let combos = spec
         .param_points()
         .iter()

@@ -74,8 +74,13 @@ pub struct ExecutorOutcome {
     pub cpu_check_sec: f64,
     /// Maximum over executors of their load time, seconds.
     pub load_sec: f64,
-    /// Barrier-aligned training time, seconds.
+    /// Training time, seconds: the barrier-aligned `train` phase unless the workload gave its
+    /// own (see `training_time_source`).
     pub training_time_sec: f64,
+    /// `phase`, `job` or `process-wall` (see `Times::training_time_source`); empty from older
+    /// executors.
+    #[serde(default)]
+    pub training_time_source: String,
     /// Barrier-aligned evaluation time, seconds.
     pub eval_sec: f64,
     /// Maximum over executors of their time inside collectives, seconds.

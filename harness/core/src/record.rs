@@ -110,8 +110,15 @@ pub struct Times {
     pub cpu_check_sec: Option<f64>,
     /// Reading and decoding input: the maximum over executors.
     pub load_sec: Option<f64>,
-    /// First training step → model complete, barrier-aligned across executors.
+    /// First training step → model complete, barrier-aligned across executors (see
+    /// `training_time_source`).
     pub training_time_sec: Option<f64>,
+    /// Where `training_time_sec` comes from: `phase` (the harness's barrier-aligned training
+    /// phase, every native workload), `job` (a `command` job's own `training_time_sec`), or
+    /// `process-wall` (a `command` job that gave none: its process's wall time, spawn → exit,
+    /// barrier-aligned). Absent in records made before it was kept (they are `phase`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_time_source: Option<String>,
     /// Prediction and metrics, barrier-aligned.
     pub eval_sec: Option<f64>,
     /// Time inside collectives: the maximum over executors.
@@ -198,7 +205,8 @@ pub struct ExecutorReport {
     pub enforcement_note: Option<String>,
     /// Which cgroup version applied the limits: `v1`, `v2` or `none`.
     pub cgroup: String,
-    /// Peak resident set size of the executor process, bytes.
+    /// Peak resident set size of the executor process, bytes; for a `command` job, the larger
+    /// of the executor's and that of the largest process of the job's tree.
     pub peak_rss_bytes: u64,
     /// Seconds this executor spent loading its input.
     pub load_sec: f64,
@@ -304,7 +312,8 @@ pub const CONTENDED_SHARE: f64 = 0.05;
 pub const CONTENDED_MIN_SEC: f64 = 0.1;
 
 /// What the kernel reports about one executor process over one timed phase (the sum over every
-/// call of that phase). Sources: `getrusage(RUSAGE_SELF)` for CPU time,
+/// call of that phase). Sources: `getrusage(RUSAGE_SELF)` (plus `RUSAGE_CHILDREN`: the
+/// processes a `command` executor started and waited for) for CPU time,
 /// `/proc/self/task/*/schedstat` (2nd field, ns) for the time the executor's threads were
 /// runnable but waiting for a CPU, the executor's cgroup `cpu.stat` (v2 `throttled_usec`,
 /// v1 `throttled_time`) for CFS throttling, and `/proc/stat`'s `steal` column of the
@@ -313,7 +322,8 @@ pub const CONTENDED_MIN_SEC: f64 = 0.1;
 pub struct PhaseKernel {
     /// Wall-clock seconds of the phase.
     pub wall_sec: f64,
-    /// User + system CPU seconds of the executor process.
+    /// User + system CPU seconds of the executor process and of the processes it started and
+    /// waited for during the phase (a `command` job's tree).
     pub cpu_sec: f64,
     /// Seconds the executor's threads were runnable but not running (summed over threads).
     /// Includes waits behind the executor's own threads (a coordinating thread sharing one

@@ -17,6 +17,9 @@
 //! trees = 40
 //! engine = ["mllib", "lightgbm"] # a list is one more axis: every point runs with each value
 //! ```
+//!
+//! The `command` workload's program is a top-level list, `command = ["python3", "job.py"]`; it
+//! is kept as the parameter `command = {argv = [...]}` (a table, so not an axis).
 
 use std::collections::BTreeMap;
 
@@ -53,6 +56,8 @@ pub enum SpecError {
     ZeroRepetitions,
     #[error(transparent)]
     Memory(#[from] MemoryParseError),
+    #[error("{0}")]
+    Command(String),
     #[error("study file is not valid TOML for a study: {0}")]
     Toml(String),
 }
@@ -99,6 +104,40 @@ fn default_timeout() -> u64 {
     3600
 }
 
+/// Moves a top-level `command = ["prog", "arg", …]` (the `command` workload's program) into
+/// `params.command = {argv = […]}`: a table, so the list is not taken for an axis of the grid.
+///
+/// # Errors
+/// `command` that is not a non-empty list of text, or given twice.
+fn command_into_params(table: &mut toml::Table) -> Result<(), SpecError> {
+    let Some(command) = table.remove("command") else {
+        return Ok(());
+    };
+    let argv_ok = command
+        .as_array()
+        .is_some_and(|a| !a.is_empty() && a.iter().all(toml::Value::is_str));
+    if !argv_ok {
+        return Err(SpecError::Command(format!(
+            "`command` must be a non-empty list of text, e.g. command = [\"python3\", \"job.py\"]; got {command}"
+        )));
+    }
+    let params = table
+        .entry("params")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(params) = params.as_table_mut() else {
+        return Err(SpecError::Toml("`params` must be a table".into()));
+    };
+    if params.contains_key("command") {
+        return Err(SpecError::Command(
+            "`command` is given both at the top and in [params]: keep one".into(),
+        ));
+    }
+    let mut argv = toml::Table::new();
+    argv.insert("argv".into(), command);
+    params.insert("command".into(), toml::Value::Table(argv));
+    Ok(())
+}
+
 /// One run to make: a point and a repetition index, with its stable id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunPlan {
@@ -116,7 +155,12 @@ impl StudySpec {
     /// # Errors
     /// [`SpecError::Toml`] naming the offending key or line, or any validation error.
     pub fn from_toml(text: &str) -> Result<Self, SpecError> {
-        let spec: StudySpec = toml::from_str(text).map_err(|e| SpecError::Toml(e.to_string()))?;
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| SpecError::Toml(e.to_string()))?;
+        command_into_params(&mut table)?;
+        let spec: StudySpec = table
+            .try_into()
+            .map_err(|e: toml::de::Error| SpecError::Toml(e.to_string()))?;
         spec.validate()?;
         Ok(spec)
     }
@@ -377,6 +421,32 @@ repetitions = 2
         let bad = format!("{EXAMPLE}\n[params]\nengine = []\n");
         let e = StudySpec::from_toml(&bad).unwrap_err().to_string();
         assert!(e.contains("parameter `engine` is an empty list"), "{e}");
+    }
+
+    #[test]
+    fn a_top_level_command_is_one_parameter_not_an_axis() {
+        let text = "name = \"job\"\nworkload = \"command\"\ncommand = [\"python3\", \"job.py\", \"--lr\"]\n\
+                    executors = [1, 2]\ncores = [1]\nmemory = [\"1g\"]\nfractions = [1.0]\n\
+                    [params]\nlr = [0.1, 0.01]\n";
+        let spec = StudySpec::from_toml(text).unwrap();
+        assert_eq!(
+            spec.params["command"],
+            serde_json::json!({"argv": ["python3", "job.py", "--lr"]})
+        );
+        // 2 executor counts × 2 values of lr; the command is the same at every point.
+        assert_eq!(spec.points().unwrap().len(), 4);
+        assert!(spec
+            .param_points()
+            .iter()
+            .all(|p| p["command"]["argv"][1] == "job.py"));
+        assert_eq!(StudySpec::from_toml(&spec.to_toml()).unwrap(), spec);
+        let e = StudySpec::from_toml(&text.replace("[\"python3\", \"job.py\", \"--lr\"]", "[]"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("non-empty list of text"), "{e}");
+        let twice = format!("{text}command = {{argv = [\"sh\"]}}\n");
+        let e = StudySpec::from_toml(&twice).unwrap_err().to_string();
+        assert!(e.contains("both at the top and in [params]"), "{e}");
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn run<'w>(
     }
     report.enforced = enforced;
     report.enforcement_note = note;
-    report.peak_rss_bytes = limits::peak_rss_bytes();
+    report.peak_rss_bytes = limits::peak_rss_bytes().max(limits::children_peak_rss_bytes());
     report.load_sec = ctx.load_sec;
     report.train_sec = ctx.train_sec;
     report.eval_sec = ctx.eval_sec;
@@ -266,7 +266,8 @@ fn run<'w>(
             startup_clock: startup_clock.to_string(),
             cpu_check_sec,
             load_sec,
-            training_time_sec: ctx.train_sec,
+            training_time_sec: output.training_time_sec.unwrap_or(ctx.train_sec),
+            training_time_source: output.training_time_source.unwrap_or("phase").to_string(),
             eval_sec: ctx.eval_sec,
             comm_sec,
             finished_unix: now_unix(),

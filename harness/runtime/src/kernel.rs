@@ -278,17 +278,25 @@ pub(crate) fn thread_usage() -> (f64, u64) {
     }
 }
 
-/// User + system CPU time of this process, ns (`getrusage`, exited threads included).
+/// User + system CPU time of this process and of the processes it started and waited for (a
+/// `command` job's tree; none for the native workloads), ns (`getrusage` `RUSAGE_SELF` +
+/// `RUSAGE_CHILDREN`, exited threads included). A child's time counts once it has been waited
+/// for, i.e. in the phase it ends in.
 fn process_cpu_ns() -> u64 {
-    // SAFETY: getrusage fills a plain struct.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_SELF, &mut ru) != 0 {
-            return 0;
-        }
-        let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-        (us(ru.ru_utime) + us(ru.ru_stime)) * 1000
-    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN]
+        .into_iter()
+        .map(|who| {
+            // SAFETY: getrusage fills a plain struct.
+            unsafe {
+                let mut ru: libc::rusage = std::mem::zeroed();
+                if libc::getrusage(who, &mut ru) != 0 {
+                    return 0;
+                }
+                (us(ru.ru_utime) + us(ru.ru_stime)) * 1000
+            }
+        })
+        .sum()
 }
 
 /// The run-queue wait (2nd field of `schedstat`, ns) in `path`.

@@ -605,6 +605,21 @@ pub fn peak_rss_bytes() -> u64 {
     }
 }
 
+/// Largest peak resident set size of one of the processes this process started and waited
+/// for (a `command` job's tree), bytes (`getrusage` `RUSAGE_CHILDREN` `ru_maxrss`); 0 when
+/// it started none.
+pub fn children_peak_rss_bytes() -> u64 {
+    // SAFETY: getrusage fills a plain struct.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) == 0 {
+            ru.ru_maxrss as u64 * 1024
+        } else {
+            0
+        }
+    }
+}
+
 /// Memory accounting of one rank's cgroup after a run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RankMemory {

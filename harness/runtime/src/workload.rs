@@ -177,6 +177,13 @@ pub trait Workload: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// Whether the workload runs a program the user gives (`harness run <name> -- PROGRAM
+    /// ARGS`, or `command = [...]` in a study file), passed to it as the parameter
+    /// `command = {"argv": [...]}`. Only such a workload may be given one.
+    fn takes_program(&self) -> bool {
+        false
+    }
+
     /// How to load the models this workload saves, if it saves any (batch scoring with
     /// `harness predict`, serving with `harness serve`).
     fn model_format(&self) -> Option<&dyn ModelFormat> {
@@ -199,6 +206,14 @@ pub struct WorkloadOutput {
     /// [`crate::model::digest`] of the model this executor holds after training, for workloads
     /// whose executors train one model together; recorded in its executor report.
     pub model_digest: Option<String>,
+    /// The run's training time, seconds, when the workload knows it better than its `train`
+    /// phase does (a `command` job that times its own training); rank 0's is recorded.
+    /// `None`: the barrier-aligned `train` phase.
+    pub training_time_sec: Option<f64>,
+    /// Where the recorded training time comes from, as `times.training_time_source` says it:
+    /// `None` is `phase` (the `train` phase); a workload sets e.g. `job` (the job's own figure)
+    /// or `process-wall` (the phase was one process's life).
+    pub training_time_source: Option<&'static str>,
 }
 
 /// The executor's view of a run: the MPI world, the job, and phase timers. Every phase is

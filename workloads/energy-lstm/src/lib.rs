@@ -342,6 +342,7 @@ impl Workload for EnergyLstm {
             },
             farm: None,
             model_digest: Some(digest),
+            ..WorkloadOutput::default()
         })
     }
 }

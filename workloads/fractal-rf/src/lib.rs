@@ -698,6 +698,7 @@ impl Workload for FractalRf {
             },
             farm: None,
             model_digest,
+            ..WorkloadOutput::default()
         })
     }
 }

@@ -426,6 +426,7 @@ impl Workload for GbmFolds {
             rows,
             farm: Some(outcome.spans()),
             model_digest: None,
+            ..WorkloadOutput::default()
         })
     }
 

@@ -286,6 +286,7 @@ impl Workload for Wine {
             rows,
             farm: Some(outcome.farm),
             model_digest: None,
+            ..WorkloadOutput::default()
         })
     }
 }
