@@ -7,7 +7,9 @@
 //! [`collect_oom_nodes`] for nodes that limit themselves), and
 //! [`build_record`]. [`Launcher`] ties them together for the study loop.
 //!
-//! `mpirun -np <executors> [--oversubscribe] --bind-to none <harness> exec <job.json>`:
+//! `mpirun -np <executors> [--oversubscribe] --bind-to none <harness> exec <job.json>` (`-np 1`
+//! when the workload launches the point once, `Workload::launch`: one process with every
+//! executor's cores and memory):
 //! executors bind themselves (their cgroup's CPU set is the binding), so mpirun's own binding is
 //! off. `--oversubscribe` is passed only when executors × cores exceed the logical CPUs, and the
 //! record then says `oversubscribed: true`; such runs also get `OMP_WAIT_POLICY=PASSIVE`, because
@@ -919,12 +921,16 @@ pub fn run_one(
     on_progress: &dyn Fn(&Progress),
 ) -> Result<RunRecord> {
     let point = &plan.point;
+    // One process for all the point's executors, or one each (`Workload::launch`).
+    let once = crate::registry::get(&settings.workload)
+        .is_ok_and(|w| w.launch(point) == harness_runtime::workload::Launch::Once);
+    let ranks = if once { 1 } else { point.executors };
     let files = AttemptFiles::new(store, plan, attempt);
-    files.reset(point.executors)?;
+    files.reset(ranks)?;
     if let Some(short) = settings
         .hostfile
         .as_deref()
-        .and_then(|h| not_enough_nodes(h, point.executors))
+        .and_then(|h| not_enough_nodes(h, ranks))
     {
         // Nothing to launch: mpirun would only refuse the oversubscription.
         let failed = Attempt::not_launched(plan, attempt, short, false);
@@ -942,7 +948,7 @@ pub fn run_one(
     let node_hosts = settings
         .hostfile
         .as_ref()
-        .map(|h| hostfile_hosts(h, point.executors))
+        .map(|h| hostfile_hosts(h, ranks))
         .unwrap_or_default();
     if let (Some(cg), true) = (&cgroup, node_hosts.is_empty()) {
         // Executors left over from an interrupted earlier attempt of this very run.
@@ -980,6 +986,7 @@ pub fn run_one(
         burn_sec: CPU_CHECK_SEC,
         artifacts_dir: Some(files.artifacts.display().to_string()),
         limits_by_node: settings.hostfile.is_some(),
+        once,
     };
     write_synced(&files.job, &serde_json::to_vec_pretty(&job)?)?;
     if settings.copy_to_hosts {
@@ -994,7 +1001,7 @@ pub fn run_one(
     }
 
     let exe = std::env::current_exe().context("cannot find the harness binary")?;
-    let mut cmd = mpirun_command(point.executors, point.cores, oversubscribed);
+    let mut cmd = mpirun_command(ranks, job.process_cores(), oversubscribed);
     if let Some(h) = &settings.hostfile {
         cmd.arg("--hostfile").arg(h);
         for v in FORWARDED_ENV {
@@ -1015,9 +1022,9 @@ pub fn run_one(
     if settings.copy_to_hosts {
         files.fetch_from(&node_hosts);
     }
-    let partials = partial_reports(&files, point.executors);
+    let partials = partial_reports(&files, ranks);
     let (mut status, mut error, mut retryable) =
-        classify_exit(&exit, &files, &partials, point.executors, settings.timeout);
+        classify_exit(&exit, &files, &partials, ranks, settings.timeout);
     let mut oom = None;
     if let Some(cg) = &cgroup {
         match collect_oom(cg, &node_hosts, &plan.run_id, point.memory_bytes) {
@@ -1025,7 +1032,7 @@ pub fn run_one(
                 status = RunStatus::Oom;
                 error = Some(format!(
                     "{cause}; executors had reached: {}",
-                    stages(&partials, point.executors)
+                    stages(&partials, ranks)
                 ));
                 oom = Some(info);
                 retryable = Some(true);

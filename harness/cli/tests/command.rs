@@ -152,7 +152,7 @@ fn per_executor_jobs_see_their_rank_and_shard_and_form_a_torch_process_group() {
     );
 }
 
-/// Four processes spinning for 3 s; prints `{}`.
+/// Four processes spinning for 3 s; prints what it was given as numbers.
 const SPINNERS: &str = "import json, os, time
 pids = []
 for _ in range(4):
@@ -165,14 +165,15 @@ for _ in range(4):
     pids.append(pid)
 for p in pids:
     os.waitpid(p, 0)
-print(json.dumps({}))";
+e = os.environ
+print(json.dumps({k: int(e[k]) for k in ['WORLD_SIZE', 'OMP_NUM_THREADS', 'HARNESS_EXECUTORS', 'HARNESS_PROCESS_CORES', 'HARNESS_PROCESS_MEMORY_BYTES']} | {'once': e['HARNESS_LAUNCH'] == 'once'}))";
 
 #[test]
-fn a_job_spinning_more_processes_than_its_cores_is_held_to_its_cgroup() {
+fn a_job_spinning_more_processes_than_its_cores_is_held_to_its_cgroup_per_executor_or_once() {
     let _serial = serial();
     if !cgroups_writable() {
         harness_runtime::testing::skip(
-            "a_job_spinning_more_processes_than_its_cores_is_held_to_its_cgroup",
+            "a_job_spinning_more_processes_than_its_cores_is_held_to_its_cgroup_per_executor_or_once",
             "cgroups cannot be created here (needs root and a cgroup hierarchy)",
         );
         return;
@@ -199,12 +200,52 @@ fn a_job_spinning_more_processes_than_its_cores_is_held_to_its_cgroup() {
             SPINNERS,
         ],
     ));
+    // Two executors of 1 core launched once: one process with both CPUs and 2 × 1g.
+    ok(harness(
+        dir,
+        &[
+            "run",
+            "command",
+            "--executors",
+            "2",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--param",
+            "launch=once",
+            "--study",
+            "spin",
+            "--resume",
+            "--",
+            python.to_str().unwrap(),
+            "-c",
+            SPINNERS,
+        ],
+    ));
     let recs = records(dir, "spin");
-    assert_eq!(recs.len(), 2);
+    assert_eq!(recs.len(), 3);
     for r in &recs {
         assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
-        let cores = r.point.cores;
+        let once = r.point.params.contains_key("launch");
+        let cores = r.point.cores * r.point.executors;
+        let x = &r.metrics.extra;
+        assert_eq!(x["once"], f64::from(u8::from(once)));
+        assert_eq!(x["HARNESS_EXECUTORS"], f64::from(r.point.executors));
+        assert_eq!(x["WORLD_SIZE"], 1.0);
+        assert_eq!(x["OMP_NUM_THREADS"], f64::from(cores));
+        assert_eq!(x["HARNESS_PROCESS_CORES"], f64::from(cores));
+        assert_eq!(
+            x["HARNESS_PROCESS_MEMORY_BYTES"],
+            f64::from(r.point.executors) * (1u64 << 30) as f64
+        );
+        assert_eq!(r.executor_reports.len(), 1, "one process");
         let e = &r.executor_reports[0];
+        assert_eq!(e.cores_requested, cores);
+        assert_eq!(
+            e.memory_limit_bytes,
+            Some(u64::from(r.point.executors) << 30)
+        );
         let k = &e.kernel.as_ref().unwrap().train;
         // The job's whole tree is measured: its CPU time over the phase's wall time is the
         // cores it was held to, not the 4 it asked for (nor the executor's own ~0).

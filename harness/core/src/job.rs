@@ -54,6 +54,39 @@ pub struct JobSpec {
     /// they measured matches the point.
     #[serde(default)]
     pub limits_by_node: bool,
+    /// The point's executors run as one process (`mpirun -np 1`) given all their CPUs and
+    /// memory — [`JobSpec::process_cores`], [`JobSpec::process_memory_bytes`] — for programs
+    /// with a scheduler of their own (a `command` job with `launch = "once"`). The record
+    /// keeps the point's executor count.
+    #[serde(default)]
+    pub once: bool,
+}
+
+impl JobSpec {
+    /// Processes `mpirun` starts: 1 when [`JobSpec::once`], else the point's executors.
+    pub fn processes(&self) -> u32 {
+        if self.once {
+            1
+        } else {
+            self.point.executors
+        }
+    }
+
+    /// Cores each process gets: executors × cores when [`JobSpec::once`], else cores.
+    pub fn process_cores(&self) -> u32 {
+        self.point.cores * if self.once { self.point.executors } else { 1 }
+    }
+
+    /// Memory limit of each process, bytes: executors × memory when [`JobSpec::once`], else
+    /// the point's memory per executor.
+    pub fn process_memory_bytes(&self) -> u64 {
+        self.point.memory_bytes
+            * if self.once {
+                u64::from(self.point.executors)
+            } else {
+                1
+            }
+    }
 }
 
 fn default_burn() -> f64 {

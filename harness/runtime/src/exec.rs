@@ -93,7 +93,6 @@ fn run<'w>(
 ) -> Result<(), ExecError> {
     let workload =
         lookup(&job.workload).ok_or_else(|| ExecError::UnknownWorkload(job.workload.clone()))?;
-    let point = &job.point;
 
     // Limits: apply, then measure what we really got.
     let env_u32 = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
@@ -109,8 +108,8 @@ fn run<'w>(
             rank: world.rank(),
             local_rank,
             local_size,
-            cores: point.cores,
-            memory_bytes: point.memory_bytes,
+            cores: job.process_cores(),
+            memory_bytes: job.process_memory_bytes(),
         }) {
             Ok((v, swap)) => (v.as_str(), swap),
             Err(e) if job.limits_by_node => {
@@ -126,7 +125,8 @@ fn run<'w>(
         None => ("none", Some("limits disabled (--no-limits)".to_string())),
     };
     let measured = limits::measure();
-    let mut problems = limits::check(&measured, point.cores, point.memory_bytes);
+    let (cores, memory_bytes) = (job.process_cores(), job.process_memory_bytes());
+    let mut problems = limits::check(&measured, cores, memory_bytes);
     if let Some(n) = node_note.filter(|_| !problems.is_empty()) {
         problems.insert(0, n);
     }
@@ -139,7 +139,7 @@ fn run<'w>(
         job.launch_unix,
         job.clock_offset_sec,
     );
-    let check = kernel::cpu_check(point.cores, job.burn_sec, CPU_CHECK_ATTEMPTS, CPU_CHECK_MIN);
+    let check = kernel::cpu_check(cores, job.burn_sec, CPU_CHECK_ATTEMPTS, CPU_CHECK_MIN);
     let cpu_check_ratio = (!check.ratios.is_empty()).then(|| check.ratio());
     if cpu_check_ratio.is_some() && !check.passed(CPU_CHECK_MIN) {
         let got: Vec<String> = check
@@ -149,9 +149,9 @@ fn run<'w>(
             .collect();
         problems.push(format!(
             "CPU check: {} spinning threads got {} of {} CPUs in {} attempts (least {:.0} %)",
-            point.cores,
+            cores,
             got.join(", "),
-            point.cores,
+            cores,
             check.ratios.len(),
             CPU_CHECK_MIN * 100.0
         ));
@@ -163,7 +163,7 @@ fn run<'w>(
     let mut report = ExecutorReport {
         rank: world.rank(),
         host: world.host(),
-        cores_requested: point.cores,
+        cores_requested: cores,
         cores_measured: measured.cores,
         cpuset: measured.cpuset.clone(),
         cpu_places: crate::topology::read(
@@ -203,10 +203,10 @@ fn run<'w>(
         problems.push(format!(
             "contended during training: other processes got {:.1} % of its CPUs (its threads \
              waited {:.1} %), throttled {:.1} % of {} core-seconds",
-            t.other_share(point.cores) * 100.0,
-            t.wait_share(point.cores) * 100.0,
-            t.throttled_share(point.cores) * 100.0,
-            point.cores
+            t.other_share(cores) * 100.0,
+            t.wait_share(cores) * 100.0,
+            t.throttled_share(cores) * 100.0,
+            cores
         ));
     }
     let enforced = note.is_none() && problems.is_empty();

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
+use harness_core::record::Point;
 use harness_core::record::{ExecutorReport, FarmStats, KernelPhases, Metrics, PhaseKernel, Rows};
 use harness_core::shard::FileEntry;
 use harness_core::{JobSpec, RunRecord, StudySpec};
@@ -58,6 +59,18 @@ pub enum DefaultData {
     /// Made once by the workload's [`Generator`] at its default options into
     /// `<cache>/data/<key>`, then reused. `describe` tells the user what is being made.
     Generated { key: String, describe: String },
+}
+
+/// How the processes of a run are started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// One process (MPI rank) per executor, each with its cores and memory.
+    PerExecutor,
+    /// One process given every executor's CPUs and memory together (executors × cores CPUs,
+    /// executors × memory bytes) in one cgroup, for programs with a scheduler of their own
+    /// (Spark `local[N]`, Dask, Ray); the record keeps the point's executor count
+    /// ([`JobSpec::once`]).
+    Once,
 }
 
 /// One option of a data generator: `--<name> VALUE` on `harness data generate <generator>`.
@@ -182,6 +195,12 @@ pub trait Workload: Send + Sync {
     /// `command = {"argv": [...]}`. Only such a workload may be given one.
     fn takes_program(&self) -> bool {
         false
+    }
+
+    /// How a run of `point` is launched: one process per executor (the default), or
+    /// [`Launch::Once`].
+    fn launch(&self, _point: &Point) -> Launch {
+        Launch::PerExecutor
     }
 
     /// How to load the models this workload saves, if it saves any (batch scoring with
@@ -325,9 +344,10 @@ impl<'a> ExecutorContext<'a> {
         crate::progress::path_for(&self.job.outcome_path)
     }
 
-    /// Cores given to this executor (its thread count).
+    /// Cores given to this executor (its thread count): the point's cores, or every
+    /// executor's together when the run is one process ([`JobSpec::once`]).
     pub fn cores(&self) -> u32 {
-        self.job.point.cores
+        self.job.process_cores()
     }
 
     /// Times a local loading phase (adds to this executor's `load_sec`).

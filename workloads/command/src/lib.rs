@@ -3,9 +3,11 @@
 //! read from the kernel, records, retries, timeouts, resume, `--hostfile` nodes, report — and
 //! reads its result from one JSON line.
 //!
-//! **Launch** (`launch = "per-executor"`, the only mode so far): one process per executor,
-//! started by that executor inside its own cgroup, so the executor's CPUs, CPU quota and memory
-//! limit hold for the job's whole process tree. The executors have already made the MPI world,
+//! **Launch**: `launch = "per-executor"` (default) starts one process per executor, by that
+//! executor inside its own cgroup, so the executor's CPUs, CPU quota and memory limit hold for
+//! the job's whole process tree; `launch = "once"` starts one process given every executor's
+//! CPUs and memory together (E × C CPUs, E × M bytes, one cgroup), for engines with a scheduler
+//! of their own (Spark `local[N]`, Dask, Ray); the record keeps the point's executor count. The executors have already made the MPI world,
 //! so the job gets the environment a distributed job expects (see [`environment`]):
 //! `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`
 //! (PyTorch's `env://` rendezvous works unchanged; rank 0's executor picks a free port),
@@ -45,7 +47,7 @@ use std::path::{Path, PathBuf};
 
 use harness_core::shard::{assign_by_bytes, select_fraction, FileEntry};
 use harness_core::StudySpec;
-use harness_runtime::workload::{DefaultData, Machine};
+use harness_runtime::workload::{DefaultData, Launch, Machine};
 use harness_runtime::{ExecutorContext, Workload, WorkloadError, WorkloadOutput, World};
 use serde_json::Value;
 
@@ -66,19 +68,12 @@ const HOW: &str = "give the command after `--` (harness run command -- python3 j
 /// The `command` workload.
 pub struct CommandWorkload;
 
-/// How the job is launched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Launch {
-    /// One process per executor, each in its executor's cgroup.
-    PerExecutor,
-}
-
 /// The workload's parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
     /// Program and arguments (`params.command.argv`).
     pub argv: Vec<String>,
-    /// `launch`.
+    /// `launch`: `"per-executor"` (default) or `"once"`.
     pub launch: Launch,
 }
 
@@ -113,9 +108,11 @@ impl Params {
         }
         let launch = match params.get("launch").map(|v| v.as_str()) {
             None | Some(Some("per-executor")) => Launch::PerExecutor,
+            Some(Some("once")) => Launch::Once,
             Some(_) => {
                 return Err(format!(
-                    "launch = {} is not a launch mode: use \"per-executor\"",
+                    "launch = {} is not a launch mode: use \"per-executor\" (one process per \
+                     executor) or \"once\" (one process with every executor's cores and memory)",
                     params["launch"]
                 )
                 .into())
@@ -283,8 +280,12 @@ pub struct Placement {
 /// [`STRIPPED_ENV`]). Lists of files hold one path per line (Python: `.splitlines()`).
 ///
 /// - PyTorch's `env://`: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`,
-///   `MASTER_ADDR`, `MASTER_PORT`; `OMP_NUM_THREADS` = cores per executor.
-/// - The point: `HARNESS_EXECUTORS`, `HARNESS_CORES`, `HARNESS_MEMORY_BYTES`,
+///   `MASTER_ADDR`, `MASTER_PORT` (with `launch = "once"`: rank 0 of 1); `OMP_NUM_THREADS` =
+///   the process's cores.
+/// - The launch: `HARNESS_LAUNCH` (`per-executor` or `once`), `HARNESS_PROCESS_CORES` and
+///   `HARNESS_PROCESS_MEMORY_BYTES` (what this process has: an executor's, or all of them
+///   together when launched once — e.g. Spark's `local[N]`).
+/// - The point: `HARNESS_EXECUTORS`, `HARNESS_CORES`, `HARNESS_MEMORY_BYTES` (per executor),
 ///   `HARNESS_FRACTION`, `HARNESS_REPETITION`, `HARNESS_SEED` (the `seed` parameter when the
 ///   study gives one, else the repetition), `HARNESS_PARAMS` (all parameters as a JSON
 ///   object), `HARNESS_STUDY`, `HARNESS_RUN_ID`.
@@ -318,10 +319,19 @@ pub fn environment(
         ("LOCAL_WORLD_SIZE", at.local_world_size.to_string()),
         ("MASTER_ADDR", at.master_addr.clone()),
         ("MASTER_PORT", at.master_port.to_string()),
-        ("OMP_NUM_THREADS", p.cores.to_string()),
+        ("OMP_NUM_THREADS", job.process_cores().to_string()),
+        (
+            "HARNESS_LAUNCH",
+            if job.once { "once" } else { "per-executor" }.to_string(),
+        ),
         ("HARNESS_EXECUTORS", p.executors.to_string()),
         ("HARNESS_CORES", p.cores.to_string()),
         ("HARNESS_MEMORY_BYTES", p.memory_bytes.to_string()),
+        ("HARNESS_PROCESS_CORES", job.process_cores().to_string()),
+        (
+            "HARNESS_PROCESS_MEMORY_BYTES",
+            job.process_memory_bytes().to_string(),
+        ),
         ("HARNESS_FRACTION", p.fraction.to_string()),
         ("HARNESS_REPETITION", job.repetition.to_string()),
         ("HARNESS_SEED", seed.to_string()),
@@ -387,6 +397,11 @@ impl Workload for CommandWorkload {
         true
     }
 
+    /// `launch = "once"`: one process with every executor's cores and memory.
+    fn launch(&self, point: &harness_core::record::Point) -> Launch {
+        Params::from_point(&point.params).map_or(Launch::PerExecutor, |p| p.launch)
+    }
+
     fn prepare_params(
         &self,
         params: &BTreeMap<String, Value>,
@@ -430,7 +445,6 @@ impl Workload for CommandWorkload {
 
     fn run(&self, ctx: &mut ExecutorContext<'_>) -> Result<WorkloadOutput, WorkloadError> {
         let params = Params::from_point(&ctx.job.point.params)?;
-        let Launch::PerExecutor = params.launch;
         let world = ctx.world;
         let job = ctx.job;
         let files =
@@ -548,6 +562,8 @@ mod tests {
         .unwrap();
         assert_eq!(p.argv, vec!["sh", "-c", "true"]);
         assert_eq!(p.launch, Launch::PerExecutor);
+        let once = params(json!({"command": {"argv": ["sh"]}, "launch": "once"}));
+        assert_eq!(Params::from_point(&once).unwrap().launch, Launch::Once);
         for (bad, says) in [
             (json!({}), "no command to run"),
             (json!({"command": "python3 job.py"}), "not a command"),
