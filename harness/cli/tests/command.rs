@@ -409,3 +409,73 @@ fn a_job_over_its_memory_limit_is_recorded_as_oom() {
     assert_eq!(r.status, RunStatus::Oom, "{:?}", r.error);
     assert_eq!(r.oom.as_ref().unwrap().memory_limit_bytes, 128 << 20);
 }
+
+#[test]
+fn spark_mllib_launched_once_matches_our_mllib_engine_on_the_same_files() {
+    let _serial = serial();
+    let python = installed_tool("HARNESS_SPARK_PYTHON", "spark/bin/python");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = common::generate_fractal(dir, "data", "4", "20000");
+    let data = data.to_str().unwrap();
+    ok(harness(
+        dir,
+        &[
+            "run",
+            "fractal-rf",
+            "--data",
+            data,
+            "--memory",
+            "2g",
+            "--study",
+            "ours",
+        ],
+    ));
+    let job = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spark-rf-fractal/job.py");
+    ok(harness(
+        dir,
+        &[
+            "run",
+            "command",
+            "--data",
+            data,
+            "--cores",
+            "1,2",
+            "--memory",
+            "2g",
+            "--param",
+            "launch=once",
+            "--study",
+            "spark",
+            "--",
+            python.to_str().unwrap(),
+            job.to_str().unwrap(),
+        ],
+    ));
+    let ours = &records(dir, "ours")[0];
+    let ours_acc = ours.metrics.test_accuracy.unwrap();
+    let spark = records(dir, "spark");
+    assert_eq!(spark.len(), 2);
+    for r in &spark {
+        assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
+        let acc = r.metrics.test_accuracy.unwrap();
+        assert!(
+            (acc - ours_acc).abs() <= 0.01,
+            "Spark MLlib {acc} against our MLlib engine {ours_acc} at {} cores",
+            r.point.cores
+        );
+        assert!(r.metrics.val_accuracy.is_some());
+        assert_eq!(r.metrics.extra["train_rows"], 80_000.0);
+        assert_eq!(r.times.training_time_source.as_deref(), Some("job"));
+        let e = &r.executor_reports[0];
+        let k = &e.kernel.as_ref().unwrap().train;
+        // pyspark leaves its JVM to end on its own: it is waited for, and its CPU time is the
+        // job's, not "other processes" on the executor's CPUs.
+        assert!(
+            k.cpu_sec > r.times.training_time_sec.unwrap(),
+            "the JVM's CPU time is counted: {k:?}"
+        );
+        assert!(!k.contended, "{:?}", e.enforcement_note);
+        assert_eq!(e.cores_measured, r.point.cores);
+    }
+}

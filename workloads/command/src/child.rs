@@ -92,6 +92,12 @@ pub fn run(
             Ok(())
         });
     }
+    // Descendants the job leaves orphaned (pyspark's JVM, a daemonised helper) are re-parented
+    // to this process instead of init, so they can be waited for and their CPU time counted.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) };
+    // The job leads a process group of its own: what is left of its tree can be told apart.
+    cmd.process_group(0);
     let before = children_usage();
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|source| ChildError::Spawn {
@@ -107,8 +113,15 @@ pub fn run(
     );
     let status = child.wait();
     let wall_sec = start.elapsed().as_secs_f64();
-    // A process the job left behind may hold its pipes open: what was read by then is enough.
     let deadline = Instant::now() + PIPE_GRACE;
+    let killed = reap_group(child.id() as libc::pid_t, deadline);
+    if killed > 0 {
+        eprintln!(
+            "harness: the job left {killed} process(es) running {} s after it exited; killed them",
+            PIPE_GRACE.as_secs()
+        );
+    }
+    // A process the job left behind may hold its pipes open: what was read by then is enough.
     let drained = |(kept, done): Reader| {
         let _ = done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
         let lines = kept.lock().map(|k| k.clone()).unwrap_or_default();
@@ -142,6 +155,36 @@ pub fn run(
         cpu_sec: (after.0 - before.0).max(0.0),
         max_process_rss_bytes: after.1,
     })
+}
+
+/// Waits for what is left of process group `pgid` (the job's processes that outlived it and
+/// were re-parented here) until `deadline`, then kills the rest and waits for them, so that
+/// every process of the job's tree has ended and its CPU time is in `RUSAGE_CHILDREN`.
+/// Returns how many were still running at the deadline.
+fn reap_group(pgid: libc::pid_t, deadline: Instant) -> usize {
+    loop {
+        // SAFETY: waitpid with a null status pointer.
+        let r = unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) };
+        if r > 0 {
+            continue;
+        }
+        if r < 0 {
+            return 0; // ECHILD: nothing of the group is left.
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut killed = 0;
+    // SAFETY: kill and waitpid on our own process group's members.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+        while libc::waitpid(-pgid, std::ptr::null_mut(), 0) > 0 {
+            killed += 1;
+        }
+    }
+    killed
 }
 
 /// "exited with status N" or "was killed by signal N (NAME)".
@@ -239,12 +282,20 @@ fn children_usage() -> (f64, u64) {
 mod tests {
     use super::*;
 
+    /// `RUSAGE_CHILDREN` is the whole test process's: tests that start processes run one at a
+    /// time, so one test's CPU time is never another's.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        LOCK.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn sh(script: &str) -> Vec<String> {
         vec!["sh".into(), "-c".into(), script.into()]
     }
 
     #[test]
     fn last_line_environment_and_stripped_variables() {
+        let _serial = serial();
         std::env::set_var("OMPI_TEST_ONLY_VAR", "1");
         let f = run(
             &sh("echo first; echo \"x=$X ompi=${OMPI_TEST_ONLY_VAR:-unset}\"; echo"),
@@ -259,6 +310,7 @@ mod tests {
 
     #[test]
     fn cpu_time_of_the_tree_is_measured() {
+        let _serial = serial();
         // Two busy processes for ~0.4 s each: the shell waits for both.
         let f = run(
             &sh("t=$(($(date +%s%N)+400000000)); for i in 1 2; do (while [ $(date +%s%N) -lt $t ]; do :; done) & done; wait"),
@@ -273,6 +325,7 @@ mod tests {
 
     #[test]
     fn a_failure_quotes_the_end_of_stderr() {
+        let _serial = serial();
         let e = run(
             &sh("for i in $(seq 1 30); do echo line $i >&2; done; exit 7"),
             &[],
@@ -298,6 +351,7 @@ mod tests {
 
     #[test]
     fn a_process_left_behind_holding_stdout_does_not_hold_the_executor() {
+        let _serial = serial();
         let t = Instant::now();
         let f = run(&sh("echo '{}'; sleep 8 &"), &[], &[], "here").unwrap();
         assert!(t.elapsed().as_secs_f64() < 7.5, "{:?}", t.elapsed());
@@ -305,7 +359,28 @@ mod tests {
     }
 
     #[test]
+    fn orphans_are_waited_for_and_their_cpu_time_counted() {
+        let _serial = serial();
+        // The shell starts a 0.5 s spinner in the background and exits at once: the spinner
+        // is orphaned, re-parented here, waited for, and its CPU time counted.
+        let f = run(
+            &sh("(t=$(($(date +%s%N)+500000000)); while [ $(date +%s%N) -lt $t ]; do :; done) > /dev/null 2>&1 & echo '{}'"),
+            &[],
+            &[],
+            "here",
+        )
+        .unwrap();
+        assert!(f.cpu_sec > 0.3, "the orphan's CPU time: {}", f.cpu_sec);
+        assert!(
+            f.wall_sec < 0.4,
+            "the job itself ended at once: {}",
+            f.wall_sec
+        );
+    }
+
+    #[test]
     fn a_missing_program_is_named() {
+        let _serial = serial();
         let e = run(&["no-such-program-xyz".into()], &[], &[], "node-a")
             .unwrap_err()
             .to_string();
