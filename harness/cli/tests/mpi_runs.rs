@@ -8,16 +8,9 @@ use std::process::Command;
 
 // These tests measure CPUs (limits, parallelism, timings): `serial` keeps them from competing
 // for the machine's cores.
-use common::{assert_ok, generate_fractal, harness, records, serial};
+use common::{assert_ok, cgroups_writable, generate_fractal, harness, records, serial};
 use harness_core::record::ExecutorReport;
 use harness_core::RunStatus;
-
-/// Whether this host lets an executor create cgroups (root with a cgroup hierarchy).
-fn cgroups_writable() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    root && harness_runtime::limits::detect() != harness_runtime::limits::CgroupVersion::None
-}
 
 #[test]
 fn two_executors_train_data_parallel_and_agree_with_one() {
@@ -683,11 +676,7 @@ fn resume_completes_only_missing_runs_and_bad_input_keeps_records() {
 #[test]
 fn memory_limit_kill_is_recorded_as_oom() {
     let _serial = serial();
-    if !cgroups_writable() {
-        harness_runtime::testing::skip(
-            "memory_limit_kill_is_recorded_as_oom",
-            "cgroups cannot be created here (needs root and a cgroup hierarchy)",
-        );
+    if common::skipped_without_cgroups("memory_limit_kill_is_recorded_as_oom") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

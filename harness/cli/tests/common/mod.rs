@@ -50,6 +50,25 @@ pub fn skipped_without_docker(name: &str) -> bool {
     }
 }
 
+/// Whether this host lets an executor create cgroups (root with a cgroup hierarchy).
+pub fn cgroups_writable() -> bool {
+    harness_runtime::limits::is_root()
+        && harness_runtime::limits::detect() != harness_runtime::limits::CgroupVersion::None
+}
+
+/// Whether test `name` must be skipped because executors cannot create cgroups here; if so,
+/// says why through `harness_runtime::testing::skip` (which fails the test on CI).
+pub fn skipped_without_cgroups(name: &str) -> bool {
+    if cgroups_writable() {
+        return false;
+    }
+    harness_runtime::testing::skip(
+        name,
+        "cgroups cannot be created here (needs root and a cgroup hierarchy)",
+    );
+    true
+}
+
 /// Why the Docker tests cannot run here (`None` when a Docker daemon answers).
 fn docker_unavailable() -> Option<String> {
     match std::process::Command::new("docker")
