@@ -42,12 +42,6 @@ pub fn run_command(a: RunArgs) -> Result<ExitCode> {
     };
     if !a.command.is_empty() {
         anyhow::ensure!(
-            workload.takes_program(),
-            "`{}` takes no program after `--` ({}): that is for `harness run command -- PROGRAM ARGS`",
-            workload.name(),
-            a.command.join(" ")
-        );
-        anyhow::ensure!(
             !spec.params.contains_key("command"),
             "the command is given both after `--` and as --param command=…: keep one"
         );
@@ -103,7 +97,8 @@ pub(crate) fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
     let workload = registry::get(&spec.workload)?;
     anyhow::ensure!(
         workload.takes_program() || !spec.params.contains_key("command"),
-        "`{}` runs no program of yours: `command` is for workload = \"command\"",
+        "`{}` runs no program of yours: a program after `--` (`harness run command -- PROGRAM \
+         ARGS`) or `command = [...]` in a study file is for the `command` workload",
         workload.name()
     );
     let combos = spec

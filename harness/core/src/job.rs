@@ -63,29 +63,24 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// Processes `mpirun` starts: 1 when [`JobSpec::once`], else the point's executors.
-    pub fn processes(&self) -> u32 {
+    /// Executors each process stands for: all of them when [`JobSpec::once`], else 1.
+    fn executors_per_process(&self) -> u32 {
         if self.once {
-            1
-        } else {
             self.point.executors
+        } else {
+            1
         }
     }
 
     /// Cores each process gets: executors × cores when [`JobSpec::once`], else cores.
     pub fn process_cores(&self) -> u32 {
-        self.point.cores * if self.once { self.point.executors } else { 1 }
+        self.point.cores * self.executors_per_process()
     }
 
     /// Memory limit of each process, bytes: executors × memory when [`JobSpec::once`], else
     /// the point's memory per executor.
     pub fn process_memory_bytes(&self) -> u64 {
-        self.point.memory_bytes
-            * if self.once {
-                u64::from(self.point.executors)
-            } else {
-                1
-            }
+        self.point.memory_bytes * u64::from(self.executors_per_process())
     }
 }
 

@@ -95,9 +95,7 @@ fn run<'w>(
         lookup(&job.workload).ok_or_else(|| ExecError::UnknownWorkload(job.workload.clone()))?;
 
     // Limits: apply, then measure what we really got.
-    let env_u32 = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
-    let local_rank = env_u32("OMPI_COMM_WORLD_LOCAL_RANK").unwrap_or(world.rank());
-    let local_size = env_u32("OMPI_COMM_WORLD_LOCAL_SIZE").unwrap_or(world.size());
+    let (cores, memory_bytes) = (job.process_cores(), job.process_memory_bytes());
     // On a node of its own (`--hostfile`) an executor that cannot apply its limits may still
     // have them from the node (a container's limits): then it is judged by what it measures,
     // and the note says why its own cgroup is missing.
@@ -106,10 +104,10 @@ fn run<'w>(
         Some(name) => match limits::apply_as_root(&LimitRequest {
             cgroup: name.clone(),
             rank: world.rank(),
-            local_rank,
-            local_size,
-            cores: job.process_cores(),
-            memory_bytes: job.process_memory_bytes(),
+            local_rank: world.local_rank(),
+            local_size: world.local_size(),
+            cores,
+            memory_bytes,
         }) {
             Ok((v, swap)) => (v.as_str(), swap),
             Err(e) if job.limits_by_node => {
@@ -125,7 +123,6 @@ fn run<'w>(
         None => ("none", Some("limits disabled (--no-limits)".to_string())),
     };
     let measured = limits::measure();
-    let (cores, memory_bytes) = (job.process_cores(), job.process_memory_bytes());
     let mut problems = limits::check(&measured, cores, memory_bytes);
     if let Some(n) = node_note.filter(|_| !problems.is_empty()) {
         problems.insert(0, n);
@@ -219,7 +216,7 @@ fn run<'w>(
     }
     report.enforced = enforced;
     report.enforcement_note = note;
-    report.peak_rss_bytes = limits::peak_rss_bytes().max(limits::children_peak_rss_bytes());
+    report.peak_rss_bytes = limits::peak_rss_bytes().max(kernel::children_usage().1);
     report.load_sec = ctx.load_sec;
     report.train_sec = ctx.train_sec;
     report.eval_sec = ctx.eval_sec;

@@ -264,18 +264,32 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
     }
 }
 
-/// (CPU seconds, voluntary context switches) of the calling thread so far
-/// (`getrusage(RUSAGE_THREAD)`).
-pub(crate) fn thread_usage() -> (f64, u64) {
+/// `getrusage(who)` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`, `RUSAGE_THREAD`); `None` when it fails.
+pub(crate) fn rusage(who: libc::c_int) -> Option<libc::rusage> {
     // SAFETY: getrusage fills a plain struct.
     unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_THREAD, &mut ru) != 0 {
-            return (0.0, 0);
-        }
-        let sec = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-        (sec(ru.ru_utime) + sec(ru.ru_stime), ru.ru_nvcsw as u64)
+        (libc::getrusage(who, &mut ru) == 0).then_some(ru)
     }
+}
+
+/// User + system seconds of a `rusage`.
+fn cpu_sec(ru: &libc::rusage) -> f64 {
+    let sec = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    sec(ru.ru_utime) + sec(ru.ru_stime)
+}
+
+/// (CPU seconds, voluntary context switches) of the calling thread so far
+/// (`getrusage(RUSAGE_THREAD)`).
+pub(crate) fn thread_usage() -> (f64, u64) {
+    rusage(libc::RUSAGE_THREAD).map_or((0.0, 0), |ru| (cpu_sec(&ru), ru.ru_nvcsw as u64))
+}
+
+/// CPU seconds (user + system) and the largest peak resident set, bytes, of the processes
+/// this process started and waited for so far (`getrusage(RUSAGE_CHILDREN)`: a `command`
+/// job's tree; zeros for the native workloads).
+pub fn children_usage() -> (f64, u64) {
+    rusage(libc::RUSAGE_CHILDREN).map_or((0.0, 0), |ru| (cpu_sec(&ru), ru.ru_maxrss as u64 * 1024))
 }
 
 /// User + system CPU time of this process and of the processes it started and waited for (a
@@ -286,16 +300,8 @@ fn process_cpu_ns() -> u64 {
     let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN]
         .into_iter()
-        .map(|who| {
-            // SAFETY: getrusage fills a plain struct.
-            unsafe {
-                let mut ru: libc::rusage = std::mem::zeroed();
-                if libc::getrusage(who, &mut ru) != 0 {
-                    return 0;
-                }
-                (us(ru.ru_utime) + us(ru.ru_stime)) * 1000
-            }
-        })
+        .filter_map(rusage)
+        .map(|ru| (us(ru.ru_utime) + us(ru.ru_stime)) * 1000)
         .sum()
 }
 

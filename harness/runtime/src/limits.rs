@@ -594,30 +594,7 @@ pub fn check(measured: &Measured, cores: u32, memory_bytes: u64) -> Vec<String> 
 
 /// Peak resident set size of this process, bytes (`getrusage` `ru_maxrss`).
 pub fn peak_rss_bytes() -> u64 {
-    // SAFETY: getrusage fills a plain struct.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_SELF, &mut ru) == 0 {
-            ru.ru_maxrss as u64 * 1024
-        } else {
-            0
-        }
-    }
-}
-
-/// Largest peak resident set size of one of the processes this process started and waited
-/// for (a `command` job's tree), bytes (`getrusage` `RUSAGE_CHILDREN` `ru_maxrss`); 0 when
-/// it started none.
-pub fn children_peak_rss_bytes() -> u64 {
-    // SAFETY: getrusage fills a plain struct.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) == 0 {
-            ru.ru_maxrss as u64 * 1024
-        } else {
-            0
-        }
-    }
+    crate::kernel::rusage(libc::RUSAGE_SELF).map_or(0, |ru| ru.ru_maxrss as u64 * 1024)
 }
 
 /// Memory accounting of one rank's cgroup after a run.

@@ -24,8 +24,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use harness_core::record::Point;
-use harness_core::record::{ExecutorReport, FarmStats, KernelPhases, Metrics, PhaseKernel, Rows};
+use harness_core::record::{
+    ExecutorReport, FarmStats, KernelPhases, Metrics, PhaseKernel, Point, Rows,
+};
 use harness_core::shard::FileEntry;
 use harness_core::{JobSpec, RunRecord, StudySpec};
 use serde_json::Value;

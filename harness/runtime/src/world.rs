@@ -77,6 +77,18 @@ impl World {
         self.size
     }
 
+    /// This executor's rank among the executors on its host (`OMPI_COMM_WORLD_LOCAL_RANK`;
+    /// its rank when mpirun did not say).
+    pub fn local_rank(&self) -> u32 {
+        env_u32("OMPI_COMM_WORLD_LOCAL_RANK").unwrap_or(self.rank)
+    }
+
+    /// Executors on this executor's host (`OMPI_COMM_WORLD_LOCAL_SIZE`; all of them when
+    /// mpirun did not say).
+    pub fn local_size(&self) -> u32 {
+        env_u32("OMPI_COMM_WORLD_LOCAL_SIZE").unwrap_or(self.size)
+    }
+
     /// Whether this is rank 0 (the rank that writes the outcome).
     pub fn is_root(&self) -> bool {
         self.rank == 0
@@ -241,4 +253,9 @@ impl World {
     pub fn abort(&self, code: i32) -> ! {
         self.comm.abort(code)
     }
+}
+
+/// Environment variable `name` as a number, if set and valid.
+fn env_u32(name: &str) -> Option<u32> {
+    std::env::var(name).ok()?.parse().ok()
 }

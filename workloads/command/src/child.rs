@@ -98,7 +98,7 @@ pub fn run(
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) };
     // The job leads a process group of its own: what is left of its tree can be told apart.
     cmd.process_group(0);
-    let before = children_usage();
+    let before = harness_runtime::kernel::children_usage();
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|source| ChildError::Spawn {
         program: argv[0].clone(),
@@ -133,7 +133,7 @@ pub fn run(
         host: host.to_string(),
         source,
     })?;
-    let after = children_usage();
+    let after = harness_runtime::kernel::children_usage();
     if !status.success() {
         return Err(ChildError::Exit {
             command: argv.join(" "),
@@ -258,23 +258,6 @@ fn pass_through(
                 k.pop_front();
             }
         }
-    }
-}
-
-/// CPU seconds (user + system) and `ru_maxrss` in bytes of this process's waited-for
-/// descendants so far.
-fn children_usage() -> (f64, u64) {
-    // SAFETY: getrusage fills a plain struct.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) != 0 {
-            return (0.0, 0);
-        }
-        let sec = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-        (
-            sec(ru.ru_utime) + sec(ru.ru_stime),
-            ru.ru_maxrss as u64 * 1024,
-        )
     }
 }
 

@@ -450,13 +450,12 @@ impl Workload for CommandWorkload {
         let files =
             ctx.load(|| JobFiles::list(&job.data, job.point.fraction, world.rank(), world.size()))?;
         ctx.reading(&files.shard);
-        let env_u32 = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
         let (master_addr, master_port) = rendezvous(world)?;
         let at = Placement {
             rank: world.rank(),
             world_size: world.size(),
-            local_rank: env_u32("OMPI_COMM_WORLD_LOCAL_RANK").unwrap_or(world.rank()),
-            local_world_size: env_u32("OMPI_COMM_WORLD_LOCAL_SIZE").unwrap_or(world.size()),
+            local_rank: world.local_rank(),
+            local_world_size: world.local_size(),
             master_addr,
             master_port,
         };
