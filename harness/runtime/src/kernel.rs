@@ -4,7 +4,8 @@
 //! A [`Sample`] is a snapshot of this process's counters; the difference of two samples taken
 //! around a phase is a [`PhaseKernel`]:
 //!
-//! - **CPU time**: `getrusage(RUSAGE_SELF)` user + system (includes threads that have exited).
+//! - **CPU time**: `getrusage(RUSAGE_SELF)` user + system (includes threads that have exited),
+//!   plus `RUSAGE_CHILDREN`: the processes a `command` executor started and waited for.
 //! - **Run-queue wait**: `/proc/self/task/<tid>/schedstat`, 2nd field — nanoseconds each
 //!   thread spent runnable but waiting for a CPU (needs `CONFIG_SCHED_INFO`, on in every
 //!   distribution kernel). A thread's counters vanish with it, so threads the executor spawns
