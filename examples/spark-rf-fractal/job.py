@@ -12,7 +12,9 @@ not change under scaling, so this job leaves z as it is.)
 
 It reads what the harness gives: HARNESS_FILES (the point's fraction of train/, the first
 max(1, ⌊n × fraction⌋) files by name, as the harness's own engines read), HARNESS_VAL_FILES
-and HARNESS_TEST_FILES (whole splits). Nothing is cached, so `fit` reads the parquet as the
+and HARNESS_TEST_FILES (whole splits), of which it scores the first max(1, ⌊n × F⌋) files for
+the parameter `eval_fraction = F` (1 by default; "fraction" for the point's fraction), as
+fractal-rf's `eval_fraction` does. Nothing is cached, so `fit` reads the parquet as the
 reference's does. Rank 0 prints the result line: training_time_sec (Spark's `fit`, timed
 here), val_accuracy, test_accuracy, accuracy (= test), and session_sec, load_sec, train_rows.
 
@@ -26,6 +28,7 @@ Needs pyspark and a Java runtime (`.ci/install --tests` puts pyspark in
 """
 
 import json
+import math
 import os
 import sys
 import time
@@ -70,6 +73,12 @@ def points(spark, files):
     )
 
 
+def first_share(files, share):
+    """The first max(1, ⌊n × share⌋) of `files` by name (the harness's rule for a fraction)."""
+    files = sorted(files)
+    return files[: min(len(files), max(1, math.floor(len(files) * share + 1e-9)))]
+
+
 def main():
     env = os.environ
     train_files = env["HARNESS_FILES"].splitlines()
@@ -80,6 +89,9 @@ def main():
     params = json.loads(env.get("HARNESS_PARAMS", "{}"))
     trees, depth = int(params.get("trees", 40)), int(params.get("max_depth", 6))
     seed = int(params.get("seed", 62))
+    share = params.get("eval_fraction", 1.0)
+    share = float(env["HARNESS_FRACTION"]) if share == "fraction" else float(share)
+    val_files, test_files = first_share(val_files, share), first_share(test_files, share)
 
     t = time.perf_counter()
     spark = session(int(env["HARNESS_PROCESS_CORES"]), int(env["HARNESS_PROCESS_MEMORY_BYTES"]))

@@ -423,6 +423,21 @@ Study file (TOML); every point of executors × cores × memory × fractions runs
 With workload = \"command\", the program to run is a top-level list (not a parameter, so not an
 axis): command = [\"python3\", \"job.py\"]; its [params] reach it as HARNESS_PARAMS (JSON).
 
+A comparison file runs several series on the same grid, interleaved point by point, and renders
+one page with a side-by-side table (each series ÷ the first, with bootstrap 95 % intervals):
+the grid stays at the top; workload, command and params move into [[series]] tables:
+
+  [[series]]                    # the first: every ratio is another series ÷ this one
+  name = \"harness\"              # results/<name>.harness/
+  workload = \"fractal-rf\"
+  params = { trees = 40 }
+
+  [[series]]
+  name = \"spark-mllib\"
+  workload = \"command\"
+  command = [\"/opt/harness-tools/spark/bin/python\", \"examples/spark-rf-fractal/job.py\"]
+  params = { launch = \"once\" }
+
 Unknown keys, empty lists and out-of-range values are rejected before any run.";
 
 /// Run a study file (format: [`STUDY_FORMAT`]).
@@ -439,7 +454,8 @@ pub struct StudyArgs {
 #[command(after_help = "Examples:
   harness report results/fractal-rf-local                  -> reports/fractal-rf-local/index.html
   harness report results/after --baseline results/before   per-point change charts and verdicts
-  harness report results/a results/b --out reports/compare one page, a series per study
+  harness report results/a results/b --out reports/compare one page, a series per study,
+                                                           and b side by side with a
 
 The page opens with the findings (speedup and efficiency with 95 % CIs, Amdahl/USL fits and
 their predictions, start-up, limits, accuracy spread), then charts (hover a point for its value,
@@ -447,7 +463,8 @@ CI and n; click a legend entry to hide a series) and sortable tables. summary.md
 findings as Markdown.")]
 pub struct ReportArgs {
     /// Study results directories (e.g. results/fractal-rf-local); several are overlaid on one
-    /// page, each study its own series.
+    /// page, each study its own series, and every other study is set side by side with the
+    /// first (ratio of medians per point of the same shape, with 95 % CIs).
     #[arg(required = true, num_args = 1..)]
     pub dirs: Vec<PathBuf>,
     /// Reports root; the page goes to <REPORTS>/<study>/index.html unless --out is given.

@@ -48,6 +48,7 @@ pub fn check_mpirun() -> Result<String> {
 }
 
 /// Settings shared by every run of a study.
+#[derive(Clone)]
 pub struct LaunchSettings {
     pub study: String,
     pub workload: String,

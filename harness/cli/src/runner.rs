@@ -62,6 +62,14 @@ pub fn todo<'a>(
         .collect()
 }
 
+/// One study of a run loop: how its runs are made, where their records go, who hears of them.
+/// A comparison runs several lanes interleaved ([`run_lanes`]); a study is one lane.
+pub struct Lane<'a, 's> {
+    pub launch: &'a dyn Launch,
+    pub store: &'a Store,
+    pub sinks: &'a mut [Box<dyn Sink + 's>],
+}
+
 /// Runs `todo` with `launch`: each attempt's record is appended to `store`, then every sink
 /// hears of it; a run that is not ok is tried again up to `retries` more times.
 ///
@@ -74,10 +82,41 @@ pub fn run_all(
     retries: u32,
     sinks: &mut [Box<dyn Sink + '_>],
 ) -> Result<StudySummary> {
+    let todo: Vec<(usize, &RunPlan, u32)> = todo.iter().map(|&(p, a)| (0, p, a)).collect();
+    run_lanes(
+        &todo,
+        &mut [Lane {
+            launch,
+            store,
+            sinks,
+        }],
+        retries,
+    )
+}
+
+/// Runs `todo` — `(lane, plan, first attempt)` in the order given — each run through its lane
+/// as [`run_all`] does, with one progress bar and ETA over all of them. The summary counts
+/// every lane's runs.
+///
+/// # Errors
+/// A launch that could not record anything, or a store failing to append.
+///
+/// # Panics
+/// A lane index out of `lanes`.
+pub fn run_lanes(
+    todo: &[(usize, &RunPlan, u32)],
+    lanes: &mut [Lane<'_, '_>],
+    retries: u32,
+) -> Result<StudySummary> {
     let out = Output::new(todo.len());
     let started = Instant::now();
     let mut summary = StudySummary::default();
-    for (i, &(plan, first_attempt)) in todo.iter().enumerate() {
+    for (i, &(lane, plan, first_attempt)) in todo.iter().enumerate() {
+        let Lane {
+            launch,
+            store,
+            ref mut sinks,
+        } = lanes[lane];
         out.set_message(&plan.run_id);
         let mut attempt = first_attempt;
         let record = loop {
@@ -338,5 +377,62 @@ mod tests {
             ]
         );
         assert_eq!(never.calls.borrow().len(), 2, "no retries with retries = 0");
+    }
+
+    #[test]
+    fn lanes_keep_their_records_and_sinks_apart_under_one_progress_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            Store::open(dir.path(), "c.a").unwrap(),
+            Store::open(dir.path(), "c.b").unwrap(),
+        );
+        let plan = plan();
+        let ok = || Mock {
+            fail_first: 0,
+            retryable: true,
+            calls: RefCell::new(Vec::new()),
+        };
+        let (ma, mb) = (ok(), ok());
+        let (mut ca, mut cb) = (Counting::default(), Counting::default());
+        // a b, b a, a, b: the order given is the order run.
+        let todo = [
+            (0, &plan[0], 0),
+            (1, &plan[0], 0),
+            (1, &plan[1], 0),
+            (0, &plan[1], 0),
+            (0, &plan[2], 0),
+            (1, &plan[2], 0),
+        ];
+        let mut sa = [Box::new(&mut ca) as Box<dyn Sink>];
+        let mut sb = [Box::new(&mut cb) as Box<dyn Sink>];
+        let s = run_lanes(
+            &todo,
+            &mut [
+                Lane {
+                    launch: &ma,
+                    store: &a,
+                    sinks: &mut sa,
+                },
+                Lane {
+                    launch: &mb,
+                    store: &b,
+                    sinks: &mut sb,
+                },
+            ],
+            0,
+        )
+        .unwrap();
+        drop((sa, sb));
+        assert_eq!((s.ran, s.failed), (6, 0));
+        let ids =
+            |m: &Mock| -> Vec<String> { m.calls.borrow().iter().map(|c| c.0.clone()).collect() };
+        let want = |ix: [usize; 3]| -> Vec<String> {
+            ix.iter().map(|i| plan[*i].run_id.clone()).collect()
+        };
+        assert_eq!((ids(&ma), ids(&mb)), (want([0, 1, 2]), want([0, 1, 2])));
+        assert_eq!(a.load().unwrap().len(), 3);
+        assert_eq!(b.load().unwrap().len(), 3);
+        // Each lane's sinks hear its own runs, numbered in the one count over both lanes.
+        assert_eq!((ca.finished, cb.finished), (vec![1, 4, 5], vec![2, 3, 6]));
     }
 }

@@ -132,22 +132,29 @@ pub trait Sink {
 pub struct ProgressLines {
     /// (`metrics.extra` key, label) pairs the workload wants shown.
     pub extra: &'static [(&'static str, &'static str)],
+    /// The series' name in a comparison, printed before the run id.
+    pub series: Option<String>,
 }
 
 impl ProgressLines {
-    /// The progress line of `workload`'s runs.
-    pub fn of(workload: &dyn Workload) -> Self {
+    /// The progress line of `workload`'s runs, named by `series` in a comparison.
+    pub fn of(workload: &dyn Workload, series: Option<String>) -> Self {
         ProgressLines {
             extra: workload.progress_metrics(),
+            series,
         }
     }
 
     fn describe(&self, r: &RunRecord) -> String {
-        let mut s = format!(
+        let mut s = match &self.series {
+            Some(series) => format!("{series:<12} "),
+            None => String::new(),
+        };
+        s.push_str(&format!(
             "{:<22} {:<7}",
             r.run_id,
             format!("{:?}", r.status).to_lowercase()
-        );
+        ));
         if r.status == RunStatus::Ok {
             let t = &r.times;
             s.push_str(&format!(

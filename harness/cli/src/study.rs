@@ -10,14 +10,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use harness_core::StudySpec;
+use harness_core::comparison::interleave;
+use harness_core::{ComparisonSpec, StudySpec};
 use harness_runtime::s3::{S3Location, S3};
 use harness_runtime::workload::Machine;
 use harness_runtime::Workload;
 
 use crate::cli::{Common, ProfileArgs, RunArgs, StudyArgs};
 use crate::launcher::{self, check_mpirun, LaunchSettings, Launcher};
-use crate::runner::{run_all, todo};
+use crate::runner::{run_all, run_lanes, todo, Lane};
 use crate::sinks::{ProgressLines, S3Mirror, Sink, Tracking};
 use crate::store::Store;
 use crate::{cache, compose, datasets, exit, interrupt, mlflow, provenance, registry};
@@ -61,6 +62,11 @@ pub fn run_command(a: RunArgs) -> Result<ExitCode> {
 pub fn study_command(a: StudyArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("cannot read study file {}", a.file.display()))?;
+    if harness_core::comparison::is_comparison(&text) {
+        let c = ComparisonSpec::from_toml(&text)
+            .with_context(|| format!("in comparison file {}", a.file.display()))?;
+        return compare(c, &a.common);
+    }
     let mut spec = StudySpec::from_toml(&text)
         .with_context(|| format!("in study file {}", a.file.display()))?;
     a.common.apply(&mut spec);
@@ -115,50 +121,60 @@ pub(crate) fn prepare(spec: &mut StudySpec) -> Result<&'static dyn Workload> {
     Ok(workload)
 }
 
-/// Runs `spec` on this machine (or `--hostfile` hosts) and renders its report.
-fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
-    let workload = prepare(&mut spec)?;
-    let mpi = check_mpirun()?;
-    let data = match common.data.clone().or_else(|| spec.data.clone()) {
-        Some(d) => d,
-        None => datasets::default_location(workload)?,
-    };
-    interrupt::install_handler();
-    let (results, mirror) = results_location(&common.results, &spec.name)?;
-    let data = registry::check_data(workload, &data)?;
+/// A study checked and ready to run: its workload, its open store (with what it already
+/// holds), how its runs are launched, its planned runs.
+struct Ready {
+    spec: StudySpec,
+    workload: &'static dyn Workload,
+    store: Store,
+    mirror: Option<S3Location>,
+    settings: LaunchSettings,
+    plan: Vec<harness_core::RunPlan>,
+    existing: Vec<harness_core::RunRecord>,
+}
 
-    let store = Store::open(&results, &spec.name)?;
-    let existing = store.load()?;
-    if !existing.is_empty() && !common.resume {
-        bail!(
-            "study `{}` already has {} records in {}: pass --resume to run only the missing runs, \
-             or --study NAME to start a new study (existing records are never overwritten)",
-            spec.name,
-            existing.len(),
-            store.runs_path().display()
-        );
-    }
-    store.save_spec(&spec)?;
-    let copy_to_hosts = match &common.hostfile {
-        Some(h) => copy_to_hosts(h, store.dir())?,
-        None => false,
-    };
-    let plan = spec.runs()?;
-    let todo = todo(&plan, &existing, common.retry_failed);
-    eprintln!(
-        "study `{}`: {} runs ({} points × {} repetitions), {} to do, {} already recorded; {}; results in {}",
-        spec.name,
-        plan.len(),
-        spec.points()?.len(),
-        spec.repetitions,
-        todo.len(),
-        plan.len() - todo.len(),
-        mpi,
-        store.runs_path().display()
-    );
-
-    let launcher = Launcher {
-        settings: LaunchSettings {
+impl Ready {
+    /// Opens `spec`'s store after the checks of the module doc (`spec` prepared by
+    /// [`prepare`]). Data: `--data`, else the study's `data`, else `fallback` (a comparison's
+    /// first series' data), else the workload's default data.
+    ///
+    /// # Errors
+    /// As [`run_command`].
+    fn open(
+        spec: StudySpec,
+        workload: &'static dyn Workload,
+        common: &Common,
+        fallback: Option<&str>,
+    ) -> Result<Ready> {
+        let data = match common
+            .data
+            .clone()
+            .or_else(|| spec.data.clone())
+            .or_else(|| fallback.map(str::to_string))
+        {
+            Some(d) => d,
+            None => datasets::default_location(workload)?,
+        };
+        let (results, mirror) = results_location(&common.results, &spec.name)?;
+        let data = registry::check_data(workload, &data)?;
+        let store = Store::open(&results, &spec.name)?;
+        let existing = store.load()?;
+        if !existing.is_empty() && !common.resume {
+            bail!(
+                "study `{}` already has {} records in {}: pass --resume to run only the missing runs, \
+                 or --study NAME to start a new study (existing records are never overwritten)",
+                spec.name,
+                existing.len(),
+                store.runs_path().display()
+            );
+        }
+        store.save_spec(&spec)?;
+        let copy_to_hosts = match &common.hostfile {
+            Some(h) => copy_to_hosts(h, store.dir())?,
+            None => false,
+        };
+        let plan = spec.runs()?;
+        let settings = LaunchSettings {
             study: spec.name.clone(),
             workload: spec.workload.clone(),
             data,
@@ -168,34 +184,53 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
             provenance: provenance::collect(),
             hostfile: common.hostfile.clone(),
             copy_to_hosts,
-        },
-        store: &store,
-    };
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(ProgressLines::of(workload))];
-    if let Some(m) = mirror {
-        sinks.push(Box::new(S3Mirror(m)));
-    }
-    if let Some(uri) = mlflow::tracking_uri(common.mlflow.as_deref()) {
-        sinks.push(Box::new(Tracking {
-            mlflow: mlflow::Mlflow::new(&uri),
+        };
+        Ok(Ready {
+            spec,
             workload,
-        }));
+            store,
+            mirror,
+            settings,
+            plan,
+            existing,
+        })
     }
-    let summary = run_all(&todo, &launcher, &store, common.retries, &mut sinks)?;
 
-    let all = store.load()?;
-    let report_dir = common.reports.join(&spec.name);
-    let (page, analysis) = report(&all, &report_dir, &common.reports)
-        .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
-    eprintln!(
-        "done: {} runs made, {} already recorded, {} not ok; records in {}",
-        summary.ran,
-        plan.len() - todo.len(),
-        summary.failed,
-        store.runs_path().display()
-    );
-    print_summary(&spec.name, &analysis, &page);
-    Ok(if summary.failed > 0 {
+    /// The runs still to make ([`todo`]).
+    fn todo(&self, common: &Common) -> Vec<(&harness_core::RunPlan, u32)> {
+        todo(&self.plan, &self.existing, common.retry_failed)
+    }
+
+    /// The sinks of this study's records: progress lines (prefixed by `series` in a
+    /// comparison), the S3 mirror, MLflow tracking.
+    fn sinks(&self, common: &Common, series: Option<&str>) -> Vec<Box<dyn Sink>> {
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(ProgressLines::of(
+            self.workload,
+            series.map(str::to_string),
+        ))];
+        if let Some(m) = &self.mirror {
+            sinks.push(Box::new(S3Mirror(m.clone())));
+        }
+        if let Some(uri) = mlflow::tracking_uri(common.mlflow.as_deref()) {
+            sinks.push(Box::new(Tracking {
+                mlflow: mlflow::Mlflow::new(&uri),
+                workload: self.workload,
+            }));
+        }
+        sinks
+    }
+
+    fn launcher(&self) -> Launcher<'_> {
+        Launcher {
+            settings: self.settings.clone(),
+            store: &self.store,
+        }
+    }
+}
+
+/// The exit of a study whose runs are over: non-zero when some run's last attempt is not ok.
+fn finish(summary: &crate::runner::StudySummary) -> ExitCode {
+    if summary.failed > 0 {
         eprintln!(
             "{} run(s) did not finish ok: see their `error` in the records",
             summary.failed
@@ -203,7 +238,153 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
         ExitCode::from(exit::RUNS_NOT_OK)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// Runs `spec` on this machine (or `--hostfile` hosts) and renders its report.
+fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
+    let workload = prepare(&mut spec)?;
+    let mpi = check_mpirun()?;
+    interrupt::install_handler();
+    let ready = Ready::open(spec, workload, common, None)?;
+    let todo = ready.todo(common);
+    let spec = &ready.spec;
+    eprintln!(
+        "study `{}`: {} runs ({} points × {} repetitions), {} to do, {} already recorded; {}; results in {}",
+        spec.name,
+        ready.plan.len(),
+        spec.points()?.len(),
+        spec.repetitions,
+        todo.len(),
+        ready.plan.len() - todo.len(),
+        mpi,
+        ready.store.runs_path().display()
+    );
+    let launcher = ready.launcher();
+    let mut sinks = ready.sinks(common, None);
+    let summary = run_all(&todo, &launcher, &ready.store, common.retries, &mut sinks)?;
+
+    let all = ready.store.load()?;
+    let report_dir = common.reports.join(&spec.name);
+    let (page, analysis) = report(&all, &report_dir, &common.reports)
+        .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
+    eprintln!(
+        "done: {} runs made, {} already recorded, {} not ok; records in {}",
+        summary.ran,
+        ready.plan.len() - todo.len(),
+        summary.failed,
+        ready.store.runs_path().display()
+    );
+    print_summary(&spec.name, &analysis, &page);
+    Ok(finish(&summary))
+}
+
+/// `harness study FILE` for a comparison ([`harness_core::comparison`]): every series checked
+/// before any run, their runs interleaved point by point, then one page with every series on
+/// every chart and the side-by-side table against the first series.
+fn compare(mut c: ComparisonSpec, common: &Common) -> Result<ExitCode> {
+    if let Some(name) = &common.study {
+        c.name = name.clone();
+    }
+    let mut prepared = Vec::new();
+    for (series, mut spec) in c.series.iter().zip(c.studies.clone()) {
+        spec.name = format!("{}.{series}", c.name);
+        let renamed = Common {
+            study: None,
+            ..common.clone()
+        };
+        renamed.apply(&mut spec);
+        let workload = prepare(&mut spec).with_context(|| format!("series `{series}`"))?;
+        prepared.push((spec, workload));
+    }
+    let mpi = check_mpirun()?;
+    interrupt::install_handler();
+    let mut lanes: Vec<Ready> = Vec::new();
+    for (spec, workload) in prepared {
+        let fallback = lanes.first().map(|r| r.settings.data.clone());
+        let name = spec.name.clone();
+        lanes.push(
+            Ready::open(spec, workload, common, fallback.as_deref())
+                .with_context(|| format!("study `{name}`"))?,
+        );
+    }
+    let todos: Vec<Vec<_>> = lanes.iter().map(|r| r.todo(common)).collect();
+    let todo = interleave(&lanes[0].spec, &todos);
+    let planned: usize = lanes.iter().map(|r| r.plan.len()).sum();
+    eprintln!(
+        "comparison `{}`: {} series ({}) × {} runs, interleaved point by point; {} to do, {} already recorded; {}",
+        c.name,
+        lanes.len(),
+        c.series.join(", "),
+        lanes[0].plan.len(),
+        todo.len(),
+        planned - todo.len(),
+        mpi,
+    );
+    for r in &lanes {
+        eprintln!(
+            "  {}: {} ({}) on {}; results in {}",
+            r.spec.name,
+            r.workload.name(),
+            r.spec
+                .params
+                .get("command")
+                .map_or_else(String::new, |c| c["argv"].to_string()),
+            r.settings.data,
+            r.store.runs_path().display()
+        );
+    }
+    let launchers: Vec<Launcher> = lanes.iter().map(Ready::launcher).collect();
+    let mut sinks: Vec<Vec<Box<dyn Sink>>> = lanes
+        .iter()
+        .zip(&c.series)
+        .map(|(r, s)| r.sinks(common, Some(s)))
+        .collect();
+    let mut run: Vec<Lane> = lanes
+        .iter()
+        .zip(&launchers)
+        .zip(sinks.iter_mut())
+        .map(|((r, l), s)| Lane {
+            launch: l,
+            store: &r.store,
+            sinks: s.as_mut_slice(),
+        })
+        .collect();
+    let summary = run_lanes(&todo, &mut run, common.retries)?;
+
+    let mut studies = Vec::new();
+    for r in &lanes {
+        let records = r.store.load()?;
+        if !records.is_empty() {
+            studies.push(records);
+        }
+    }
+    anyhow::ensure!(
+        !studies.is_empty(),
+        "no series has records: nothing to report"
+    );
+    let records = harness_report::overlay(studies)?;
+    let report_dir = common.reports.join(&c.name);
+    let (page, analysis) = report(&records, &report_dir, &common.reports)
+        .with_context(|| format!("cannot render the report into {}", report_dir.display()))?;
+    eprintln!(
+        "done: {} runs made, {} already recorded, {} not ok; re-render with `harness report {} --out {}`",
+        summary.ran,
+        planned - todo.len(),
+        summary.failed,
+        lanes
+            .iter()
+            .map(|r| r.store.dir().display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        report_dir.display()
+    );
+    print_summary(&c.name, &analysis, &page);
+    let side = harness_report::versus::versus(&records);
+    if !side.is_empty() {
+        println!("{}", harness_report::export::versus_markdown(&side));
+    }
+    Ok(finish(&summary))
 }
 
 /// Renders a study's page from its records and the index of `reports`; returns the page and

@@ -404,58 +404,78 @@ fn a_job_over_its_memory_limit_is_recorded_as_oom() {
 }
 
 #[test]
-fn spark_mllib_launched_once_matches_our_mllib_engine_on_the_same_files() {
+fn spark_mllib_and_our_engine_side_by_side_in_one_comparison_study() {
     let _serial = serial();
     let python = installed_tool("HARNESS_SPARK_PYTHON", "spark/bin/python");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = common::generate_fractal(dir, "data", "4", "20000");
-    let data = data.to_str().unwrap();
-    ok(harness(
-        dir,
-        &[
-            "run",
-            "fractal-rf",
-            "--data",
-            data,
-            "--memory",
-            "2g",
-            "--study",
-            "ours",
-        ],
-    ));
     let job = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spark-rf-fractal/job.py");
-    ok(harness(
-        dir,
-        &[
-            "run",
-            "command",
-            "--data",
-            data,
-            "--cores",
-            "1,2",
-            "--memory",
-            "2g",
-            "--param",
-            "launch=once",
-            "--study",
-            "spark",
-            "--",
-            python.to_str().unwrap(),
-            job.to_str().unwrap(),
-        ],
-    ));
-    let ours = &records(dir, "ours")[0];
-    let ours_acc = ours.metrics.test_accuracy.unwrap();
-    let spark = records(dir, "spark");
-    assert_eq!(spark.len(), 2);
+    // The shipped comparison's series on a small grid: Spark launched once gets local[E].
+    let file = dir.join("vs.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "vs"
+executors = [1, 2]
+cores = [1]
+memory = ["2g"]
+fractions = [1.0]
+repetitions = 1
+data = "{}"
+
+[[series]]
+name = "harness"
+workload = "fractal-rf"
+params = {{ eval_fraction = 0.5 }}
+
+[[series]]
+name = "spark"
+workload = "command"
+command = ["{}", "{}"]
+params = {{ launch = "once", eval_fraction = 0.5 }}
+"#,
+            data.display(),
+            python.display(),
+            job.display()
+        ),
+    )
+    .unwrap();
+    let out = ok(harness(dir, &["study", file.to_str().unwrap()]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ours = records(dir, "vs.harness");
+    let spark = records(dir, "vs.spark");
+    assert_eq!((ours.len(), spark.len()), (2, 2));
+    // Interleaved point by point: ours e1, Spark e1, ours e2, Spark e2.
+    let mut order: Vec<(&str, u32, chrono::DateTime<chrono::Utc>)> = ours
+        .iter()
+        .chain(&spark)
+        .map(|r| (r.study.as_str(), r.point.executors, r.started_at))
+        .collect();
+    order.sort_by_key(|o| o.2);
+    let order: Vec<(&str, u32)> = order.iter().map(|o| (o.0, o.1)).collect();
+    assert_eq!(
+        order,
+        [
+            ("vs.harness", 1),
+            ("vs.spark", 1),
+            ("vs.harness", 2),
+            ("vs.spark", 2)
+        ]
+    );
+    let ours_acc = ours[0].metrics.test_accuracy.unwrap();
+    assert_eq!(
+        ours[1].metrics.test_accuracy,
+        Some(ours_acc),
+        "the same forest at 2 executors"
+    );
     for r in &spark {
         assert_eq!(r.status, RunStatus::Ok, "{:?}", r.error);
         let acc = r.metrics.test_accuracy.unwrap();
         assert!(
             (acc - ours_acc).abs() <= 0.01,
-            "Spark MLlib {acc} against our MLlib engine {ours_acc} at {} cores",
-            r.point.cores
+            "Spark MLlib {acc} against our MLlib engine {ours_acc} at local[{}]",
+            r.point.executors
         );
         assert!(r.metrics.val_accuracy.is_some());
         assert_eq!(r.metrics.extra["train_rows"], 80_000.0);
@@ -469,6 +489,41 @@ fn spark_mllib_launched_once_matches_our_mllib_engine_on_the_same_files() {
             "the JVM's CPU time is counted: {k:?}"
         );
         assert!(!k.contended, "{:?}", e.enforcement_note);
-        assert_eq!(e.cores_measured, r.point.cores);
+        assert_eq!(
+            e.cores_measured, r.point.executors,
+            "launched once: E × 1 cores"
+        );
     }
+    // The side-by-side table, from the records as the page computes it, on the page, in
+    // summary.md and on stdout.
+    let side = harness_report::versus::versus(
+        &harness_report::overlay(vec![ours.clone(), spark.clone()]).unwrap(),
+    );
+    assert_eq!(side.len(), 2);
+    for v in &side {
+        let t = v.training.as_ref().unwrap();
+        let spark_t = spark
+            .iter()
+            .find(|r| r.point.executors == v.point.executors)
+            .and_then(|r| r.times.training_time_sec)
+            .unwrap();
+        assert_eq!(t.compared, spark_t);
+        assert!((t.value - t.compared / t.first).abs() < 1e-12);
+        let (metric, q) = v.quality.as_ref().unwrap();
+        assert_eq!(metric.title(), "accuracy");
+        assert!(q.value.abs() <= 0.01 && q.first == ours_acc, "{q:?}");
+        assert_eq!(v.training_time_source.as_deref(), Some("job"));
+    }
+    let page = std::fs::read_to_string(dir.join("reports/vs/index.html")).unwrap();
+    assert!(page.contains("id=\"versus-table\"") && page.contains("id=\"side-by-side\""));
+    let table = &page[page.find("id=\"versus-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table.matches(">vs.spark</td>").count(),
+        2,
+        "a row per point: {table}"
+    );
+    let md = std::fs::read_to_string(dir.join("reports/vs/summary.md")).unwrap();
+    assert!(md.contains("## Side by side (against vs.harness)"), "{md}");
+    assert!(stdout.contains("| vs.spark | 2 | 1 |"), "{stdout}");
 }

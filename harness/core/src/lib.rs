@@ -7,6 +7,7 @@
 //! every function is unit-testable and cannot fail on the outside world.
 
 pub mod classify;
+pub mod comparison;
 pub mod fit;
 pub mod job;
 pub mod record;
@@ -15,6 +16,7 @@ pub mod spec;
 pub mod stats;
 pub mod units;
 
+pub use comparison::ComparisonSpec;
 pub use job::{ExecutorOutcome, JobSpec};
 pub use record::{
     DataStats, ExecutorReport, Metrics, OomInfo, Point, Provenance, Rows, RunRecord, RunStatus,

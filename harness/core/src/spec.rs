@@ -58,6 +58,9 @@ pub enum SpecError {
     Memory(#[from] MemoryParseError),
     #[error("{0}")]
     Command(String),
+    /// A comparison file that is wrong ([`crate::comparison`]).
+    #[error("{0}")]
+    Comparison(String),
     #[error("study file is not valid TOML for a study: {0}")]
     Toml(String),
 }

@@ -156,6 +156,17 @@ pub fn median_ratio(num: &[f64], den: &[f64]) -> Option<(f64, (f64, f64))> {
     Some((r, ci))
 }
 
+/// The difference median(`a`) − median(`b`) with its 95 % two-sample bootstrap interval
+/// ([`BOOTSTRAP_RESAMPLES`], [`BOOTSTRAP_SEED`]): e.g. a reference engine's accuracy against
+/// ours, in the metric's own unit. `None` when either sample is empty or holds NaN.
+pub fn median_difference(a: &[f64], b: &[f64]) -> Option<(f64, (f64, f64))> {
+    let d = median(a)? - median(b)?;
+    let ci = bootstrap_two_sample_ci(a, b, 0.95, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, |x, y| {
+        median(x).expect("non-empty") - median(y).expect("non-empty")
+    })?;
+    Some((d, ci))
+}
+
 /// Tukey-fence class of one measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -220,6 +231,23 @@ mod tests {
         let (_, (nlo, nhi)) = median_ratio(&base, &noisy).unwrap();
         assert!(nhi - nlo > hi - lo, "a noisier sample widens the interval");
         assert!(median_ratio(&[], &two).is_none());
+    }
+
+    #[test]
+    fn median_difference_is_signed_and_its_interval_excludes_zero_only_for_a_real_gap() {
+        let ours = [0.883, 0.883, 0.883];
+        let spark = [0.874, 0.871, 0.876];
+        let (d, (lo, hi)) = median_difference(&spark, &ours).unwrap();
+        assert!((d - (0.874 - 0.883)).abs() < 1e-12);
+        assert!(lo <= d && d <= hi && hi < 0.0, "{lo} {hi}");
+        let mixed = [0.880, 0.886, 0.883];
+        let (_, (lo, hi)) = median_difference(&mixed, &ours).unwrap();
+        assert!(
+            lo < 0.0 && hi > 0.0,
+            "an overlapping sample straddles zero: {lo} {hi}"
+        );
+        assert!(median_difference(&spark, &[]).is_none());
+        assert!(median_difference(&[f64::NAN], &ours).is_none());
     }
     use rand_distr::{Distribution, Normal};
 

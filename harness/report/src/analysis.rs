@@ -226,7 +226,9 @@ pub fn param_text(v: &serde_json::Value) -> String {
 }
 
 /// Parameter names whose values differ between `points` (a name missing from some point
-/// counts as differing).
+/// counts as differing). In overlaid studies (points carrying [`crate::STUDY_PARAM`]), a
+/// parameter that is constant within each study — e.g. each workload's own parameters when a
+/// comparison overlays two workloads — tells no more than the study's name and is left out.
 pub fn varying_params<'a>(points: impl IntoIterator<Item = &'a Point> + Clone) -> Vec<String> {
     let mut names: Vec<&String> = points
         .clone()
@@ -235,12 +237,35 @@ pub fn varying_params<'a>(points: impl IntoIterator<Item = &'a Point> + Clone) -
         .collect();
     names.sort();
     names.dedup();
+    let differs = |n: &str, within: Option<&serde_json::Value>| {
+        let mut vals = points
+            .clone()
+            .into_iter()
+            .filter(|p| within.is_none() || p.params.get(crate::STUDY_PARAM) == within)
+            .map(|p| p.params.get(n));
+        let first = vals.next();
+        vals.any(|v| Some(v) != first)
+    };
+    let studies: Vec<&serde_json::Value> = {
+        let mut s: Vec<&serde_json::Value> = Vec::new();
+        for v in points
+            .clone()
+            .into_iter()
+            .filter_map(|p| p.params.get(crate::STUDY_PARAM))
+        {
+            if !s.contains(&v) {
+                s.push(v);
+            }
+        }
+        s
+    };
     names
         .into_iter()
+        .filter(|n| differs(n, None))
         .filter(|n| {
-            let mut vals = points.clone().into_iter().map(|p| p.params.get(*n));
-            let first = vals.next();
-            vals.any(|v| Some(v) != first)
+            n.as_str() == crate::STUDY_PARAM
+                || studies.is_empty()
+                || studies.iter().any(|s| differs(n, Some(s)))
         })
         .cloned()
         .collect()

@@ -5,6 +5,7 @@ use harness_core::units::format_bytes;
 use crate::analysis::{params_label, Analysis, Change};
 use crate::findings::Findings;
 use crate::theme;
+use crate::versus::{Pair, Versus};
 use crate::ReportError;
 
 const HEADER: [&str; 25] = [
@@ -104,8 +105,17 @@ pub fn csv(a: &Analysis) -> Result<String, ReportError> {
 
 /// `summary.md`: the findings, the per-point summary and the comparison with a baseline
 /// (when given), as GitHub-flavoured Markdown.
-pub fn markdown(a: &Analysis, findings: &Findings, changes: Option<&[Change]>) -> String {
-    let mut s = format!("{}\n## Points\n\n", findings.markdown());
+pub fn markdown(
+    a: &Analysis,
+    findings: &Findings,
+    changes: Option<&[Change]>,
+    side_by_side: &[Versus],
+) -> String {
+    let mut s = findings.markdown();
+    if !side_by_side.is_empty() {
+        s.push_str(&versus_markdown(side_by_side));
+    }
+    s.push_str("\n## Points\n\n");
     let mut cols = vec![0, 1, 2, 3, 4, 6, 7, 8, 11, 13, 14, 15, 18, 19, 20, 21, 22];
     if !a.varying_params.is_empty() {
         cols.push(24);
@@ -137,6 +147,66 @@ pub fn markdown(a: &Analysis, findings: &Findings, changes: Option<&[Change]>) -
         for c in changes {
             s.push_str(&format!("| {} |\n", change_cells(c).join(" | ")));
         }
+    }
+    s
+}
+
+/// The side-by-side table in Markdown: per compared point, the medians of both studies (n in
+/// parentheses), the ratio compared ÷ first (difference compared − first for the quality
+/// metric) and its 95 % bootstrap interval.
+pub fn versus_markdown(v: &[Versus]) -> String {
+    let Some(first) = v.first().map(|r| r.first.as_str()) else {
+        return String::new();
+    };
+    let mut s = format!(
+        "\n## Side by side (against {first})\n\n| compared | executors | cores | memory | fraction | training, first | training, compared | ÷ (95 % CI) | metric | first | compared | − (95 % CI) | peak, first | peak, compared | ÷ (95 % CI) | total time ÷ (95 % CI) | training time from |\n|{}\n",
+        "---|".repeat(17)
+    );
+    let cells = |p: Option<&Pair>,
+                 fmt: &dyn Fn(f64) -> String,
+                 value: &dyn Fn(f64) -> String|
+     -> [String; 3] {
+        match p {
+            Some(p) => [
+                format!("{} ({})", fmt(p.first), p.first_n),
+                format!("{} ({})", fmt(p.compared), p.compared_n),
+                format!("{} ({} … {})", value(p.value), value(p.ci.0), value(p.ci.1)),
+            ],
+            None => Default::default(),
+        }
+    };
+    let ratio = |v: f64| format!("{v:.2}×");
+    let diff = |v: f64| format!("{v:+.4}").replace('-', "−");
+    for r in v {
+        let p = &r.point;
+        let mut row = vec![
+            r.compared.clone(),
+            p.executors.to_string(),
+            p.cores.to_string(),
+            format_bytes(p.memory_bytes),
+            p.fraction.to_string(),
+        ];
+        row.extend(cells(r.training.as_ref(), &theme::seconds, &ratio));
+        row.push(
+            r.quality
+                .as_ref()
+                .map(|q| q.0.title().to_string())
+                .unwrap_or_default(),
+        );
+        row.extend(cells(
+            r.quality.as_ref().map(|q| &q.1),
+            &|v: f64| format!("{v:.4}"),
+            &diff,
+        ));
+        row.extend(cells(r.peak.as_ref(), &theme::bytes, &ratio));
+        row.push(
+            r.total
+                .as_ref()
+                .map(|p| format!("{} ({} … {})", ratio(p.value), ratio(p.ci.0), ratio(p.ci.1)))
+                .unwrap_or_default(),
+        );
+        row.push(r.training_time_source.clone().unwrap_or_default());
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     s
 }

@@ -18,6 +18,7 @@ use crate::figures::Chart;
 use crate::findings::Findings;
 use crate::table::{Cell, Table};
 use crate::theme;
+use crate::versus::{Pair, Versus};
 use crate::ReportError;
 
 /// Escapes text for HTML (charts write SVG text themselves).
@@ -404,6 +405,137 @@ fn comparison_table(changes: &[Change], a: &Analysis) -> Table {
     t
 }
 
+/// A ratio for a person: `30.1×`, `0.96×`.
+fn times(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.1}×")
+    } else {
+        format!("{v:.2}×")
+    }
+}
+
+/// A signed difference in a metric's own unit: `+0.0012`, `−0.0092`.
+fn signed(v: f64) -> String {
+    format!("{v:+.4}").replace('-', "−")
+}
+
+/// The first study's median, the compared study's, and their ratio or difference with its
+/// interval (n of each on hover).
+fn pair_cells(p: Option<&Pair>, fmt: fn(f64) -> String, value: fn(f64) -> String) -> [Cell; 3] {
+    let Some(p) = p else {
+        return [Cell::default(), Cell::default(), Cell::default()];
+    };
+    let n = |n: usize| format!("median of {n} ok run(s)");
+    [
+        Cell::num(Some(p.first), fmt).title(n(p.first_n)),
+        Cell::num(Some(p.compared), fmt).title(n(p.compared_n)),
+        ci_cell(p.value, (p.ci.0 != p.ci.1).then_some(p.ci), value).title(format!(
+            "95 % two-sample bootstrap interval {} … {} ({} and {} ok runs)",
+            value(p.ci.0),
+            value(p.ci.1),
+            p.first_n,
+            p.compared_n
+        )),
+    ]
+}
+
+/// The side-by-side table: per compared point, training time, quality and peak memory of
+/// both studies with the ratio (or difference) and its interval.
+fn versus_table(v: &[Versus]) -> Table {
+    let cols = [
+        ("compared", true),
+        ("executors", false),
+        ("cores", false),
+        ("memory", false),
+        ("fraction", false),
+        ("training, first", false),
+        ("training, compared", false),
+        ("training ÷", false),
+        ("metric", true),
+        ("first", false),
+        ("compared", false),
+        ("difference", false),
+        ("peak, first", false),
+        ("peak, compared", false),
+        ("peak ÷", false),
+        ("total time ÷", false),
+        ("training time taken by", true),
+    ];
+    let mut t = Table::new("versus-table", &cols);
+    t.empty = "No point of a compared study has the shape of one of the first study's.".into();
+    for r in v {
+        let p = &r.point;
+        let mut cells = vec![
+            Cell::text(&r.compared),
+            Cell::num(Some(f64::from(p.executors)), |v| format!("{v:.0}")),
+            Cell::num(Some(f64::from(p.cores)), |v| format!("{v:.0}")),
+            Cell::num(Some(p.memory_bytes as f64), |_| {
+                format_bytes(p.memory_bytes)
+            }),
+            Cell::num(Some(p.fraction), |v| v.to_string()),
+        ];
+        cells.extend(pair_cells(r.training.as_ref(), theme::seconds, times));
+        let (metric, quality) = match &r.quality {
+            Some((m, q)) => (Cell::text(m.title()), Some(q)),
+            None => (Cell::default(), None),
+        };
+        cells.push(metric);
+        cells.extend(pair_cells(quality, four, signed));
+        cells.extend(pair_cells(r.peak.as_ref(), theme::bytes, times));
+        cells.push(match &r.total {
+            Some(p) => ci_cell(p.value, (p.ci.0 != p.ci.1).then_some(p.ci), times),
+            None => Cell::default(),
+        });
+        cells.push(Cell::text(match r.training_time_source.as_deref() {
+            Some("job") => "the job's own timer",
+            Some("process-wall") => "the job's wall time",
+            Some("phase") => "the harness's phase",
+            Some(other) => other,
+            None => "",
+        }));
+        t.push(cells, r.training.is_none());
+    }
+    t.prune()
+}
+
+/// Each study of an overlay with its workload and its own parameters (those the series
+/// labels leave out because they only tell the studies apart).
+fn studies_table(records: &[RunRecord]) -> Table {
+    let mut t = Table::new(
+        "studies-table",
+        &[("study", true), ("workload", true), ("parameters", true)],
+    );
+    for study in crate::versus::studies_in_order(records) {
+        let first = records
+            .iter()
+            .find(|r| r.study == study)
+            .expect("a record of it");
+        let params = first
+            .point
+            .params
+            .iter()
+            .filter(|(k, _)| k.as_str() != crate::STUDY_PARAM)
+            .filter(|(k, v)| {
+                records
+                    .iter()
+                    .filter(|r| r.study == study)
+                    .all(|r| r.point.params.get(*k) == Some(*v))
+            })
+            .map(|(k, v)| format!("{k}={}", crate::analysis::param_text(v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        t.push(
+            vec![
+                Cell::text(&study),
+                Cell::text(&first.workload),
+                Cell::text(params),
+            ],
+            false,
+        );
+    }
+    t
+}
+
 fn status_text(r: &RunRecord) -> String {
     let s = format!("{:?}", r.status).to_lowercase();
     if r.attempt > 0 {
@@ -595,8 +727,17 @@ fn provenance_table(records: &[RunRecord]) -> Table {
 }
 
 /// The study page's sections, for the table of contents.
-fn toc(has_comparison: bool, extra: bool, farm: bool) -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![("findings", "Findings"), ("charts", "Charts")];
+fn toc(
+    side_by_side: bool,
+    has_comparison: bool,
+    extra: bool,
+    farm: bool,
+) -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![("findings", "Findings")];
+    if side_by_side {
+        v.push(("side-by-side", "Side by side"));
+    }
+    v.push(("charts", "Charts"));
     if has_comparison {
         v.push(("comparison", "Comparison"));
     }
@@ -626,7 +767,10 @@ fn common_params(a: &Analysis) -> Vec<(String, String)> {
             .point
             .params
             .iter()
-            .filter(|(k, _)| !a.varying_params.contains(k))
+            .filter(|(k, v)| {
+                !a.varying_params.contains(k)
+                    && a.points.iter().all(|p| p.point.params.get(*k) == Some(*v))
+            })
             .map(|(k, v)| (k.clone(), crate::analysis::param_text(v)))
             .collect()
     })
@@ -663,7 +807,8 @@ fn subtitle(records: &[RunRecord], a: &Analysis) -> String {
 }
 
 /// The HTML page of one study (or of several overlaid), its comparison with a baseline when
-/// `comparison` holds the changes and their charts.
+/// `comparison` holds the changes and their charts, and for overlaid studies the side-by-side
+/// table of every other study against the first (`side_by_side`, [`crate::versus::versus`]).
 ///
 /// # Errors
 /// [`ReportError::Template`] if a template fails to render.
@@ -673,14 +818,21 @@ pub fn study_page(
     findings: &Findings,
     charts: &[Chart],
     comparison: Option<(&[Change], &[Chart])>,
+    side_by_side: &[Versus],
 ) -> Result<String, ReportError> {
     let (extra, farm) = (extra_table(a), farm_table(a));
+    let overlaid = crate::versus::studies_in_order(records).len() > 1;
     let failed = failed_table(records);
     let ctx = context! {
         title => studies(records),
         subtitle => subtitle(records, a),
         params => common_params(a),
-        toc => toc(comparison.is_some(), extra.is_some(), farm.is_some()),
+        toc => toc(overlaid, comparison.is_some(), extra.is_some(), farm.is_some()),
+        side_by_side => overlaid.then(|| context! {
+            first => crate::versus::studies_in_order(records)[0].clone(),
+            studies => studies_table(records),
+            table => versus_table(side_by_side),
+        }),
         findings => findings.sentences(),
         charts => views(charts),
         comparison => comparison.map(|(c, ch)| context! { charts => views(ch), table => comparison_table(c, a) }),

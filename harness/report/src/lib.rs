@@ -12,6 +12,8 @@
 //!   the frame, our layer the data); [`theme`]: the palette, sizes and number formats of all.
 //! - [`table`]: tables as data; [`html`]: the page and the index through minijinja templates;
 //!   [`export`]: `summary.csv` and `summary.md`.
+//! - [`versus`]: overlaid studies side by side — every other study against the first, matched
+//!   by cluster shape (a reference engine against ours).
 //! - [`terminal`]: the closing summary a study prints.
 //!
 //! Invariant: this crate does no measurement and reads nothing but records; every number it
@@ -28,6 +30,7 @@ pub mod html;
 pub mod table;
 pub mod terminal;
 pub mod theme;
+pub mod versus;
 
 use std::path::{Path, PathBuf};
 
@@ -95,6 +98,7 @@ pub fn render_analysed(
     })?;
     let found = findings::of(records, analysis);
     let changes = baseline.map(|b| analysis::compare(records, b));
+    let side_by_side = versus::versus(records);
     let charts = figures::all(records, analysis, &found)?;
     let change_charts = match &changes {
         Some(c) => figures::change_charts(c, analysis)?,
@@ -106,10 +110,17 @@ pub fn render_analysed(
     write(&out_dir.join("summary.csv"), &export::csv(analysis)?)?;
     write(
         &out_dir.join("summary.md"),
-        &export::markdown(analysis, &found, changes.as_deref()),
+        &export::markdown(analysis, &found, changes.as_deref(), &side_by_side),
     )?;
     let comparison = changes.as_deref().map(|c| (c, change_charts.as_slice()));
-    let page = html::study_page(records, analysis, &found, &charts, comparison)?;
+    let page = html::study_page(
+        records,
+        analysis,
+        &found,
+        &charts,
+        comparison,
+        &side_by_side,
+    )?;
     let path = out_dir.join("index.html");
     write(&path, &page)?;
     write(
@@ -125,6 +136,8 @@ pub const STUDY_PARAM: &str = "study";
 /// Several studies' records as one set whose series differ by study: each record's point gets
 /// the parameter [`STUDY_PARAM`] = its study name, so every chart draws one series per study
 /// (and per what else varies), fits and speedups stay within a study, and tables name it.
+/// The records keep the order of `studies`: the first study is the one the page's side-by-side
+/// table ([`versus`]) compares the others with.
 ///
 /// # Errors
 /// [`ReportError::Input`] when two inputs are the same study, or a record already has a

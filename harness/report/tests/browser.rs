@@ -582,6 +582,26 @@ fn two_studies_overlay_on_one_page() {
             "{study} in {labels:?}"
         );
     }
+    // Side by side: fixture-b against fixture, one row per point, 0.80× training time each
+    // (every run 20 % faster) and no accuracy difference.
+    let at = dom
+        .find("id=\"versus-table\"")
+        .expect("the side-by-side table is rendered");
+    let table = &dom[at..at + dom[at..].find("</table>").unwrap()];
+    let rows = harness_report::versus::versus(&both).len();
+    assert_eq!(
+        table.matches("<tr").count(),
+        rows + 1,
+        "a header and a row per point"
+    );
+    assert_eq!(
+        table.matches(">0.80×").count(),
+        rows - 1,
+        "all but the timed-out point"
+    );
+    assert!(table.contains("+0.0000"), "{table}");
+    assert!(dom.contains("id=\"studies-table\""));
+    assert!(dom.find("id=\"side-by-side\"").unwrap() < dom.find("id=\"charts\"").unwrap());
 }
 
 #[test]
