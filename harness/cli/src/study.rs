@@ -133,10 +133,36 @@ struct Ready {
     existing: Vec<harness_core::RunRecord>,
 }
 
+/// The data location `spec`'s runs read, checked by its workload: `--data`, else the study's
+/// `data`, else `fallback` (a comparison's first series' data), else the workload's default
+/// data (generated once here).
+///
+/// # Errors
+/// No data and no default; data the workload cannot read (naming where it came from).
+fn data_location(
+    spec: &StudySpec,
+    workload: &'static dyn Workload,
+    common: &Common,
+    fallback: Option<&str>,
+) -> Result<String> {
+    let own = common.data.clone().or_else(|| spec.data.clone());
+    let data = match own.clone().or_else(|| fallback.map(str::to_string)) {
+        Some(d) => d,
+        None => datasets::default_location(workload)?,
+    };
+    registry::check_data(workload, &data).with_context(|| match (&own, fallback) {
+        (None, Some(f)) => format!(
+            "`{}` has no data of its own and took the first series' ({f}): give `data` in the \
+             comparison file or --data",
+            spec.name
+        ),
+        _ => format!("study `{}`", spec.name),
+    })
+}
+
 impl Ready {
     /// Opens `spec`'s store after the checks of the module doc (`spec` prepared by
-    /// [`prepare`]). Data: `--data`, else the study's `data`, else `fallback` (a comparison's
-    /// first series' data), else the workload's default data.
+    /// [`prepare`], `data` from [`data_location`]).
     ///
     /// # Errors
     /// As [`run_command`].
@@ -144,19 +170,9 @@ impl Ready {
         spec: StudySpec,
         workload: &'static dyn Workload,
         common: &Common,
-        fallback: Option<&str>,
+        data: String,
     ) -> Result<Ready> {
-        let data = match common
-            .data
-            .clone()
-            .or_else(|| spec.data.clone())
-            .or_else(|| fallback.map(str::to_string))
-        {
-            Some(d) => d,
-            None => datasets::default_location(workload)?,
-        };
         let (results, mirror) = results_location(&common.results, &spec.name)?;
-        let data = registry::check_data(workload, &data)?;
         let store = Store::open(&results, &spec.name)?;
         let existing = store.load()?;
         if !existing.is_empty() && !common.resume {
@@ -246,7 +262,8 @@ fn local(mut spec: StudySpec, common: &Common) -> Result<ExitCode> {
     let workload = prepare(&mut spec)?;
     let mpi = check_mpirun()?;
     interrupt::install_handler();
-    let ready = Ready::open(spec, workload, common, None)?;
+    let data = data_location(&spec, workload, common, None)?;
+    let ready = Ready::open(spec, workload, common, data)?;
     let todo = ready.todo(common);
     let spec = &ready.spec;
     eprintln!(
@@ -299,13 +316,17 @@ fn compare(mut c: ComparisonSpec, common: &Common) -> Result<ExitCode> {
     }
     let mpi = check_mpirun()?;
     interrupt::install_handler();
+    // Every series' data is checked before any store is opened.
+    let mut data: Vec<String> = Vec::new();
+    for (spec, workload) in &prepared {
+        let fallback = data.first().cloned();
+        data.push(data_location(spec, *workload, common, fallback.as_deref())?);
+    }
     let mut lanes: Vec<Ready> = Vec::new();
-    for (spec, workload) in prepared {
-        let fallback = lanes.first().map(|r| r.settings.data.clone());
+    for ((spec, workload), data) in prepared.into_iter().zip(data) {
         let name = spec.name.clone();
         lanes.push(
-            Ready::open(spec, workload, common, fallback.as_deref())
-                .with_context(|| format!("study `{name}`"))?,
+            Ready::open(spec, workload, common, data).with_context(|| format!("study `{name}`"))?,
         );
     }
     let todos: Vec<Vec<_>> = lanes.iter().map(|r| r.todo(common)).collect();
@@ -322,14 +343,15 @@ fn compare(mut c: ComparisonSpec, common: &Common) -> Result<ExitCode> {
         mpi,
     );
     for r in &lanes {
+        let program = r
+            .spec
+            .params
+            .get("command")
+            .map_or_else(String::new, |c| format!(" {}", c["argv"]));
         eprintln!(
-            "  {}: {} ({}) on {}; results in {}",
+            "  {}: {}{program} on {}; results in {}",
             r.spec.name,
             r.workload.name(),
-            r.spec
-                .params
-                .get("command")
-                .map_or_else(String::new, |c| c["argv"].to_string()),
             r.settings.data,
             r.store.runs_path().display()
         );

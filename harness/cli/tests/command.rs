@@ -519,11 +519,11 @@ params = {{ launch = "once", eval_fraction = 0.5 }}
     let table = &page[page.find("id=\"versus-table\"").unwrap()..];
     let table = &table[..table.find("</table>").unwrap()];
     assert_eq!(
-        table.matches(">vs.spark</td>").count(),
+        table.matches(">spark</td>").count(),
         2,
         "a row per point: {table}"
     );
     let md = std::fs::read_to_string(dir.join("reports/vs/summary.md")).unwrap();
     assert!(md.contains("## Side by side (against vs.harness)"), "{md}");
-    assert!(stdout.contains("| vs.spark | 2 | 1 |"), "{stdout}");
+    assert!(stdout.contains("| spark | 2 | 1 |"), "{stdout}");
 }

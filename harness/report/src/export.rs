@@ -180,7 +180,7 @@ pub fn versus_markdown(v: &[Versus]) -> String {
     for r in v {
         let p = &r.point;
         let mut row = vec![
-            r.compared.clone(),
+            r.label().to_string(),
             p.executors.to_string(),
             p.cores.to_string(),
             format_bytes(p.memory_bytes),

@@ -445,9 +445,7 @@ fn versus_table(v: &[Versus]) -> Table {
     let cols = [
         ("compared", true),
         ("executors", false),
-        ("cores", false),
-        ("memory", false),
-        ("fraction", false),
+        ("per executor", true),
         ("training, first", false),
         ("training, compared", false),
         ("training ÷", false),
@@ -466,13 +464,14 @@ fn versus_table(v: &[Versus]) -> Table {
     for r in v {
         let p = &r.point;
         let mut cells = vec![
-            Cell::text(&r.compared),
+            Cell::text(r.label()).title(&r.compared),
             Cell::num(Some(f64::from(p.executors)), |v| format!("{v:.0}")),
-            Cell::num(Some(f64::from(p.cores)), |v| format!("{v:.0}")),
-            Cell::num(Some(p.memory_bytes as f64), |_| {
-                format_bytes(p.memory_bytes)
-            }),
-            Cell::num(Some(p.fraction), |v| v.to_string()),
+            Cell::text(format!(
+                "{}c, {}, fraction {}",
+                p.cores,
+                format_bytes(p.memory_bytes),
+                p.fraction
+            )),
         ];
         cells.extend(pair_cells(r.training.as_ref(), theme::seconds, times));
         let (metric, quality) = match &r.quality {

@@ -136,6 +136,9 @@ pub const STUDY_PARAM: &str = "study";
 /// Several studies' records as one set whose series differ by study: each record's point gets
 /// the parameter [`STUDY_PARAM`] = its study name, so every chart draws one series per study
 /// (and per what else varies), fits and speedups stay within a study, and tables name it.
+/// Where every name is `<prefix>.<series>` with one prefix — the series of a comparison,
+/// `fractal-vs-spark.harness` — the parameter is the series alone (`harness`), so legends stay
+/// short; the records' `study` keeps the whole name.
 /// The records keep the order of `studies`: the first study is the one the page's side-by-side
 /// table ([`versus`]) compares the others with.
 ///
@@ -145,6 +148,7 @@ pub const STUDY_PARAM: &str = "study";
 pub fn overlay(studies: Vec<Vec<RunRecord>>) -> Result<Vec<RunRecord>, ReportError> {
     let mut names: Vec<String> = Vec::new();
     let mut out = Vec::new();
+    let prefix = series_prefix(&studies);
     for recs in studies {
         let Some(name) = recs.first().map(|r| r.study.clone()) else {
             return Err(ReportError::Empty);
@@ -160,14 +164,35 @@ pub fn overlay(studies: Vec<Vec<RunRecord>>) -> Result<Vec<RunRecord>, ReportErr
                     r.run_id
                 )));
             }
-            r.point.params.insert(
-                STUDY_PARAM.into(),
-                serde_json::Value::String(r.study.clone()),
-            );
+            let label = r.study[prefix.len()..].to_string();
+            r.point
+                .params
+                .insert(STUDY_PARAM.into(), serde_json::Value::String(label));
             out.push(r);
         }
     }
     Ok(out)
+}
+
+/// `<prefix>.` when every study's records are named `<prefix>.<something>` with one prefix,
+/// else empty.
+fn series_prefix(studies: &[Vec<RunRecord>]) -> String {
+    let names: Vec<&str> = studies
+        .iter()
+        .filter_map(|r| r.first().map(|r| r.study.as_str()))
+        .collect();
+    let Some(first) = names.first().and_then(|n| n.rfind('.').map(|i| &n[..=i])) else {
+        return String::new();
+    };
+    let shared = names.len() > 1
+        && names.iter().all(|n| {
+            n.len() > first.len() && n.starts_with(first) && !n[first.len()..].contains('.')
+        });
+    if shared {
+        first.to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Renders `<root>/index.html` listing every study directory under `root` that has a

@@ -62,6 +62,18 @@ pub struct Versus {
     pub training_time_source: Option<String>,
 }
 
+impl Versus {
+    /// The compared study's label in tables: its series name in a comparison (the overlay's
+    /// [`STUDY_PARAM`], `spark-mllib`), else its study name.
+    pub fn label(&self) -> &str {
+        self.point
+            .params
+            .get(STUDY_PARAM)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(&self.compared)
+    }
+}
+
 /// The studies of `records` in the order their first records appear: for records made by
 /// [`crate::overlay`], the order the studies were given.
 pub fn studies_in_order(records: &[RunRecord]) -> Vec<String> {
@@ -282,6 +294,34 @@ mod tests {
                 usize::from(!own_params)
             );
         }
+    }
+
+    #[test]
+    fn the_series_of_a_comparison_are_labelled_by_their_own_names() {
+        let mut a = fixture();
+        let mut b = fixture();
+        for r in &mut a {
+            r.study = "vs.harness".into();
+        }
+        for r in &mut b {
+            r.study = "vs.spark-mllib".into();
+        }
+        let both = crate::overlay(vec![a.clone(), b]).unwrap();
+        let labels: std::collections::BTreeSet<&str> = both
+            .iter()
+            .map(|r| r.point.params[STUDY_PARAM].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["harness", "spark-mllib"].into());
+        assert_eq!(studies_in_order(&both), ["vs.harness", "vs.spark-mllib"]);
+        // Names without one shared prefix stay whole.
+        let mut c = fixture();
+        for r in &mut c {
+            r.study = "other".into();
+        }
+        let mixed = crate::overlay(vec![a, c]).unwrap();
+        assert!(mixed
+            .iter()
+            .any(|r| r.point.params[STUDY_PARAM] == "vs.harness"));
     }
 
     #[test]
