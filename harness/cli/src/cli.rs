@@ -595,11 +595,16 @@ mod tests {
 
     #[test]
     fn the_study_format_in_help_is_a_valid_study() {
-        let toml: String = STUDY_FORMAT
-            .lines()
-            .filter(|l| l.starts_with("  "))
-            .map(|l| format!("{}\n", l.trim()))
-            .collect();
+        let (study, comparison) = STUDY_FORMAT
+            .split_once("A comparison file")
+            .expect("the help shows a comparison");
+        let indented = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.starts_with("  "))
+                .map(|l| l.trim().to_string())
+                .collect()
+        };
+        let toml: String = indented(study).iter().map(|l| format!("{l}\n")).collect();
         let spec = harness_core::StudySpec::from_toml(&toml).expect("the help's example parses");
         assert_eq!(spec.name, "fractal-local");
         assert_eq!(spec.timeout_sec, 1800);
@@ -607,5 +612,16 @@ mod tests {
         // 2 executors × 2 fractions × 2 engines (the list parameter) × 2 repetitions.
         assert_eq!(spec.param_points().len(), 2);
         assert_eq!(spec.runs().unwrap().len(), 16);
+        // The comparison's [[series]] on the study's grid (its lines up to `workload`, less it).
+        let grid: Vec<String> = indented(study)
+            .into_iter()
+            .take_while(|l| !l.starts_with("[params]"))
+            .filter(|l| !l.starts_with("workload"))
+            .collect();
+        let toml = format!("{}\n{}\n", grid.join("\n"), indented(comparison).join("\n"));
+        let c =
+            harness_core::ComparisonSpec::from_toml(&toml).expect("the help's comparison parses");
+        assert_eq!(c.series, ["harness", "spark-mllib"]);
+        assert_eq!(c.studies[1].params["launch"], "once");
     }
 }

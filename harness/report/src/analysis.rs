@@ -327,7 +327,7 @@ fn scaling(base_t: f64, base_e: u32, t: f64, e: u32) -> Scaling {
 }
 
 /// The distinct points of `records`, ordered by (cores, memory, fraction, executors).
-fn distinct_points(records: &[RunRecord]) -> Vec<Point> {
+pub(crate) fn distinct_points<'a>(records: impl IntoIterator<Item = &'a RunRecord>) -> Vec<Point> {
     let mut keys: Vec<Point> = Vec::new();
     for r in records {
         if !keys.iter().any(|p| p.same_as(&r.point)) {

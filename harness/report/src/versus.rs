@@ -20,7 +20,7 @@ use harness_core::stats::{median, median_difference, median_ratio};
 use harness_core::{RunRecord, RunStatus};
 use serde::Serialize;
 
-use crate::analysis::{peak_memory, Metric};
+use crate::analysis::{distinct_points, peak_memory, Metric};
 use crate::STUDY_PARAM;
 
 /// Medians of one quantity in both studies, the number of ok runs behind each, and how they
@@ -99,22 +99,6 @@ fn without_study(p: &Point) -> Point {
     p
 }
 
-fn distinct(records: &[&RunRecord]) -> Vec<Point> {
-    let mut out: Vec<Point> = Vec::new();
-    for r in records {
-        if !out.iter().any(|p| p.same_as(&r.point)) {
-            out.push(r.point.clone());
-        }
-    }
-    out.sort_by(|a, b| {
-        (a.cores, a.memory_bytes)
-            .cmp(&(b.cores, b.memory_bytes))
-            .then(a.fraction.total_cmp(&b.fraction))
-            .then(a.executors.cmp(&b.executors))
-    });
-    out
-}
-
 fn values(
     records: &[&RunRecord],
     point: &Point,
@@ -152,11 +136,11 @@ pub fn versus(records: &[RunRecord]) -> Vec<Versus> {
     };
     let of = |s: &str| -> Vec<&RunRecord> { records.iter().filter(|r| r.study == s).collect() };
     let base = of(first);
-    let base_points = distinct(&base);
+    let base_points = distinct_points(base.iter().copied());
     let mut out = Vec::new();
     for study in others {
         let recs = of(study);
-        for point in distinct(&recs) {
+        for point in distinct_points(recs.iter().copied()) {
             let shaped: Vec<&Point> = base_points
                 .iter()
                 .filter(|b| same_shape(b, &point))
@@ -249,12 +233,7 @@ mod tests {
             let records = pair_of_studies(own_params);
             assert_eq!(studies_in_order(&records), ["fixture", "reference"]);
             let v = versus(&records);
-            let compared = distinct(
-                &records
-                    .iter()
-                    .filter(|r| r.study == "reference")
-                    .collect::<Vec<_>>(),
-            );
+            let compared = distinct_points(records.iter().filter(|r| r.study == "reference"));
             assert_eq!(
                 v.len(),
                 compared.len(),
