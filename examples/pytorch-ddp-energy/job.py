@@ -13,6 +13,10 @@ all, as every DDP process holds the dataset), HARNESS_TEST_FILES and HARNESS_PAR
 `batch`, `seed`). Rank 0 prints the result line: training_time_sec (the epochs, barrier to
 barrier), rmse and mae (kWh, test split), epoch_sec, steps_per_epoch.
 
+Its `Net` and `tensors` are also those of the epoch-time bench
+(workloads/energy-lstm/bench/pytorch_ddp.py) and of the parity test that trains this model
+from our engine's initial weights and compares every step's loss (harness/cli/tests/energy.rs).
+
 Data: the prepared layout of `harness data export energy-lstm --out DIR` (train/ test/ parquet).
 Needs torch, numpy and pyarrow (the torch venv `.ci/install --tests` makes has them).
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# The reference model and the parquet reader are the benchmark script's (one definition).
+# The reference model and the parquet reader: the shipped example's, through the bench script.
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "workloads/energy-lstm/bench"))
 from pytorch_ddp import Net, tensors  # noqa: E402
 

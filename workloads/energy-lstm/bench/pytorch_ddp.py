@@ -13,63 +13,35 @@ Usage:
 
 Prints one JSON line from rank 0: epoch seconds, losses, test RMSE/MAE (kWh).
 
-The parity test (harness/cli/tests/energy_pytorch.py) imports `Net` and `tensors` from here.
+The model and the parquet reader are the shipped example's (examples/pytorch-ddp-energy/job.py);
+the parity test (harness/cli/tests/energy_pytorch.py) imports them from here.
 """
 
+import importlib.util
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.nn.utils.rnn import pack_padded_sequence
 
-STEPS = 5
-SEQ = ["temperature", "peak", "energy"]
-STATICS = ["size", "temperature_today", "has_ac"]
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(len(SEQ), 64, batch_first=True)
-        self.static = nn.Linear(len(STATICS), 64)
-        self.head = nn.Linear(128, 1)
-
-    def forward(self, seq, length, statics):
-        h = torch.zeros(seq.shape[0], 64)
-        rows = torch.nonzero(length > 0).squeeze(1)
-        if rows.numel() > 0:
-            packed = pack_padded_sequence(
-                seq[rows], length[rows], batch_first=True, enforce_sorted=False
-            )
-            _, (h_n, _) = self.lstm(packed)
-            h = h.index_copy(0, rows, h_n[-1])
-        s = torch.relu(self.static(statics))
-        return self.head(torch.cat([h, s], 1)).squeeze(1)
+# The model and the parquet reader are the shipped example's (examples/pytorch-ddp-energy/job.py,
+# one definition), loaded by path.
+_spec = importlib.util.spec_from_file_location(
+    "pytorch_ddp_energy",
+    Path(__file__).resolve().parents[3] / "examples/pytorch-ddp-energy/job.py",
+)
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+Net = _example.Net
 
 
 def tensors(directory):
-    files = sorted(Path(directory).glob("*.parquet"))
-    table = pa.concat_tables([pq.read_table(f) for f in files]).to_pydict()
-    seq = torch.tensor(
-        np.stack(
-            [np.stack([table[f"seq_{t}_{f}"] for f in SEQ], axis=1) for t in range(STEPS)],
-            axis=1,
-        ),
-        dtype=torch.float32,
-    )
-    length = torch.tensor(table["length"], dtype=torch.int64)
-    statics = torch.tensor(np.stack([table[s] for s in STATICS], axis=1), dtype=torch.float32)
-    target = torch.tensor(table["target_kwh"], dtype=torch.float32)
-    return seq, length, statics, target
+    """The example's `tensors` of every parquet file of `directory`, by name."""
+    return _example.tensors(sorted(str(f) for f in Path(directory).glob("*.parquet")))
 
 
 def main():
