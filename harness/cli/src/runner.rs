@@ -62,6 +62,19 @@ pub fn todo<'a>(
         .collect()
 }
 
+/// Seconds left: per lane, its runs left × its mean seconds per finished run (the mean over
+/// every lane's finished runs for a lane with none finished yet), summed.
+fn eta(left: &[usize], spent: &[(usize, f64)]) -> f64 {
+    let (n, secs) = spent
+        .iter()
+        .fold((0usize, 0.0), |(n, s), &(m, t)| (n + m, s + t));
+    let overall = secs / n.max(1) as f64;
+    left.iter()
+        .zip(spent)
+        .map(|(&l, &(m, t))| l as f64 * if m > 0 { t / m as f64 } else { overall })
+        .sum()
+}
+
 /// One study of a run loop: how its runs are made, where their records go, who hears of them.
 /// A comparison runs several lanes interleaved ([`run_lanes`]); a study is one lane.
 pub struct Lane<'a, 's> {
@@ -109,9 +122,15 @@ pub fn run_lanes(
     retries: u32,
 ) -> Result<StudySummary> {
     let out = Output::new(todo.len());
-    let started = Instant::now();
     let mut summary = StudySummary::default();
+    // Per lane: runs left, runs finished and their seconds, for the ETA.
+    let mut left = vec![0usize; lanes.len()];
+    for &(lane, _, _) in todo {
+        left[lane] += 1;
+    }
+    let mut spent = vec![(0usize, 0.0f64); lanes.len()];
     for (i, &(lane, plan, first_attempt)) in todo.iter().enumerate() {
+        let run_started = Instant::now();
         let Lane {
             launch,
             store,
@@ -143,10 +162,13 @@ pub fn run_lanes(
         if record.status != RunStatus::Ok {
             summary.failed += 1;
         }
+        left[lane] -= 1;
+        spent[lane].0 += 1;
+        spent[lane].1 += run_started.elapsed().as_secs_f64();
         let progress = sinks::Progress {
             done: i + 1,
             total: todo.len(),
-            elapsed: started.elapsed(),
+            eta_sec: eta(&left, &spent),
         };
         for s in sinks.iter_mut() {
             s.finished(&record, store, &progress, &out);
@@ -434,5 +456,14 @@ mod tests {
         assert_eq!(b.load().unwrap().len(), 3);
         // Each lane's sinks hear its own runs, numbered in the one count over both lanes.
         assert_eq!((ca.finished, cb.finished), (vec![1, 4, 5], vec![2, 3, 6]));
+    }
+
+    #[test]
+    fn the_eta_takes_each_lane_at_its_own_pace() {
+        // Ours: 2 runs of 5 s done, 1 left; Spark: 1 run of 150 s done, 2 left.
+        assert!((eta(&[1, 2], &[(2, 10.0), (1, 150.0)]) - (5.0 + 300.0)).abs() < 1e-9);
+        // A lane with nothing finished yet goes at the mean of all: (10 + 150) / 3 s a run.
+        assert!((eta(&[0, 0, 3], &[(2, 10.0), (1, 150.0), (0, 0.0)]) - 160.0).abs() < 1e-9);
+        assert_eq!(eta(&[0], &[(0, 0.0)]), 0.0);
     }
 }
