@@ -106,13 +106,6 @@ pub struct Progress {
     pub eta_sec: f64,
 }
 
-impl Progress {
-    /// Seconds left ([`Progress::eta_sec`]).
-    pub fn eta_sec(&self) -> f64 {
-        self.eta_sec
-    }
-}
-
 /// Hears about recorded runs. Every method defaults to doing nothing.
 pub trait Sink {
     /// Every attempt's record, right after it was appended (retries included).
@@ -217,7 +210,7 @@ impl Sink for ProgressLines {
             p.done,
             p.total,
             self.describe(record),
-            p.eta_sec()
+            p.eta_sec
         ));
     }
 }

@@ -303,14 +303,15 @@ fn compare(mut c: ComparisonSpec, common: &Common) -> Result<ExitCode> {
     if let Some(name) = &common.study {
         c.name = name.clone();
     }
+    // The other overrides apply to every series; the name is the comparison's, set above.
+    let overrides = Common {
+        study: None,
+        ..common.clone()
+    };
     let mut prepared = Vec::new();
     for (series, mut spec) in c.series.iter().zip(c.studies.clone()) {
         spec.name = format!("{}.{series}", c.name);
-        let renamed = Common {
-            study: None,
-            ..common.clone()
-        };
-        renamed.apply(&mut spec);
+        overrides.apply(&mut spec);
         let workload = prepare(&mut spec).with_context(|| format!("series `{series}`"))?;
         prepared.push((spec, workload));
     }

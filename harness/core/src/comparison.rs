@@ -204,7 +204,8 @@ pub fn interleave<'a>(
                 .map(move |(i, &(plan, attempt))| (s, i, plan, attempt))
         })
         .collect();
-    all.sort_by_key(|&(s, i, plan, _)| {
+    // The key parses memory sizes: computed once per run.
+    all.sort_by_cached_key(|&(s, i, plan, _)| {
         let turn = if plan.repetition % 2 == 0 {
             s
         } else {

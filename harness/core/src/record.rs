@@ -49,13 +49,18 @@ impl Point {
         key
     }
 
-    /// Whether `other` is the same point (same shape, fraction and parameters).
-    pub fn same_as(&self, other: &Point) -> bool {
+    /// Whether `other` has the same shape: executors, cores and memory per executor, fraction
+    /// (parameters aside: two workloads' points of one cluster shape).
+    pub fn same_shape(&self, other: &Point) -> bool {
         self.executors == other.executors
             && self.cores == other.cores
             && self.memory_bytes == other.memory_bytes
             && (self.fraction - other.fraction).abs() < 1e-12
-            && self.params == other.params
+    }
+
+    /// Whether `other` is the same point (same shape, fraction and parameters).
+    pub fn same_as(&self, other: &Point) -> bool {
+        self.same_shape(other) && self.params == other.params
     }
 }
 

@@ -820,7 +820,8 @@ pub fn study_page(
     side_by_side: &[Versus],
 ) -> Result<String, ReportError> {
     let (extra, farm) = (extra_table(a), farm_table(a));
-    let overlaid = crate::versus::studies_in_order(records).len() > 1;
+    let order = crate::versus::studies_in_order(records);
+    let overlaid = order.len() > 1;
     let failed = failed_table(records);
     let ctx = context! {
         title => studies(records),
@@ -828,7 +829,7 @@ pub fn study_page(
         params => common_params(a),
         toc => toc(overlaid, comparison.is_some(), extra.is_some(), farm.is_some()),
         side_by_side => overlaid.then(|| context! {
-            first => crate::versus::studies_in_order(records)[0].clone(),
+            first => order[0].clone(),
             studies => studies_table(records),
             table => versus_table(side_by_side),
         }),

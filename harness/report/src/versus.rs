@@ -86,13 +86,6 @@ pub fn studies_in_order(records: &[RunRecord]) -> Vec<String> {
     names
 }
 
-fn same_shape(a: &Point, b: &Point) -> bool {
-    a.executors == b.executors
-        && a.cores == b.cores
-        && a.memory_bytes == b.memory_bytes
-        && (a.fraction - b.fraction).abs() < 1e-12
-}
-
 fn without_study(p: &Point) -> Point {
     let mut p = p.clone();
     p.params.remove(STUDY_PARAM);
@@ -143,7 +136,7 @@ pub fn versus(records: &[RunRecord]) -> Vec<Versus> {
         for point in distinct_points(recs.iter().copied()) {
             let shaped: Vec<&Point> = base_points
                 .iter()
-                .filter(|b| same_shape(b, &point))
+                .filter(|b| b.same_shape(&point))
                 .collect();
             let matched = match shaped[..] {
                 [one] => Some(one),
@@ -244,7 +237,7 @@ mod tests {
                     (row.first.as_str(), row.compared.as_str()),
                     ("fixture", "reference")
                 );
-                assert!(same_shape(&row.point, &row.first_point));
+                assert!(row.point.same_shape(&row.first_point));
                 assert_eq!(
                     row.point.params.get("trees"),
                     row.first_point.params.get("trees"),
