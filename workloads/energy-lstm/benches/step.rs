@@ -44,22 +44,24 @@ fn step(c: &mut Criterion) {
             stepper.step(&world, &net, &data, &batches[k][..BATCH / 2], BATCH)
         })
     });
-    let batch = data.select(&Tensor::from_slice(batches[0]));
-    g.bench_function("forward", |b| {
-        b.iter(|| tch::no_grad(|| net.forward(&batch.seq, &batch.length, &batch.statics)))
-    });
-    g.bench_function("forward_backward", |b| {
-        b.iter_batched(
-            || (),
-            |()| {
-                let pred = net.forward(&batch.seq, &batch.length, &batch.statics);
-                let loss = (pred - &batch.target).square().mean(Kind::Float);
-                loss.backward();
-                loss
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    for rows in [BATCH, BATCH / 2] {
+        let batch = data.select(&Tensor::from_slice(&batches[0][..rows]));
+        g.bench_function(format!("forward_{rows}"), |b| {
+            b.iter(|| tch::no_grad(|| net.forward(&batch.seq, &batch.length, &batch.statics)))
+        });
+        g.bench_function(format!("forward_backward_{rows}"), |b| {
+            b.iter_batched(
+                || (),
+                |()| {
+                    let pred = net.forward(&batch.seq, &batch.length, &batch.statics);
+                    let loss = (pred - &batch.target).square().mean(Kind::Float);
+                    loss.backward();
+                    loss
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 

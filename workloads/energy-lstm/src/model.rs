@@ -56,13 +56,17 @@ impl Net {
     /// and `statics` `[B, 3]` (f32).
     pub fn forward(&self, seq: &Tensor, length: &Tensor, statics: &Tensor) -> Tensor {
         let (out, _) = self.lstm.seq(seq);
-        let idx = (length - 1)
-            .clamp_min(0)
-            .view([-1, 1, 1])
-            .expand([-1, 1, HIDDEN], false);
-        let last = out.gather(1, &idx, false).squeeze_dim(1);
-        let seen = length.gt(0).to_kind(Kind::Float).unsqueeze(1);
-        let h = last * seen;
+        // The output at step `length − 1` as a one-hot weighted sum over the steps: `[B, STEPS,
+        // 1]` with 1 at that step, all zeros for a row with no history. Exactly the selected
+        // values (the other terms are zeros), and backward is one multiplication, where a
+        // `gather` costs a strided scatter into a zeroed `[B, STEPS, 64]` per step.
+        let steps = Tensor::arange_start(1, STEPS as i64 + 1, (Kind::Int64, length.device()));
+        let last = length
+            .unsqueeze(1)
+            .eq_tensor(&steps)
+            .to_kind(Kind::Float)
+            .unsqueeze(2);
+        let h = (out * last).sum_dim_intlist(1, false, Kind::Float);
         let s = self.statics.forward(statics).relu();
         self.head.forward(&Tensor::cat(&[h, s], 1)).squeeze_dim(1)
     }

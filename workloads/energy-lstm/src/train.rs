@@ -156,7 +156,9 @@ const ADAM_EPS: f32 = 1e-8;
 /// `w ← w − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)`.
 pub struct Stepper {
     params: Vec<Tensor>,
-    sizes: Vec<usize>,
+    /// Every parameter's values in one 1-D tensor on the device, in parameter order: each
+    /// parameter is a view of its range ([`Tensor::set_data`]), so one copy writes them all.
+    flat: Tensor,
     /// All gradients flattened in parameter order, then the share's loss: the allreduce buffer.
     buf: Vec<f32>,
     /// The weights, flattened in parameter order (the master copy the update is applied to).
@@ -176,18 +178,28 @@ impl Stepper {
     /// Adam (`cfg.learning_rate`, β = (0.9, 0.999), ε = 1e-8) over `vs`'s trainable variables,
     /// starting from their current values.
     pub fn new(vs: &nn::VarStore, cfg: &TrainConfig) -> Stepper {
-        let params = vs.trainable_variables();
-        let sizes: Vec<usize> = params.iter().map(Tensor::numel).collect();
-        let total: usize = sizes.iter().sum();
+        let mut params = vs.trainable_variables();
+        let total: usize = params.iter().map(Tensor::numel).sum();
         let mut weights = vec![0f32; total];
         let mut at = 0;
-        for (p, n) in params.iter().zip(&sizes) {
+        for p in &params {
+            let n = p.numel();
             copy_flat(&p.detach(), &mut weights[at..at + n]);
             at += n;
         }
+        let flat = Tensor::from_slice(&weights).to_device(cfg.device);
+        tch::no_grad(|| {
+            let mut at = 0;
+            for p in &mut params {
+                let n = p.numel() as i64;
+                let view = flat.narrow(0, at, n).view(p.size().as_slice());
+                p.set_data(&view);
+                at += n;
+            }
+        });
         Stepper {
             params,
-            sizes,
+            flat,
             buf: vec![0f32; total + 1],
             weights,
             m: vec![0f32; total],
@@ -224,30 +236,21 @@ impl Stepper {
             let b = train.select(&idx);
             let pred = net.forward(&b.seq, &b.length, &b.statics);
             let loss = (pred - &b.target).square().sum(Kind::Float) * (weight / len as f64);
-            loss.backward();
-            let mut at = 0;
-            for (p, n) in self.params.iter().zip(&self.sizes) {
-                let mut g = p.grad();
-                copy_flat(&g, &mut self.buf[at..at + n]);
-                // Gradients accumulate: clear them for the next step.
-                let _ = g.zero_();
-                at += n;
-            }
+            // The gradients as new tensors (nothing accumulates into `.grad`, so nothing to
+            // clear), concatenated and copied into the allreduce buffer in one go.
+            let grads = Tensor::run_backward(&[&loss], &self.params, false, false);
+            let flat: Vec<Tensor> = grads.iter().map(|g| g.view([-1])).collect();
+            copy_flat(&Tensor::cat(&flat, 0), &mut self.buf[..total]);
             self.buf[total] = loss.double_value(&[]) as f32;
         }
         let c0 = world.comm_sec();
         world.sum_in_place(&mut self.buf);
         self.allreduce_sec += world.comm_sec() - c0;
         self.adam(total);
+        // Every parameter is a view of `flat`: one copy writes the new weights into all.
         tch::no_grad(|| {
-            let mut at = 0;
-            for (p, n) in self.params.iter_mut().zip(&self.sizes) {
-                let src = Tensor::from_slice(&self.weights[at..at + n])
-                    .view(p.size().as_slice())
-                    .to_device(self.device);
-                p.copy_(&src);
-                at += n;
-            }
+            self.flat
+                .copy_(&Tensor::from_slice(&self.weights).to_device(self.device))
         });
         f64::from(self.buf[total])
     }
