@@ -66,8 +66,9 @@ fn training_matches_pytorch_step_by_step_at_one_and_two_executors() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("in 3 files"), "{said}");
     let mut runs = Vec::new();
-    for executors in ["1", "2"] {
-        let study = format!("parity-{executors}");
+    // 1 executor; 2 with shares that follow their speeds (the default); 2 with equal shares.
+    for (executors, balance) in [("1", true), ("2", true), ("2", false)] {
+        let study = format!("parity-{executors}-{balance}");
         ok(harness(
             dir,
             &[
@@ -85,6 +86,8 @@ fn training_matches_pytorch_step_by_step_at_one_and_two_executors() {
                 "export_weights=true",
                 "--param",
                 "baseline=false",
+                "--param",
+                &format!("balance={balance}"),
                 "--study",
                 &study,
             ],
@@ -117,7 +120,14 @@ fn training_matches_pytorch_step_by_step_at_one_and_two_executors() {
         runs[0].0.data.rows.train,
         "PyTorch read the same training rows"
     );
-    for ((r, training, _), tolerance) in runs.iter().zip([1e-4, 1e-3]) {
+    // The largest executor's share of the rows: all of them, a balanced half or more (at most
+    // 4/5 by the split's bound), exactly half with equal shares (every batch of this data has an
+    // even number of rows).
+    let share = |i: usize| runs[i].0.metrics.extra["batch_share_max"];
+    assert_eq!(share(0), 1.0);
+    assert!((0.5..=0.8).contains(&share(1)), "{}", share(1));
+    assert_eq!(share(2), 0.5);
+    for ((r, training, _), tolerance) in runs.iter().zip([1e-4, 1e-3, 1e-3]) {
         let got = losses(training);
         assert_eq!(got.len(), want.len(), "steps per epoch");
         assert_eq!(got.len(), want.len().max(1));
@@ -141,10 +151,11 @@ fn training_matches_pytorch_step_by_step_at_one_and_two_executors() {
         // The loss really fell: not a model that never trained.
         assert!(got[got.len() - 1] < got[0] / 4.0, "{got:?}");
     }
-    // Both ranks of the 2-executor run hold bit-identical weights.
-    let two = &runs[1].0;
-    assert_eq!(two.executor_reports.len(), 2);
-    assert_eq!(two.one_model(), Some(true), "{:?}", two.executor_reports);
+    // Both ranks of each 2-executor run hold bit-identical weights.
+    for (two, _, _) in &runs[1..] {
+        assert_eq!(two.executor_reports.len(), 2);
+        assert_eq!(two.one_model(), Some(true), "{:?}", two.executor_reports);
+    }
 }
 
 #[test]
@@ -190,7 +201,8 @@ fn embedded_run_records_lstm_and_baseline_with_identical_weights_on_every_rank()
     }
     assert!(x["epoch_6_loss"] < x["epoch_1_loss"]);
     assert_eq!(r.one_model(), Some(true), "{:?}", r.executor_reports);
-    // Every step is one allreduce of 18,049 gradients + the loss (f32), after one broadcast of
+    // Every step is one allreduce of 18,049 gradients + the loss + 2 executors' compute
+    // seconds (f32), after one broadcast of
     // the initial weights: the bytes are measured by the MPI layer, not assumed.
     let steps = x["steps_per_epoch"] as u64;
     assert_eq!(steps, r.data.rows.train.div_ceil(500));
@@ -198,7 +210,7 @@ fn embedded_run_records_lstm_and_baseline_with_identical_weights_on_every_rank()
     for e in &r.executor_reports {
         assert_eq!(
             e.train_comm_bytes,
-            Some(6 * steps * 18_050 * 4 + 18_049 * 4),
+            Some(6 * steps * (18_049 + 1 + 2) * 4 + 18_049 * 4),
             "rank {}",
             e.rank
         );

@@ -26,7 +26,7 @@ fn step(c: &mut Criterion) {
     let order = train::epoch_order(n, cfg.seed, 0);
     let batches: Vec<&[i64]> = order.chunks_exact(BATCH).collect();
     let (vs, net) = train::init(&world, &cfg);
-    let mut stepper = Stepper::new(&vs, &cfg);
+    let mut stepper = Stepper::new(&world, &vs, &cfg);
     let mut g = c.benchmark_group("energy_lstm_step_500");
     g.sample_size(50);
     let mut k = 0;

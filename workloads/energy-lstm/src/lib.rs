@@ -10,8 +10,8 @@
 //!
 //! Every executor reads all the rows (each epoch's global batches need every row, as every
 //! process of PyTorch's DDP holds the whole dataset); the rows an executor reports are those it
-//! trains and tests on — its share of every global batch and of the test rows — so a record's
-//! rows sum to the data set; its files are counted once, as rank 0's.
+//! trains and tests on — its shares of the last epoch's global batches and its share of the
+//! test rows — so a record's rows sum to the data set; its files are counted once, as rank 0's.
 //!
 //! Phases of a run: `load` = read (and, for CSV input, preprocess) on every executor; `train` =
 //! weight broadcast + all epochs (the allreduce is `train_comm_sec`); `eval` = test RMSE/MAE
@@ -24,7 +24,10 @@
 //! `epoch_sec` (mean seconds per epoch), `epoch_<k>_sec` and `epoch_<k>_loss` (k = 1…),
 //! `samples_per_sec`, `steps_per_epoch`, `global_batch`, `allreduce_share` (allreduce seconds
 //! / training seconds, summed over executors; an allreduce's seconds include waiting for the
-//! slowest executor to arrive, so imbalance shows here too), `train_rows`, `test_rows`, `parameters`. Artifacts (rank 0):
+//! slowest executor to arrive, so imbalance shows here too), `batch_share_max` (the largest
+//! executor's share of all rows trained: `1 / executors` when the split is even; with
+//! `balance = true`, the default, shares follow the executors' measured speeds,
+//! [`train::Split`]), `train_rows`, `test_rows`, `parameters`. Artifacts (rank 0):
 //! `training.json` (every step's loss, epochs' losses and seconds), `model/`
 //! (`model.safetensors` + `harness-model.json` with the scaler and architecture), and with
 //! `export_weights = true` the initial and final weights as JSON (`initial-weights.json`,
@@ -67,8 +70,7 @@ pub struct EnergyParams {
 }
 
 /// The known parameter names.
-pub const PARAMS: &str =
-    "epochs, batch, batch_per_executor, learning_rate, seed, device, baseline, engine, export_weights";
+pub const PARAMS: &str = "epochs, batch, batch_per_executor, learning_rate, seed, balance, device, baseline, engine, export_weights";
 
 impl EnergyParams {
     /// The reference's settings overridden by `params`.
@@ -93,6 +95,7 @@ impl EnergyParams {
                     p.train.learning_rate = v.as_f64().filter(|x| *x > 0.0).ok_or_else(bad)?
                 }
                 "seed" => p.train.seed = v.as_u64().ok_or_else(bad)?,
+                "balance" => p.train.balance = v.as_bool().ok_or_else(bad)?,
                 "device" => {
                     p.train.device = match v.as_str() {
                         Some("cpu") => Device::Cpu,
@@ -272,6 +275,7 @@ impl Workload for EnergyLstm {
             x.insert("steps_per_epoch".into(), outcome.steps_per_epoch as f64);
             x.insert("global_batch".into(), cfg.global_batch(world.size()) as f64);
             x.insert("allreduce_share".into(), comm[0] / comm[1].max(1e-9));
+            x.insert("batch_share_max".into(), outcome.max_share);
             x.insert("train_rows".into(), data.train.rows() as f64);
             x.insert("test_rows".into(), data.test.rows() as f64);
             x.insert("parameters".into(), model::parameter_count(&vs) as f64);
@@ -299,6 +303,7 @@ impl Workload for EnergyLstm {
                         "epoch_sec": outcome.epoch_sec,
                         "steps_per_epoch": outcome.steps_per_epoch,
                         "global_batch": cfg.global_batch(world.size()),
+                        "split": if cfg.balance { "balanced" } else { "even" },
                         "executors": world.size(),
                         "seed": cfg.seed,
                         "order": "rows by ascending mix64(mix64(seed ^ mix64(epoch)) ^ row), SplitMix64 finaliser",
@@ -331,12 +336,7 @@ impl Workload for EnergyLstm {
                 Vec::new()
             },
             rows: Rows {
-                train: train::rows_trained(
-                    data.train.rows(),
-                    cfg.global_batch(world.size()),
-                    world.rank(),
-                    world.size(),
-                ) as u64,
+                train: outcome.rows_last_epoch as u64,
                 val: 0,
                 test: train::share(data.test.rows(), world.rank(), world.size()).len() as u64,
             },

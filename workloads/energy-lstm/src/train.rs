@@ -6,12 +6,29 @@
 //! Adam step. The optimisation path is therefore the same at every executor count (up to float
 //! summation order), and every executor ends with the same weights.
 //!
+//! **The split** ([`Split`]). The gradient of the global batch does not depend on how its rows
+//! are shared out (each share's loss is divided by the global batch's length and the shares'
+//! gradients are summed), so the shares need not be equal. PyTorch's DDP gives every process
+//! the same number of rows; with `balance` (the default) the shares follow each executor's
+//! measured speed instead, so that a slowed executor (a noisy neighbour on its core, a slower
+//! node) does not keep the others waiting in the allreduce at every step. Every executor adds
+//! its compute seconds of the step to the allreduce buffer; from the summed buffer each keeps
+//! the same moving estimate of every executor's seconds per row and cuts the next batch in
+//! proportion to the speeds, so all executors cut it identically. The fixed point equalises the
+//! executors' compute seconds per step. This is straggler-aware load balancing as in
+//! LB-BSP (Chen et al., "Semi-dynamic load balancing: efficient distributed learning in
+//! non-dedicated environments", SoCC 2020), here per step with an exponential moving average.
+//! With `balance = false` every share is [`share`]'s even one, and a run is bit-for-bit
+//! repeatable; balanced shares depend on the timings, so a balanced run's weights can differ
+//! from another run's in the last bits (the float sums group the rows differently).
+//!
 //! The epoch order is a documented function, so other frameworks can replay it (the PyTorch
 //! parity test does): row `i` of `n` gets the key `mix64(mix64(seed ^ mix64(epoch)) ^ i)`
 //! ([`crate::prepare::mix64`], SplitMix64's finaliser) and rows are taken by ascending key.
 //!
 //! PyTorch's DDP keeps one gradient bucket per 25 MB; this model's 18,049 gradients (72 KB) fit
-//! one buffer, so every step is one allreduce of 18,050 `f32`.
+//! one buffer, so every step is one allreduce of 18,049 + 1 + executors `f32` (gradients, the
+//! loss, each executor's compute seconds).
 
 use std::time::Instant;
 
@@ -36,6 +53,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// libtorch intra-op threads per executor.
     pub threads: u32,
+    /// Share each global batch in proportion to the executors' measured speeds ([`Split`]);
+    /// `false`: equal shares, as PyTorch's DDP.
+    pub balance: bool,
     pub device: Device,
 }
 
@@ -48,6 +68,7 @@ impl Default for TrainConfig {
             learning_rate: 1e-3,
             seed: 42,
             threads: 1,
+            balance: true,
             device: Device::Cpu,
         }
     }
@@ -76,6 +97,12 @@ pub struct TrainOutcome {
     pub steps_per_epoch: usize,
     /// Seconds this executor spent in the gradient allreduce.
     pub allreduce_sec: f64,
+    /// Rows this executor trained on in the last epoch (over all executors these sum to the
+    /// training rows).
+    pub rows_last_epoch: usize,
+    /// The largest executor's share of all rows trained over all epochs: `1 / executors` with
+    /// equal shares.
+    pub max_share: f64,
 }
 
 /// The order of `n` rows in `epoch` (0-based): rows by ascending
@@ -94,13 +121,75 @@ pub fn share(len: usize, rank: u32, world: u32) -> std::ops::Range<usize> {
     len * r / w..len * (r + 1) / w
 }
 
-/// Rows executor `rank` trains on per epoch: the sum of its shares of every global batch of
-/// `batch` rows over `n` rows (over all executors these sum to `n`).
-pub fn rows_trained(n: usize, batch: usize, rank: u32, world: u32) -> usize {
-    let batch = batch.max(1);
-    (0..n.div_ceil(batch))
-        .map(|s| share(((s + 1) * batch).min(n) - s * batch, rank, world).len())
-        .sum()
+/// Weight of the newest observation in [`Split`]'s moving estimate of seconds per row.
+const SPLIT_EMA: f64 = 0.25;
+/// In a balanced split an executor's speed counts as at most this factor of the executors'
+/// mean speed, and at least its inverse, so no executor's share falls to nothing (two
+/// executors: each keeps at least 1/5 of a batch).
+const SPLIT_BOUND: f64 = 2.0;
+
+/// How each global batch is cut into the executors' contiguous shares: evenly ([`share`]), or
+/// in proportion to each executor's measured rows per second (module docs). Every executor
+/// holds an identical `Split` (the same observations from the same allreduced buffer), so all
+/// cut every batch the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    balance: bool,
+    /// Moving estimate of each executor's compute seconds per row; 0 until first measured.
+    sec_per_row: Vec<f64>,
+}
+
+impl Split {
+    /// A split over `world` executors, balanced when `balance`.
+    pub fn new(world: u32, balance: bool) -> Split {
+        Split {
+            balance,
+            sec_per_row: vec![0.0; world as usize],
+        }
+    }
+
+    /// Every executor's share of a batch of `len` positions, in rank order: contiguous ranges
+    /// that cover `0..len` once. Even until every executor has been measured (and always
+    /// without `balance`); then proportional to each executor's speed `1 / sec_per_row`,
+    /// bounded by [`SPLIT_BOUND`].
+    pub fn shares(&self, len: usize) -> Vec<std::ops::Range<usize>> {
+        let w = self.sec_per_row.len() as u32;
+        if !self.balance || w < 2 || self.sec_per_row.iter().any(|s| *s <= 0.0) {
+            return (0..w).map(|r| share(len, r, w)).collect();
+        }
+        let speed: Vec<f64> = self.sec_per_row.iter().map(|s| 1.0 / s).collect();
+        let mean = speed.iter().sum::<f64>() / f64::from(w);
+        let speed: Vec<f64> = speed
+            .iter()
+            .map(|v| v.clamp(mean / SPLIT_BOUND, mean * SPLIT_BOUND))
+            .collect();
+        let sum: f64 = speed.iter().sum();
+        let mut cut = Vec::with_capacity(w as usize + 1);
+        let mut acc = 0.0;
+        cut.push(0);
+        for v in &speed[..speed.len() - 1] {
+            acc += v;
+            cut.push(((len as f64 * acc / sum).round() as usize).min(len));
+        }
+        cut.push(len);
+        cut.windows(2).map(|c| c[0]..c[1].max(c[0])).collect()
+    }
+
+    /// Takes in one step: `rows[r]` rows took executor `r` `compute_sec[r]` seconds (executors
+    /// without rows are not measured).
+    pub fn observe(&mut self, rows: &[usize], compute_sec: &[f64]) {
+        for ((est, &n), &sec) in self.sec_per_row.iter_mut().zip(rows).zip(compute_sec) {
+            if n == 0 || sec <= 0.0 {
+                continue;
+            }
+            let x = sec / n as f64;
+            *est = if *est <= 0.0 {
+                x
+            } else {
+                *est + SPLIT_EMA * (x - *est)
+            };
+        }
+    }
 }
 
 /// The initial weights: seeded libtorch initialisation on rank 0, broadcast to every rank.
@@ -159,8 +248,11 @@ pub struct Stepper {
     /// Every parameter's values in one 1-D tensor on the device, in parameter order: each
     /// parameter is a view of its range ([`Tensor::set_data`]), so one copy writes them all.
     flat: Tensor,
-    /// All gradients flattened in parameter order, then the share's loss: the allreduce buffer.
+    /// The allreduce buffer: all gradients flattened in parameter order, then the share's
+    /// loss, then every executor's compute seconds of the step (each fills its own slot).
     buf: Vec<f32>,
+    /// Gradients in `buf`.
+    total: usize,
     /// The weights, flattened in parameter order (the master copy the update is applied to).
     weights: Vec<f32>,
     /// Adam's first and second moments, flat like `weights`.
@@ -176,8 +268,8 @@ pub struct Stepper {
 
 impl Stepper {
     /// Adam (`cfg.learning_rate`, β = (0.9, 0.999), ε = 1e-8) over `vs`'s trainable variables,
-    /// starting from their current values.
-    pub fn new(vs: &nn::VarStore, cfg: &TrainConfig) -> Stepper {
+    /// starting from their current values, for one executor of `world`.
+    pub fn new(world: &World, vs: &nn::VarStore, cfg: &TrainConfig) -> Stepper {
         let mut params = vs.trainable_variables();
         let total: usize = params.iter().map(Tensor::numel).sum();
         let mut weights = vec![0f32; total];
@@ -200,7 +292,8 @@ impl Stepper {
         Stepper {
             params,
             flat,
-            buf: vec![0f32; total + 1],
+            buf: vec![0f32; total + 1 + world.size() as usize],
+            total,
             weights,
             m: vec![0f32; total],
             v: vec![0f32; total],
@@ -214,7 +307,8 @@ impl Stepper {
     /// One step on a global batch of `len` rows of which this executor holds `rows` (its
     /// contiguous share; empty when it has none): gradient of the share's summed squared error
     /// / `len`, allreduced, then one Adam step. Returns the global batch's mean loss (MSE,
-    /// kWh²), the same on every executor.
+    /// kWh²), the same on every executor; [`Stepper::compute_sec`] then holds every executor's
+    /// compute seconds of this step.
     pub fn step(
         &mut self,
         world: &World,
@@ -223,7 +317,8 @@ impl Stepper {
         rows: &[i64],
         len: usize,
     ) -> f64 {
-        let total = self.buf.len() - 1;
+        let total = self.total;
+        let started = Instant::now();
         {
             // An executor with no share (a last batch smaller than the world) still
             // backpropagates one row times zero, so its gradients exist and are zero.
@@ -243,6 +338,9 @@ impl Stepper {
             copy_flat(&Tensor::cat(&flat, 0), &mut self.buf[..total]);
             self.buf[total] = loss.double_value(&[]) as f32;
         }
+        let timing = &mut self.buf[total + 1..];
+        timing.fill(0.0);
+        timing[world.rank() as usize] = started.elapsed().as_secs_f32();
         let c0 = world.comm_sec();
         world.sum_in_place(&mut self.buf);
         self.allreduce_sec += world.comm_sec() - c0;
@@ -253,6 +351,16 @@ impl Stepper {
                 .copy_(&Tensor::from_slice(&self.weights).to_device(self.device))
         });
         f64::from(self.buf[total])
+    }
+
+    /// Every executor's compute seconds (select, forward, backward, gradient copy: all before
+    /// the allreduce) of the last step, in rank order, as the allreduce delivered them (the
+    /// same on every executor).
+    pub fn compute_sec(&self) -> Vec<f64> {
+        self.buf[self.total + 1..]
+            .iter()
+            .map(|s| f64::from(*s))
+            .collect()
     }
 
     /// Adam's update of `weights` from the summed gradients `buf[..total]`.
@@ -293,7 +401,9 @@ pub fn train(
     let n = train.target.size()[0] as usize;
     let batch = cfg.global_batch(world.size()).max(1);
     let steps = n.div_ceil(batch);
-    let mut stepper = Stepper::new(vs, cfg);
+    let mut stepper = Stepper::new(world, vs, cfg);
+    let mut split = Split::new(world.size(), cfg.balance);
+    let mut trained = vec![0usize; world.size() as usize];
     let mut out = TrainOutcome {
         steps_per_epoch: steps,
         ..Default::default()
@@ -302,21 +412,32 @@ pub fn train(
         let t0 = Instant::now();
         let order = epoch_order(n, cfg.seed, epoch);
         let mut sse = 0.0;
+        let mut mine_this_epoch = 0;
         for s in 0..steps {
             let positions = s * batch..((s + 1) * batch).min(n);
             let len = positions.len();
-            let mine = share(len, world.rank(), world.size());
+            let shares = split.shares(len);
+            let mine = shares[world.rank() as usize].clone();
+            mine_this_epoch += mine.len();
             let rows = &order[positions.start + mine.start..positions.start + mine.end];
             let step_loss = stepper.step(world, net, train, rows, len);
+            let counts: Vec<usize> = shares.iter().map(|r| r.len()).collect();
+            split.observe(&counts, &stepper.compute_sec());
+            for (t, c) in trained.iter_mut().zip(&counts) {
+                *t += c;
+            }
             sse += step_loss * len as f64;
             out.step_loss.push(step_loss);
         }
+        out.rows_last_epoch = mine_this_epoch;
         let loss = sse / n.max(1) as f64;
         out.epoch_loss.push(loss);
         out.epoch_sec.push(t0.elapsed().as_secs_f64());
         progress(epoch + 1, cfg.epochs, loss);
     }
     out.allreduce_sec = stepper.allreduce_sec;
+    let all: usize = trained.iter().sum();
+    out.max_share = trained.iter().copied().max().unwrap_or(0) as f64 / all.max(1) as f64;
     out
 }
 
@@ -357,12 +478,42 @@ mod tests {
     }
 
     #[test]
-    fn trained_rows_sum_to_the_data() {
-        for (n, b, w) in [(1001usize, 500usize, 2u32), (7, 3, 4), (81_000, 500, 3)] {
-            let sum: usize = (0..w).map(|r| rows_trained(n, b, r, w)).sum();
-            assert_eq!(sum, n);
+    fn the_split_is_even_until_measured_then_follows_the_speeds() {
+        let mut s = Split::new(2, true);
+        assert_eq!(s.shares(500), vec![0..250, 250..500]);
+        // Rank 0 took 6 ms for 250 rows, rank 1 4 ms: rank 1 is 1.5x as fast.
+        s.observe(&[250, 250], &[0.006, 0.004]);
+        assert_eq!(s.shares(500), vec![0..200, 200..500]);
+        // The fixed point: equal compute seconds (200 rows at 24 us = 300 rows at 16 us).
+        s.observe(&[200, 300], &[0.0048, 0.0048]);
+        assert_eq!(s.shares(500), vec![0..200, 200..500]);
+        // The estimate moves by a quarter of a new observation's difference.
+        s.observe(&[200, 300], &[0.0048, 0.0096]);
+        let est: [f64; 2] = [0.000024, 0.000016 + 0.25 * (0.000032 - 0.000016)];
+        let want = (500.0 * (1.0 / est[0]) / (1.0 / est[0] + 1.0 / est[1])).round() as usize;
+        assert_eq!(s.shares(500), vec![0..want, want..500]);
+        // A rank 10x slower counts at half the mean speed: (1/200 + 1/20) / 2 / 2 per us
+        // against the other's 1/20, 108 of 500 rows.
+        let mut s = Split::new(2, true);
+        s.observe(&[250, 250], &[0.05, 0.005]);
+        let shares = s.shares(500);
+        assert_eq!(shares[0].len(), 108, "{shares:?}");
+        // Unbalanced: always even.
+        let mut s = Split::new(3, false);
+        s.observe(&[2, 2, 3], &[1.0, 0.1, 0.1]);
+        assert_eq!(s.shares(7), vec![0..2, 2..4, 4..7]);
+    }
+
+    #[test]
+    fn balanced_shares_cover_every_batch_once() {
+        let mut s = Split::new(3, true);
+        s.observe(&[1, 1, 1], &[0.001, 0.003, 0.0007]);
+        for len in [0usize, 1, 2, 7, 498, 500] {
+            let shares = s.shares(len);
+            assert_eq!(shares.len(), 3);
+            let covered: Vec<usize> = shares.into_iter().flatten().collect();
+            assert_eq!(covered, (0..len).collect::<Vec<_>>(), "len {len}");
         }
-        assert_eq!(rows_trained(1001, 500, 0, 2), 250 + 250);
     }
 
     #[test]
