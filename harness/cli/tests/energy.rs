@@ -127,6 +127,35 @@ fn training_matches_pytorch_step_by_step_at_one_and_two_executors() {
     assert_eq!(share(0), 1.0);
     assert!((0.5..=0.8).contains(&share(1)), "{}", share(1));
     assert_eq!(share(2), 0.5);
+    // training.json has every step's rows and compute seconds per executor: the rows of a step
+    // sum to its batch (500, the last one less), equal halves when even, and every executor
+    // computed for a positive time.
+    for (i, even) in [(1, false), (2, true)] {
+        let t = &runs[i].1;
+        let rows = t["step_rows"].as_array().unwrap();
+        let secs = t["step_compute_sec"].as_array().unwrap();
+        assert_eq!(rows.len(), secs.len());
+        assert_eq!(t["split"], if even { "even" } else { "balanced" });
+        for (k, (r, c)) in rows.iter().zip(secs).enumerate() {
+            let r: Vec<u64> = r
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            assert_eq!(r.len(), 2);
+            let len = r.iter().sum::<u64>();
+            assert!(len == 500 || k == rows.len() - 1, "step {k}: {r:?}");
+            if even {
+                assert_eq!(r[0], r[1], "step {k}");
+            }
+            assert!(c
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v.as_f64().unwrap() > 0.0));
+        }
+    }
     for ((r, training, _), tolerance) in runs.iter().zip([1e-4, 1e-3, 1e-3]) {
         let got = losses(training);
         assert_eq!(got.len(), want.len(), "steps per epoch");

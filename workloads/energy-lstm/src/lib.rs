@@ -28,7 +28,8 @@
 //! executor's share of all rows trained: `1 / executors` when the split is even; with
 //! `balance = true`, the default, shares follow the executors' measured speeds,
 //! [`train::Split`]), `train_rows`, `test_rows`, `parameters`. Artifacts (rank 0):
-//! `training.json` (every step's loss, epochs' losses and seconds), `model/`
+//! `training.json` (every step's loss, every step's rows and compute seconds per executor,
+//! epochs' losses and seconds), `model/`
 //! (`model.safetensors` + `harness-model.json` with the scaler and architecture), and with
 //! `export_weights = true` the initial and final weights as JSON (`initial-weights.json`,
 //! `final-weights.json`) for replay in another framework.
@@ -304,6 +305,8 @@ impl Workload for EnergyLstm {
                         "steps_per_epoch": outcome.steps_per_epoch,
                         "global_batch": cfg.global_batch(world.size()),
                         "split": if cfg.balance { "balanced" } else { "even" },
+                        "step_rows": outcome.step_rows,
+                        "step_compute_sec": outcome.step_compute_sec,
                         "executors": world.size(),
                         "seed": cfg.seed,
                         "order": "rows by ascending mix64(mix64(seed ^ mix64(epoch)) ^ row), SplitMix64 finaliser",

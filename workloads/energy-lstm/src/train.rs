@@ -103,6 +103,11 @@ pub struct TrainOutcome {
     /// The largest executor's share of all rows trained over all epochs: `1 / executors` with
     /// equal shares.
     pub max_share: f64,
+    /// Per step, in order: every executor's rows of the global batch, in rank order.
+    pub step_rows: Vec<Vec<usize>>,
+    /// Per step, in order: every executor's compute seconds before the allreduce, in rank
+    /// order (the same on every executor; the wait in the allreduce is the gap to the slowest).
+    pub step_compute_sec: Vec<Vec<f64>>,
 }
 
 /// The order of `n` rows in `epoch` (0-based): rows by ascending
@@ -422,10 +427,13 @@ pub fn train(
             let rows = &order[positions.start + mine.start..positions.start + mine.end];
             let step_loss = stepper.step(world, net, train, rows, len);
             let counts: Vec<usize> = shares.iter().map(|r| r.len()).collect();
-            split.observe(&counts, &stepper.compute_sec());
+            let compute = stepper.compute_sec();
+            split.observe(&counts, &compute);
             for (t, c) in trained.iter_mut().zip(&counts) {
                 *t += c;
             }
+            out.step_rows.push(counts);
+            out.step_compute_sec.push(compute);
             sse += step_loss * len as f64;
             out.step_loss.push(step_loss);
         }
