@@ -276,7 +276,7 @@ impl Workload for EnergyLstm {
             x.insert("steps_per_epoch".into(), outcome.steps_per_epoch as f64);
             x.insert("global_batch".into(), cfg.global_batch(world.size()) as f64);
             x.insert("allreduce_share".into(), comm[0] / comm[1].max(1e-9));
-            x.insert("batch_share_max".into(), outcome.max_share);
+            x.insert("batch_share_max".into(), outcome.max_share());
             x.insert("train_rows".into(), data.train.rows() as f64);
             x.insert("test_rows".into(), data.test.rows() as f64);
             x.insert("parameters".into(), model::parameter_count(&vs) as f64);
@@ -339,7 +339,7 @@ impl Workload for EnergyLstm {
                 Vec::new()
             },
             rows: Rows {
-                train: outcome.rows_last_epoch as u64,
+                train: outcome.rows_last_epoch(world.rank()) as u64,
                 val: 0,
                 test: train::share(data.test.rows(), world.rank(), world.size()).len() as u64,
             },

@@ -97,17 +97,34 @@ pub struct TrainOutcome {
     pub steps_per_epoch: usize,
     /// Seconds this executor spent in the gradient allreduce.
     pub allreduce_sec: f64,
-    /// Rows this executor trained on in the last epoch (over all executors these sum to the
-    /// training rows).
-    pub rows_last_epoch: usize,
-    /// The largest executor's share of all rows trained over all epochs: `1 / executors` with
-    /// equal shares.
-    pub max_share: f64,
     /// Per step, in order: every executor's rows of the global batch, in rank order.
     pub step_rows: Vec<Vec<usize>>,
     /// Per step, in order: every executor's compute seconds before the allreduce, in rank
     /// order (the same on every executor; the wait in the allreduce is the gap to the slowest).
     pub step_compute_sec: Vec<Vec<f64>>,
+}
+
+impl TrainOutcome {
+    /// Rows executor `rank` trained on in the last epoch (over all executors these sum to the
+    /// training rows).
+    pub fn rows_last_epoch(&self, rank: u32) -> usize {
+        let last = self.step_rows.len().saturating_sub(self.steps_per_epoch);
+        self.step_rows[last..]
+            .iter()
+            .map(|r| r[rank as usize])
+            .sum()
+    }
+
+    /// The largest executor's share of all rows trained over all epochs: `1 / executors` with
+    /// equal shares.
+    pub fn max_share(&self) -> f64 {
+        let executors = self.step_rows.first().map_or(0, Vec::len);
+        let trained: Vec<usize> = (0..executors)
+            .map(|r| self.step_rows.iter().map(|s| s[r]).sum())
+            .collect();
+        let all: usize = trained.iter().sum();
+        trained.iter().copied().max().unwrap_or(0) as f64 / all.max(1) as f64
+    }
 }
 
 /// The order of `n` rows in `epoch` (0-based): rows by ascending
@@ -277,14 +294,10 @@ impl Stepper {
     pub fn new(world: &World, vs: &nn::VarStore, cfg: &TrainConfig) -> Stepper {
         let mut params = vs.trainable_variables();
         let total: usize = params.iter().map(Tensor::numel).sum();
+        let parts: Vec<Tensor> = params.iter().map(|p| p.detach().flatten(0, -1)).collect();
+        let flat = Tensor::cat(&parts, 0).to_device(cfg.device);
         let mut weights = vec![0f32; total];
-        let mut at = 0;
-        for p in &params {
-            let n = p.numel();
-            copy_flat(&p.detach(), &mut weights[at..at + n]);
-            at += n;
-        }
-        let flat = Tensor::from_slice(&weights).to_device(cfg.device);
+        copy_flat(&flat, &mut weights);
         tch::no_grad(|| {
             let mut at = 0;
             for p in &mut params {
@@ -408,7 +421,6 @@ pub fn train(
     let steps = n.div_ceil(batch);
     let mut stepper = Stepper::new(world, vs, cfg);
     let mut split = Split::new(world.size(), cfg.balance);
-    let mut trained = vec![0usize; world.size() as usize];
     let mut out = TrainOutcome {
         steps_per_epoch: steps,
         ..Default::default()
@@ -417,35 +429,27 @@ pub fn train(
         let t0 = Instant::now();
         let order = epoch_order(n, cfg.seed, epoch);
         let mut sse = 0.0;
-        let mut mine_this_epoch = 0;
         for s in 0..steps {
             let positions = s * batch..((s + 1) * batch).min(n);
             let len = positions.len();
             let shares = split.shares(len);
             let mine = shares[world.rank() as usize].clone();
-            mine_this_epoch += mine.len();
             let rows = &order[positions.start + mine.start..positions.start + mine.end];
             let step_loss = stepper.step(world, net, train, rows, len);
             let counts: Vec<usize> = shares.iter().map(|r| r.len()).collect();
             let compute = stepper.compute_sec();
             split.observe(&counts, &compute);
-            for (t, c) in trained.iter_mut().zip(&counts) {
-                *t += c;
-            }
             out.step_rows.push(counts);
             out.step_compute_sec.push(compute);
             sse += step_loss * len as f64;
             out.step_loss.push(step_loss);
         }
-        out.rows_last_epoch = mine_this_epoch;
         let loss = sse / n.max(1) as f64;
         out.epoch_loss.push(loss);
         out.epoch_sec.push(t0.elapsed().as_secs_f64());
         progress(epoch + 1, cfg.epochs, loss);
     }
     out.allreduce_sec = stepper.allreduce_sec;
-    let all: usize = trained.iter().sum();
-    out.max_share = trained.iter().copied().max().unwrap_or(0) as f64 / all.max(1) as f64;
     out
 }
 
