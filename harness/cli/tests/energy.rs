@@ -231,8 +231,8 @@ fn embedded_run_records_lstm_and_baseline_with_identical_weights_on_every_rank()
     assert!(x["epoch_6_loss"] < x["epoch_1_loss"]);
     assert_eq!(r.one_model(), Some(true), "{:?}", r.executor_reports);
     // Every step is one allreduce of 18,049 gradients + the loss + 2 executors' compute
-    // seconds (f32), after one broadcast of
-    // the initial weights: the bytes are measured by the MPI layer, not assumed.
+    // seconds (f32), after one broadcast of the initial weights: the bytes are measured by the
+    // MPI layer, not assumed.
     let steps = x["steps_per_epoch"] as u64;
     assert_eq!(steps, r.data.rows.train.div_ceil(500));
     assert_eq!(x["parameters"], 18_049.0);

@@ -259,8 +259,9 @@ const ADAM_EPS: f32 = 1e-8;
 ///
 /// Adam runs on the flat, allreduced gradient buffer itself, over a flat copy of the weights
 /// that every executor updates identically, and the new weights are written back into the
-/// model's tensors: per step that is 8 tensor copies instead of libtorch's 7 tensor
-/// operations per parameter plus copying the summed gradients back. The update is PyTorch's
+/// model's tensors, which are views of one flat tensor: per step that is one tensor copy
+/// instead of libtorch's 7 tensor operations per parameter plus copying the summed gradients
+/// back into each parameter's `.grad`. The update is PyTorch's
 /// `torch.optim.Adam` (Kingma & Ba 2015, Algorithm 1, with ε added after the bias-corrected
 /// square root), computed in `f32` in the same order:
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
